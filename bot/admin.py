@@ -1,0 +1,214 @@
+"""Administrator use cases: schools, classes and counselors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import NotFoundError, UsageError
+from storage.models import (
+    AuditEvent,
+    Counselor,
+    CounselorContact,
+    CounselorSchool,
+    School,
+    SchoolClass,
+    Student,
+)
+
+ROLES = ("school_counselor", "district_crisis", "hospital_liaison", "admin")
+CONTACT_CHANNELS = ("telegram", "email", "phone", "wecom", "dingtalk", "webhook")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def audit(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: object,
+    **details: object,
+) -> None:
+    """Append an audit event (ids and counts only, never student text)."""
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            details=dict(details),
+        )
+    )
+
+
+async def school_by_ref(session: AsyncSession, ref: str) -> School:
+    """Find a school by its code or exact name.
+
+    Raises:
+        NotFoundError: naming the reference.
+    """
+    school = await session.scalar(select(School).where(School.code == ref.strip()))
+    if school is None:
+        school = await session.scalar(select(School).where(School.name == ref.strip()))
+    if school is None:
+        raise NotFoundError(f"unknown school {ref!r} (see `heartguard schools list`)")
+    return school
+
+
+async def add_school(
+    session: AsyncSession, *, code: str, name: str, timezone: str, now: datetime, actor: str
+) -> School:
+    """Create a school with a short unique code."""
+    if not _CODE.match(code):
+        raise UsageError("school code: expected 1-32 letters, digits, '-' or '_'")
+    if not name.strip():
+        raise UsageError("school name: must not be empty")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f'timezone: expected an IANA zone like "Asia/Shanghai", got {timezone!r}'
+        ) from None
+    if await session.scalar(select(School.id).where(School.code == code)) is not None:
+        raise UsageError(f"school code {code!r} already exists")
+    school = School(code=code, name=name.strip(), timezone=timezone, created_at=now)
+    session.add(school)
+    await session.flush()
+    audit(
+        session,
+        now=now,
+        actor=actor,
+        action="school_added",
+        subject_type="school",
+        subject_id=school.id,
+    )
+    return school
+
+
+async def add_class(
+    session: AsyncSession, *, school_ref: str, name: str, grade: int, now: datetime, actor: str
+) -> SchoolClass:
+    """Create a class in a school."""
+    if not 1 <= grade <= 12:
+        raise UsageError("grade: expected a number from 1 to 12")
+    if not name.strip():
+        raise UsageError("class name: must not be empty")
+    school = await school_by_ref(session, school_ref)
+    existing = await session.scalar(
+        select(SchoolClass.id).where(
+            SchoolClass.school_id == school.id, SchoolClass.name == name.strip()
+        )
+    )
+    if existing is not None:
+        raise UsageError(f"class {name!r} already exists in {school.code}")
+    klass = SchoolClass(school_id=school.id, name=name.strip(), grade=grade, created_at=now)
+    session.add(klass)
+    await session.flush()
+    audit(
+        session,
+        now=now,
+        actor=actor,
+        action="class_added",
+        subject_type="class",
+        subject_id=klass.id,
+    )
+    return klass
+
+
+async def add_counselor(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: str,
+    school_refs: list[str],
+    contacts: list[tuple[str, str]],
+    now: datetime,
+    actor: str,
+) -> Counselor:
+    """Create a counselor with their schools and contact channels (in preference order)."""
+    if role not in ROLES:
+        raise UsageError(f"role: expected one of {', '.join(ROLES)}")
+    if not name.strip():
+        raise UsageError("counselor name: must not be empty")
+    scope = "school" if role == "school_counselor" else "district"
+    if scope == "school" and not school_refs:
+        raise UsageError("a school counselor needs at least one --school")
+    counselor = Counselor(name=name.strip(), role=role, scope=scope, created_at=now)
+    for ref in school_refs:
+        school = await school_by_ref(session, ref)
+        counselor.schools.append(CounselorSchool(school_id=school.id))
+    for rank, (channel, address) in enumerate(contacts):
+        if channel not in CONTACT_CHANNELS:
+            raise UsageError(f"contact channel: expected one of {', '.join(CONTACT_CHANNELS)}")
+        if not address.strip():
+            raise UsageError(f"{channel} contact: must not be empty")
+        counselor.contacts.append(
+            CounselorContact(channel=channel, address=address.strip(), rank=rank)
+        )
+    session.add(counselor)
+    await session.flush()
+    audit(
+        session,
+        now=now,
+        actor=actor,
+        action="counselor_added",
+        subject_type="counselor",
+        subject_id=counselor.id,
+    )
+    return counselor
+
+
+@dataclass(frozen=True)
+class SchoolRow:
+    """A school with head counts, for listing."""
+
+    code: str
+    name: str
+    timezone: str
+    classes: int
+    students: int
+
+
+async def list_schools(session: AsyncSession) -> list[SchoolRow]:
+    """Every school with its class and student counts."""
+    classes = (
+        select(func.count(SchoolClass.id)).where(SchoolClass.school_id == School.id)
+    ).scalar_subquery()
+    students = (
+        select(func.count(Student.id)).where(Student.school_id == School.id)
+    ).scalar_subquery()
+    rows = await session.execute(
+        select(School.code, School.name, School.timezone, classes, students).order_by(School.code)
+    )
+    return [SchoolRow(*row) for row in rows.all()]
+
+
+async def list_classes(session: AsyncSession, school_ref: str | None) -> list[tuple[str, str, int]]:
+    """(school code, class name, grade) for every class, optionally of one school."""
+    query = select(School.code, SchoolClass.name, SchoolClass.grade).join(SchoolClass.school)
+    if school_ref:
+        school = await school_by_ref(session, school_ref)
+        query = query.where(School.id == school.id)
+    rows = await session.execute(query.order_by(School.code, SchoolClass.grade, SchoolClass.name))
+    return [(code, name, grade) for code, name, grade in rows.all()]
+
+
+async def list_counselors(session: AsyncSession) -> list[tuple[int, str, str, str, str]]:
+    """(id, name, role, schools, channels) for every counselor."""
+    counselors = (await session.scalars(select(Counselor).order_by(Counselor.id))).all()
+    codes = dict((await session.execute(select(School.id, School.code))).all())
+    out = []
+    for counselor in counselors:
+        await session.refresh(counselor, ["schools", "contacts"])
+        schools = ",".join(codes[s.school_id] for s in counselor.schools) or "(district)"
+        channels = ",".join(c.channel for c in counselor.contacts) or "-"
+        out.append((counselor.id, counselor.name, counselor.role, schools, channels))
+    return out

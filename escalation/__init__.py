@@ -1,0 +1,1 @@
+"""HeartGuard escalation package."""

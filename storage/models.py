@@ -1,0 +1,299 @@
+"""The schema, as typed SQLAlchemy 2.x ORM classes.
+
+Student text never sits in a plain column: messages and conversation context are stored as
+Fernet ciphertext (``*_enc`` columns), encrypted by the caller with ``storage.crypto``.
+Green-channel tables (cases, notifications, duty shifts, hospitals) join this schema in their
+own migration and point at ``students.id`` and ``counselors.id``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = JSON()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware timestamps on both backends, always returned in UTC.
+
+    SQLite has no time zone type and hands back naive values; storing UTC and re-attaching it
+    on the way out keeps comparisons honest on both databases.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the shared naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class School(Base):
+    """A school in the district."""
+
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    classes: Mapped[list[SchoolClass]] = relationship(back_populates="school")
+
+
+class SchoolClass(Base):
+    """A class (班级) within a school, with an optional class-wide reminder slot."""
+
+    __tablename__ = "classes"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    grade: Mapped[int] = mapped_column(Integer)
+    reminder_weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reminder_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    school: Mapped[School] = relationship(back_populates="classes")
+
+
+class Student(Base):
+    """A student: enrolled from the school roster, or anonymous when config allows it."""
+
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("school_id", "student_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classes.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    student_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    guardian_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminder_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminder_weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reminder_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # active: enrolled and reachable; pending: on the roster, not yet linked to a chat;
+    # unreachable: the channel refused delivery (blocked the bot); deleted: erased on request.
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="student")
+
+
+class ChannelIdentity(Base):
+    """A chat identity (Telegram user, console name) linked to a student."""
+
+    __tablename__ = "student_channels"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    student: Mapped[Student] = relationship(back_populates="identities")
+
+
+class EnrollmentCode(Base):
+    """A one-time code that links a chat to a roster student.
+
+    Only a SHA-256 of the code is searchable; the code itself is kept encrypted so that
+    teachers can export it again to hand out.
+    """
+
+    __tablename__ = "enrollment_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    guardian_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Counselor(Base):
+    """A school counselor, district crisis-team member or hospital liaison."""
+
+    __tablename__ = "counselors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    # school: sees its own schools' cases; district: sees every school's.
+    scope: Mapped[str] = mapped_column(String(16), default="school")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    schools: Mapped[list[CounselorSchool]] = relationship(cascade="all, delete-orphan")
+    contacts: Mapped[list[CounselorContact]] = relationship(
+        cascade="all, delete-orphan", order_by="CounselorContact.rank"
+    )
+
+
+class CounselorSchool(Base):
+    """Which schools a school-scoped counselor covers."""
+
+    __tablename__ = "counselor_schools"
+
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[int] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class CounselorContact(Base):
+    """One way to reach a counselor, tried in rank order."""
+
+    __tablename__ = "counselor_contacts"
+    __table_args__ = (UniqueConstraint("counselor_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(200))
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    """One chat message in or out; the text is ciphertext."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_student_created", "student_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    text_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RiskAssessmentRecord(Base):
+    """The detector's verdict on one inbound message. Evidence holds offsets, not text."""
+
+    __tablename__ = "risk_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    categories: Mapped[list[str]] = mapped_column(Json, default=list)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    detector_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Conversation(Base):
+    """Where a student is in which flow. Context may hold free text, so it is encrypted."""
+
+    __tablename__ = "conversations"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(64))
+    context_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CheckinResult(Base):
+    """A scored screening instrument."""
+
+    __tablename__ = "checkin_results"
+    __table_args__ = (Index("ix_checkin_results_student_created", "student_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    instrument: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[list[int | None]] = mapped_column(Json, default=list)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    band: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """Append-only log of who did what. Details carry ids, never student text."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
