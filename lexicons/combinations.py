@@ -1,0 +1,91 @@
+"""Message- and conversation-level combinations: means with time, ideation with means,
+farewells, being at the place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lexicons.levels import RiskLevel
+from lexicons.matching import Hit
+from lexicons.rules import HIGH, IDEATION, IMMINENT, Finding, Message, framed, own
+
+TIMING = ("timing_soon", "timing_now")
+
+
+@dataclass(frozen=True)
+class Features:
+    """What one message contributes to a conversation-level judgement."""
+
+    ideation: tuple[Hit, ...]
+    means: tuple[Hit, ...]
+    plan: tuple[Hit, ...]
+    timing: tuple[Hit, ...]
+    lethal: tuple[Hit, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when the message adds nothing that combines."""
+        return not (self.ideation or self.means or self.plan or self.timing)
+
+
+def features(msg: Message, live: list[Hit], findings: list[Finding]) -> Features:
+    """The message's own ideation, means, plans and timing, for combining."""
+    ideation = tuple(
+        f.hits[-1] for f in findings if f.category in IDEATION and f.level > RiskLevel.LOW
+    )
+    means = tuple(h for h in live if h.category in ("means_method", "location"))
+    means += tuple(f.hits[0] for f in findings if f.rule == "jump_from_height")
+    lethal = tuple(h for h in means if h.level is not None and h.level >= HIGH)
+    lethal += tuple(f.hits[0] for f in findings if f.rule == "jump_from_height")
+    plan = tuple(h for h in live if h.category == "plan")
+    plan += tuple(f.hits[-1] for f in findings if f.category == "plan")
+    timing: tuple[Hit, ...] = ()
+    if framed(msg) is None:
+        timing = tuple(h for category in TIMING for h in msg.cues.get(category, ()))
+    return Features(ideation, means, plan, timing, lethal)
+
+
+def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
+    """Combine features from one or more messages (the conversation window)."""
+    ideation = tuple(h for p in parts for h in p.ideation)
+    means = tuple(h for p in parts for h in p.means)
+    lethal = tuple(h for p in parts for h in p.lethal)
+    plan = tuple(h for p in parts for h in p.plan)
+    timing = tuple(h for p in parts for h in p.timing)
+    out: list[Finding] = []
+    intent = ideation or plan
+    if timing and (lethal or plan or (means and intent)):
+        anchor = (lethal or plan or means)[0]
+        out.append(Finding(IMMINENT, "plan", "means_with_time", (anchor, timing[0])))
+    if ideation and (means or plan):
+        out.append(Finding(HIGH, "plan", "ideation_with_means", (ideation[0], (means or plan)[0])))
+    if ideation and timing and not out:
+        out.append(Finding(HIGH, "active_ideation", "ideation_with_time", (ideation[0], timing[0])))
+    if msg is not None:
+        out.extend(_farewells(msg, ideation or means))
+        out.extend(_locations(msg, ideation))
+    return out
+
+
+def _farewells(msg: Message, intent: tuple[Hit, ...]) -> list[Finding]:
+    goodbyes = [h for h in msg.risks if h.category == "farewell" and own(msg, h)]
+    final = [h for h in goodbyes if h.level is RiskLevel.IMMINENT]
+    if (final and len(goodbyes) >= 2) or (goodbyes and intent):
+        return [Finding(IMMINENT, "farewell", "final_farewell", tuple(goodbyes[:2]))]
+    if len(goodbyes) >= 2:
+        return [Finding(HIGH, "farewell", "farewell_preparations", tuple(goodbyes[:2]))]
+    return []
+
+
+def _locations(msg: Message, ideation: tuple[Hit, ...]) -> list[Finding]:
+    out = []
+    for place in (h for h in msg.risks if h.category == "location" and own(msg, h)):
+        high_place = place.level is not None and place.level >= HIGH
+        now = msg.has("timing_now")
+        danger = (
+            bool(ideation) or msg.has("symptom") or any(h.category == "farewell" for h in msg.risks)
+        )
+        if (now and (high_place or danger)) or (high_place and danger):
+            out.append(Finding(IMMINENT, "location", "at_the_place", (place,)))
+    return out

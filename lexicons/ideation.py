@@ -1,0 +1,83 @@
+"""Ideation built from parts: a wish plus death or non-existence, life plus futility.
+
+Lists of whole phrases miss the next way a student says it; these rules combine small cue
+classes from the lexicon instead, so 好想消失 / 要是我不在了 / 活着到底有什么意思 /
+I wish I'd never been born are caught without each being listed.
+"""
+
+from __future__ import annotations
+
+from lexicons.matching import Hit
+from lexicons.rules import HIGH, MODERATE, Finding, Message, framed, negated, own, person
+
+END_OF_WISH = ("vanish", "death")
+
+
+def _tone(msg: Message, hit: Hit, level: str) -> tuple[str, str]:
+    if level == "high" and not msg.has("sincerity"):
+        if msg.in_clause("hedge", hit.clause):
+            return "moderate", "_hedged"
+        if msg.has("joke"):
+            return "moderate", "_joking"
+    return level, ""
+
+
+def ideation_rules(msg: Message) -> list[Finding]:
+    """Active and passive ideation from cue combinations."""
+    out: list[Finding] = []
+    resolved = msg.has("resolve")
+    for category in END_OF_WISH:
+        for end in msg.cues.get(category, ()):
+            if not own(msg, end):
+                continue
+            desire = msg.before(end, "desire", 3)
+            if desire is not None and negated(msg, desire) is None:
+                if msg.before(desire, "negation", 1) is not None:
+                    continue
+                instigation = msg.before(desire, "instigation", 2)
+                if instigation is not None:
+                    out.append(Finding(MODERATE, "bullying", "told_to_die", (instigation, end)))
+                    continue
+                if category == "death":
+                    tone, suffix = _tone(msg, end, "high")
+                    out.append(
+                        Finding(
+                            HIGH if tone == "high" else MODERATE,
+                            "active_ideation",
+                            "desire_plus_death" + suffix,
+                            (desire, end),
+                        )
+                    )
+                else:
+                    lvl = HIGH if resolved else MODERATE
+                    out.append(Finding(lvl, "passive_ideation", "wish_to_vanish", (desire, end)))
+                continue
+            wish = msg.before(end, "conditional", 4)
+            if wish is not None and msg.between(wish, end, ("first_person",)):
+                out.append(Finding(MODERATE, "passive_ideation", "if_i_were_gone", (wish, end)))
+                continue
+            dwell = msg.before(end, "rumination", 4)
+            if dwell is not None:
+                out.append(
+                    Finding(MODERATE, "passive_ideation", "preoccupied_with_death", (dwell, end))
+                )
+                continue
+            better = msg.near(end, "better_off", 4)
+            if better is not None and better.start >= end.start:
+                out.append(Finding(MODERATE, "passive_ideation", "better_off_dead", (end, better)))
+    for life in msg.cues.get("life", ()):
+        # Negation is the point here (不想活), so only person and framing are checked.
+        if person(msg, life) not in ("first", "none") or framed(msg) is not None:
+            continue
+        desire = msg.before(life, "desire", 3)
+        negation = msg.before(desire, "negation", 1) if desire is not None else None
+        if desire is not None and negation is not None:
+            lvl = HIGH if resolved else MODERATE
+            out.append(
+                Finding(lvl, "passive_ideation", "not_want_to_live", (negation, desire, life))
+            )
+            continue
+        futile = msg.near(life, "futility", 5)
+        if futile is not None and negated(msg, futile) is None:
+            out.append(Finding(MODERATE, "passive_ideation", "life_is_futile", (life, futile)))
+    return out

@@ -1,0 +1,233 @@
+"""Finding lexicon hits in normalised text: Aho–Corasick, word boundaries, suppressors."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+import jieba
+
+from lexicons.levels import RiskLevel
+from lexicons.lexicon import Entry, Lexicon
+from lexicons.normalize import CLAUSE_BREAKS, is_cjk, is_latin
+
+# Counted doses: 三十多片, 40颗, 两板, 20 pills. A number with a pill word is a quantity.
+_QUANTITY = re.compile(
+    r"(?:[1-9]\d+|[二三四五六七八九几]?十[一二三四五六七八九]?|[一二两三四五六七八九]?百)\s*多?\s*"
+    r"(?:片|颗|粒|板|盒|瓶|包)"
+    r"|\b(?:[1-9]\d+|a dozen|dozens of|twenty|thirty|forty|fifty|a hundred)\s+"
+    r"(?:pills|tablets|capsules|of them)\b"
+)
+# ^ Ten or more: two cold tablets are a normal dose, thirty are not.
+# After a degree-complement 死 (累死, 难死) these show it is hyperbole, not a death wish.
+_DEGREE_TAIL = ("了", "我了", "人了", "啦", "啊", "掉了", "个人", "你了", "他了", "她了")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One lexicon entry found at [start, end) of the normalised text."""
+
+    start: int
+    end: int
+    entry: Entry
+    clause: int
+
+    @property
+    def category(self) -> str:
+        """The entry's category."""
+        return self.entry.category
+
+    @property
+    def level(self) -> RiskLevel | None:
+        """The entry's level (None for cues and suppressors)."""
+        return self.entry.level
+
+    @property
+    def length(self) -> int:
+        """Span length in normalised characters."""
+        return self.end - self.start
+
+
+class Segmenter:
+    """jieba with the lexicon's phrases as a user dictionary, loaded once, thread-safe."""
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        self._phrases = phrases
+        self._tokenizer: jieba.Tokenizer | None = None
+        self._lock = threading.Lock()
+
+    def _ready(self) -> jieba.Tokenizer:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    logging.getLogger("jieba").setLevel(logging.WARNING)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    for phrase in self._phrases:
+                        tokenizer.add_word(phrase, freq=2000)
+                    self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def warm_up(self) -> None:
+        """Load the dictionary now rather than on the first message."""
+        self._ready()
+
+    def token_bounds(self, text: str) -> set[tuple[int, int]]:
+        """(start, end) of every token. HMM off: new-word guessing would glue 难死 together."""
+        return {(start, end) for _, start, end in self._ready().tokenize(text, HMM=False)}
+
+
+def clause_starts(text: str) -> list[int]:
+    """Start offsets of clauses: split at CJK and latin clause punctuation."""
+    starts = [0]
+    for index, ch in enumerate(text):
+        if ch in CLAUSE_BREAKS or (
+            ch == "." and (index + 1 == len(text) or text[index + 1] == " ")
+        ):
+            starts.append(index + 1)
+    return starts
+
+
+class Matcher:
+    """Turns normalised text into the hits that survive boundaries and suppressors."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.segmenter = Segmenter(lexicon.zh_phrases)
+        self._single = lexicon.single_char_patterns
+
+    def hits(self, text: str) -> list[Hit]:
+        """All surviving hits, ordered by position."""
+        if not text:
+            return []
+        starts = clause_starts(text)
+        raw: list[Hit] = []
+        needs_tokens = False
+        for end_index, (pattern, entries) in self.lexicon.automaton.iter(text):
+            start = end_index - len(pattern) + 1
+            end = end_index + 1
+            if entries[0].latin and _cuts_latin_word(text, start, end):
+                continue
+            clause = bisect.bisect_right(starts, start) - 1
+            for entry in entries:
+                raw.append(Hit(start, end, entry, clause))
+            needs_tokens = needs_tokens or pattern in self._single
+        if not raw and not _QUANTITY.search(text):
+            return []
+        if needs_tokens:
+            bounds = self.segmenter.token_bounds(text)
+            raw = [
+                h for h in raw if h.entry.pattern not in self._single or (h.start, h.end) in bounds
+            ]
+        raw.extend(_degree_complements(text, raw))
+        raw.extend(_quantities(text, starts))
+        return _resolve(raw)
+
+
+def _cuts_latin_word(text: str, start: int, end: int) -> bool:
+    before = start > 0 and (is_latin(text[start - 1]) or text[start - 1].isdigit())
+    after = end < len(text) and (is_latin(text[end]) or text[end].isdigit())
+    return before or after
+
+
+def _degree_complements(text: str, hits: list[Hit]) -> list[Hit]:
+    """Synthetic idiom spans for 累死了 / 难死我了 / 死贵: 死 as a degree complement."""
+    heads = {h.end: h for h in hits if h.category == "degree_head"}
+    head_starts = {h.start: h for h in hits if h.category == "degree_head"}
+    out: list[Hit] = []
+    for index, ch in enumerate(text):
+        if ch != "死":
+            continue
+        head = heads.get(index)
+        if head is not None:
+            tail = text[index + 1 : index + 3]
+            at_end = index + 1 >= len(text) or text[index + 1] in CLAUSE_BREAKS
+            if at_end or tail.startswith(_DEGREE_TAIL) or text[index + 1 : index + 2] == " ":
+                end = index + 1
+                for suffix in _DEGREE_TAIL:
+                    if text.startswith(suffix, index + 1):
+                        end = index + 1 + len(suffix)
+                        break
+                out.append(_synthetic(head.start, end, head.clause, "degree complement X死了"))
+                continue
+        after = head_starts.get(index + 1)
+        if after is not None and text[after.end : after.end + 1] in ("了", "啊", "啦", ""):
+            # 死贵 / 死沉了: 死 in front as an intensifier.
+            out.append(_synthetic(index, after.end, after.clause, "degree intensifier 死X"))
+    return out
+
+
+def _quantities(text: str, starts: list[int]) -> list[Hit]:
+    return [
+        _synthetic(
+            m.start(),
+            m.end(),
+            bisect.bisect_right(starts, m.start()) - 1,
+            "counted dose",
+            category="quantity",
+            source="rule:quantity",
+        )
+        for m in _QUANTITY.finditer(text)
+    ]
+
+
+def _synthetic(
+    start: int,
+    end: int,
+    clause: int,
+    note: str,
+    *,
+    category: str = "idiom",
+    source: str = "rule:degree_complement",
+) -> Hit:
+    entry = Entry(pattern="", category=category, level=None, notes=note, lang="zh", source=source)
+    return Hit(start, end, entry, clause)
+
+
+def _resolve(hits: list[Hit]) -> list[Hit]:
+    """Drop hits inside suppressors, and cues or risks inside a longer hit (maximal munch)."""
+    suppressors = [h for h in hits if h.category in ("idiom", "collision")]
+    kept = []
+    for hit in hits:
+        if hit.category in ("idiom", "collision"):
+            continue
+        if any(s.start <= hit.start and hit.end <= s.end and s is not hit for s in suppressors):
+            continue
+        kept.append(hit)
+    out = []
+    for hit in kept:
+        is_cue = hit.level is None
+        covered = any(
+            other.start <= hit.start
+            and hit.end <= other.end
+            and other.length > hit.length
+            and (is_cue or other.level is not None)
+            for other in kept
+        )
+        if not covered:
+            out.append(hit)
+    out.sort(key=lambda h: (h.start, -h.length, h.category))
+    return out
+
+
+def gap(text: str, end: int, start: int) -> int:
+    """Distance between two spans in words: CJK characters plus latin words in between."""
+    if start <= end:
+        return 0
+    between = text[end:start]
+    count = 0
+    in_word = False
+    for ch in between:
+        if is_cjk(ch):
+            count += 1
+            in_word = False
+        elif is_latin(ch) or ch.isdigit():
+            if not in_word:
+                count += 1
+            in_word = True
+        else:
+            in_word = False
+    return count

@@ -1,0 +1,112 @@
+"""Means and methods: dose questions, means taken or gathered, jumping, self-injury acts.
+
+Means beat feelings. A question about a dose, pills already swallowed, a rope made ready or
+a blade on the wrist is serious however calmly it is written.
+"""
+
+from __future__ import annotations
+
+from lexicons.levels import SUICIDALITY
+from lexicons.matching import Hit, gap
+from lexicons.rules import HIGH, IMMINENT, MODERATE, Finding, Message, own
+
+# The injured object must follow the verb: 划了自己 / cut my arm, not "i cut class".
+REFLEXIVE = frozenset({"自己", "我自己", "myself", "me"})
+
+
+def _injured(msg: Message, act: Hit) -> Hit | None:
+    for cue in msg.in_clause("body_part", act.clause) + msg.in_clause("first_person", act.clause):
+        after = cue.start >= act.end and gap(msg.text, act.end, cue.start) <= 3
+        if after and (cue.category == "body_part" or cue.entry.pattern in REFLEXIVE):
+            return cue
+    return None
+
+
+def _means(msg: Message) -> list[Hit]:
+    return [h for h in msg.risks if h.category in ("means_method", "attempt") and own(msg, h)]
+
+
+def _first(msg: Message, category: str) -> Hit | None:
+    found = msg.cues.get(category)
+    return found[0] if found else None
+
+
+def _lethal(hit: Hit) -> bool:
+    return hit.level is not None and hit.level >= HIGH
+
+
+def means_rules(msg: Message) -> list[Finding]:
+    """Findings from means and methods combined with questions, completion and time."""
+    out: list[Finding] = []
+    means = _means(msg)
+    for item in means:
+        question = msg.near(item, "question", 8)
+        result = (
+            msg.near(item, "death", 8)
+            or msg.near(item, "outcome", 8)
+            or msg.near(item, "vanish", 8)
+        )
+        if question is not None and (_lethal(item) or result is not None):
+            parts = tuple(h for h in (question, item, result) if h is not None)
+            out.append(Finding(HIGH, "means_method", "method_question", parts))
+        if msg.in_clause("timing_past", item.clause) or msg.near(item, "question", 8):
+            continue
+        done = msg.near(item, "completion", 6)
+        now = msg.near(item, "timing_now", 6)
+        # The count or the symptoms often come in the next clause: 吃下去了，三十多片，头好晕.
+        amount = _first(msg, "quantity")
+        # Symptoms after "took some medicine" are a cold as often as an overdose: they count
+        # only next to another sign of self-harm in the message.
+        distress = any(h.category in SUICIDALITY and h is not item for h in msg.risks)
+        sign = (_first(msg, "symptom") if distress else None) or msg.near(item, "preparation", 8)
+        if (done is not None or now is not None) and (
+            _lethal(item) or amount is not None or sign is not None
+        ):
+            parts = tuple(h for h in (done or now, amount or sign, item) if h is not None)
+            out.append(Finding(IMMINENT, "attempt", "means_taken", parts))
+        hoard = msg.near(item, "accumulate", 6)
+        if hoard is not None:
+            out.append(Finding(HIGH, "plan", "gathering_means", (hoard, item)))
+        ready = msg.near(item, "preparation", 6)
+        if ready is not None and done is None:
+            out.append(Finding(HIGH, "plan", "means_ready", (ready, item)))
+    out.extend(_jumping(msg))
+    out.extend(_self_injury(msg, means))
+    return out
+
+
+def _jumping(msg: Message) -> list[Finding]:
+    """从阳台跳 / jump off the roof: a jump with a high place is a method."""
+    out = []
+    for jump in msg.cues.get("jump", ()):
+        if not own(msg, jump):
+            continue
+        places = [h for h in msg.risks if h.category == "location" and h.clause == jump.clause]
+        if places:
+            out.append(Finding(HIGH, "means_method", "jump_from_height", (places[0], jump)))
+    return out
+
+
+def _self_injury(msg: Message, means: list[Hit]) -> list[Finding]:
+    """划了自己 / 拿刀片划 / cut my arm: an injury verb with the self or a blade."""
+    out = []
+    for act in msg.cues.get("harm_act", ()):
+        if not own(msg, act):
+            continue
+        target = _injured(msg, act)
+        tool = next((m for m in means if m.clause == act.clause), None)
+        if target is None and tool is None:
+            continue
+        parts = tuple(h for h in (tool, act, target) if h is not None)
+        clause = act.clause
+        if msg.in_clause("timing_past", clause) and not msg.in_clause("timing_recent", clause):
+            out.append(Finding(MODERATE, "past_attempt", "past_self_harm", parts))
+        elif msg.before(act, "desire", 4) is not None or msg.has("conditional"):
+            out.append(Finding(MODERATE, "self_harm", "self_harm_thoughts", parts))
+        elif msg.has("timing_now") and (msg.has("symptom") or msg.has("completion")):
+            out.append(Finding(IMMINENT, "attempt", "self_harm_now", parts))
+        elif msg.in_clause("timing_recent", clause) or msg.in_clause("completion", clause):
+            out.append(Finding(HIGH, "self_harm", "recent_self_harm", parts))
+        else:
+            out.append(Finding(MODERATE, "self_harm", "self_harm_act", parts))
+    return out

@@ -1,0 +1,231 @@
+"""Context rules: from raw hits to findings with a level, a category and a reason.
+
+Each rule is a small function over one message's hits. Person, negation and framing decide
+whether a self-directed hit is about the student at all; time, completion and combinations
+move its level. Every finding names the rule that produced it, for the counselor and for tests.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lexicons.levels import SELF_DIRECTED, RiskLevel
+from lexicons.matching import Hit, gap
+
+NONE, LOW, MODERATE, HIGH, IMMINENT = (
+    RiskLevel.NONE, RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH, RiskLevel.IMMINENT,
+)  # fmt: skip
+PERSON_CUES = ("first_person", "third_person", "second_person")
+IDEATION = frozenset({"active_ideation", "passive_ideation"})
+FRAMES = frozenset({"fiction", "news", "academic"})
+# Words in a pattern that make it first person on its own ("kill myself", "我想死").
+_SELF_WORDS = frozenset({"i", "me", "my", "myself"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A conclusion about the message: level, category, the rule, and the hits behind it."""
+
+    level: RiskLevel
+    category: str
+    rule: str
+    hits: tuple[Hit, ...]
+
+
+@dataclass
+class Message:
+    """One message's hits, indexed for the rules."""
+
+    text: str
+    hits: list[Hit]
+    cues: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    risks: list[Hit] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for hit in self.hits:
+            if hit.level is None:
+                self.cues[hit.category].append(hit)
+            else:
+                self.risks.append(hit)
+
+    def has(self, category: str) -> bool:
+        """Whether the message has a cue of this category anywhere."""
+        return bool(self.cues.get(category))
+
+    def in_clause(self, category: str, clause: int) -> list[Hit]:
+        """Cues of a category in one clause."""
+        return [c for c in self.cues.get(category, ()) if c.clause == clause]
+
+    def before(self, hit: Hit, category: str, max_gap: int) -> Hit | None:
+        """The nearest cue of ``category`` ending before ``hit`` in its clause, within a gap."""
+        best = None
+        for cue in self.in_clause(category, hit.clause):
+            close = cue.end <= hit.start and gap(self.text, cue.end, hit.start) <= max_gap
+            if close and (best is None or cue.end > best.end):
+                best = cue
+        return best
+
+    def near(self, hit: Hit, category: str, max_gap: int) -> Hit | None:
+        """A cue of ``category`` on either side of ``hit`` in its clause, within a gap."""
+        for cue in self.in_clause(category, hit.clause):
+            left, right = (cue, hit) if cue.end <= hit.start else (hit, cue)
+            if (cue.start >= hit.end or cue.end <= hit.start) and gap(
+                self.text, left.end, right.start
+            ) <= max_gap:
+                return cue
+        return None
+
+    def between(self, a: Hit, b: Hit, categories: Iterable[str]) -> bool:
+        """Whether a cue of any of ``categories`` lies between two hits."""
+        return any(
+            a.end <= c.start and c.end <= b.start
+            for category in categories
+            for c in self.cues.get(category, ())
+        )
+
+
+def _possessive(msg: Message, cue: Hit) -> bool:
+    """我妈的药 / my mom's pills: a possessor, not the one acting."""
+    return msg.text.startswith(("的", "'s"), cue.end)
+
+
+def person(msg: Message, hit: Hit) -> str:
+    """Whose experience a hit describes: first, second, third, or none (unstated).
+
+    In the hit's own clause the nearest subject before it decides. A clause without one
+    inherits the subject of the nearest earlier clause that has one: its *first* person cue,
+    because Chinese and English both put the subject first (我把书送给同桌了 is about 我).
+    """
+    cues = sorted(
+        (
+            c
+            for category in PERSON_CUES
+            for c in msg.cues.get(category, ())
+            if c.end <= hit.start and not _possessive(msg, c)
+        ),
+        key=lambda c: c.start,
+    )
+    if _inherent_first(hit):
+        return "first"  # "they'd be better off without me" is about the student
+    own_clause = [c for c in cues if c.clause == hit.clause]
+    if own_clause:
+        return own_clause[-1].category.split("_")[0]
+    earlier = [c for c in cues if c.clause < hit.clause]
+    if earlier:
+        last_clause = earlier[-1].clause
+        subject = next(c for c in earlier if c.clause == last_clause)
+        return subject.category.split("_")[0]
+    return "none"
+
+
+def _inherent_first(hit: Hit) -> bool:
+    pattern = hit.entry.pattern
+    return "我" in pattern or bool(_SELF_WORDS & set(pattern.split()))
+
+
+def negated(msg: Message, hit: Hit) -> Hit | None:
+    """A negation governing ``hit``: close before it, with no new subject or 'but' between."""
+    cue = msg.before(hit, "negation", 3)
+    if cue is None or msg.between(cue, hit, ("contrast", *PERSON_CUES)):
+        return None
+    return cue
+
+
+def framed(msg: Message) -> str | None:
+    """The fiction, news or academic frame of the message, if any."""
+    for category in ("fiction", "news", "academic"):
+        if msg.has(category):
+            return category
+    return None
+
+
+def own(msg: Message, hit: Hit) -> bool:
+    """Whether a hit is the student's own: first person (or unstated), not negated, no frame."""
+    return (
+        person(msg, hit) in ("first", "none") and negated(msg, hit) is None and framed(msg) is None
+    )
+
+
+def _cap(level: RiskLevel, cap: RiskLevel) -> RiskLevel:
+    return level if level <= cap else cap
+
+
+def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
+    """Findings for each risk hit alone, plus live (first-person) and negated self hits."""
+    findings: list[Finding] = []
+    live: list[Hit] = []
+    negations: list[Hit] = []
+    frame = framed(msg)
+    hedged_msg = msg.has("sincerity")
+    for hit in msg.risks:
+        assert hit.level is not None
+        level, category = hit.level, hit.category
+        who = person(msg, hit)
+        if hit.category in SELF_DIRECTED or hit.category == "violence_to_others":
+            if negated(msg, hit) is not None:
+                negations.append(hit)
+                continue
+            if who == "second" and hit.category in SELF_DIRECTED:
+                continue  # "你去死吧": an insult or banter at someone else
+            if who == "third":
+                if frame or msg.has("hypothetical"):
+                    continue
+                if level >= MODERATE:
+                    findings.append(
+                        Finding(
+                            _cap(max(level, MODERATE), HIGH if level is IMMINENT else MODERATE),
+                            "peer_concern",
+                            "third_person",
+                            (hit,),
+                        )
+                    )
+                elif level is LOW:
+                    findings.append(Finding(LOW, category, "third_person", (hit,)))
+                continue
+            if who == "none" and frame:
+                continue
+            if who == "none" and msg.has("hypothetical"):
+                level = _cap(level, LOW)
+        elif hit.category in ("bullying", "abuse", "grooming"):
+            if negated(msg, hit) is not None:
+                continue
+            if frame and who != "first":
+                continue
+        instigation = msg.before(hit, "instigation", 2)
+        if instigation is not None and hit.category in SELF_DIRECTED:
+            findings.append(Finding(MODERATE, "bullying", "told_to_die", (instigation, hit)))
+            continue
+        if category in ("means_method", "location") and level is LOW:
+            live.append(hit)  # an object (药, rope): it only counts in combination
+            continue
+        level, category, rule = _time_and_tone(msg, hit, level, category, hedged_msg)
+        findings.append(Finding(level, category, rule, (hit,)))
+        if hit.category in SELF_DIRECTED:
+            live.append(hit)
+    return findings, live, negations
+
+
+def _time_and_tone(
+    msg: Message, hit: Hit, level: RiskLevel, category: str, sincere: bool
+) -> tuple[RiskLevel, str, str]:
+    """Past, recent and present time; hedges and jokes."""
+    clause = hit.clause
+    if category in ("self_harm", "attempt"):
+        if msg.in_clause("timing_past", clause) and not msg.in_clause("timing_recent", clause):
+            return MODERATE, "past_attempt", "past_time"
+        if msg.before(hit, "rumination", 4) or msg.before(hit, "desire", 4):
+            return MODERATE, "self_harm", "self_harm_thoughts"
+        if msg.in_clause("timing_now", clause) and msg.in_clause("completion", clause):
+            return IMMINENT, "attempt", "self_harm_now"
+        if msg.in_clause("timing_recent", clause) or msg.in_clause("completion", clause):
+            return max(level, HIGH), category, "recent_self_harm"
+    if category == "past_attempt":
+        return level, category, "lexicon"
+    if level is HIGH and category in ("active_ideation", "self_harm") and not sincere:
+        if msg.in_clause("hedge", clause):
+            return MODERATE, category, "hedged"
+        if msg.has("joke"):
+            return MODERATE, category, "joking_tone"
+    return level, category, "lexicon"

@@ -1,0 +1,49 @@
+"""Safeguarding from parts: who did what to the student, secrets and requests from adults."""
+
+from __future__ import annotations
+
+from lexicons.matching import Hit
+from lexicons.rules import HIGH, MODERATE, Finding, Message, framed, negated, person
+
+
+def _targets_student(msg: Message, act: Hit) -> bool:
+    after = msg.near(act, "first_person", 2)
+    return after is not None
+
+
+def _agent(msg: Message, act: Hit) -> Hit | None:
+    best = None
+    for category in ("peer_agent", "family_agent", "adult_agent"):
+        for cue in msg.cues.get(category, ()):
+            if cue.end <= act.start and (best is None or cue.end > best.end):
+                best = cue
+    return best
+
+
+def safeguarding_rules(msg: Message) -> list[Finding]:
+    """Bullying, abuse, grooming and threats of violence from cue combinations."""
+    if framed(msg) is not None:
+        return []
+    out: list[Finding] = []
+    for act in msg.cues.get("hostile_act", ()):
+        if negated(msg, act) is not None or not _targets_student(msg, act):
+            continue
+        agent = _agent(msg, act)
+        if agent is None:
+            continue
+        category = "abuse" if agent.category == "family_agent" else "bullying"
+        out.append(Finding(MODERATE, category, "hurt_by_someone", (agent, act)))
+    lure = msg.cues.get("adult_agent", []) + msg.cues.get("gift", [])
+    asks = [c for k in ("secrecy", "photo_request", "meet_request") for c in msg.cues.get(k, ())]
+    kinds = {c.category for c in asks}
+    if asks and (lure or len(kinds) >= 2 or ("photo_request" in kinds and msg.has("secrecy"))):
+        anchor = (lure or asks)[0]
+        out.append(Finding(MODERATE, "grooming", "secret_contact", (anchor, asks[0])))
+    for revenge in msg.cues.get("revenge", ()):
+        if negated(msg, revenge) is not None or person(msg, revenge) == "third":
+            continue
+        means = [h for h in msg.risks if h.category == "means_method"]
+        timing = msg.cues.get("timing_soon", []) + msg.cues.get("timing_now", [])
+        level = HIGH if (means or timing or msg.has("preparation")) else MODERATE
+        out.append(Finding(level, "violence_to_others", "revenge", (revenge,)))
+    return out
