@@ -22,11 +22,12 @@ class Features:
     plan: tuple[Hit, ...]
     timing: tuple[Hit, ...]
     lethal: tuple[Hit, ...]
+    resolve: tuple[Hit, ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when the message adds nothing that combines."""
-        return not (self.ideation or self.means or self.plan or self.timing)
+        return not (self.ideation or self.means or self.plan or self.timing or self.resolve)
 
 
 def features(msg: Message, live: list[Hit], findings: list[Finding]) -> Features:
@@ -43,7 +44,8 @@ def features(msg: Message, live: list[Hit], findings: list[Finding]) -> Features
     timing: tuple[Hit, ...] = ()
     if framed(msg) is None:
         timing = tuple(h for category in TIMING for h in msg.cues.get(category, ()))
-    return Features(ideation, means, plan, timing, lethal)
+    resolve = tuple(h for h in msg.cues.get("resolve", ()) if own(msg, h))
+    return Features(ideation, means, plan, timing, lethal, resolve)
 
 
 def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
@@ -53,13 +55,19 @@ def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
     lethal = tuple(h for p in parts for h in p.lethal)
     plan = tuple(h for p in parts for h in p.plan)
     timing = tuple(h for p in parts for h in p.timing)
+    resolve = tuple(h for p in parts for h in p.resolve)
     out: list[Finding] = []
-    intent = ideation or plan
+    # "I've decided" means nothing alone; next to means or a death wish it is intent.
+    intent = ideation or plan or resolve
     if timing and (lethal or plan or (means and intent)):
         anchor = (lethal or plan or means)[0]
         out.append(Finding(IMMINENT, "plan", "means_with_time", (anchor, timing[0])))
     if ideation and (means or plan):
         out.append(Finding(HIGH, "plan", "ideation_with_means", (ideation[0], (means or plan)[0])))
+    if ideation and resolve and not out:
+        out.append(
+            Finding(HIGH, "active_ideation", "ideation_with_resolve", (ideation[0], resolve[0]))
+        )
     if ideation and timing and not out:
         out.append(Finding(HIGH, "active_ideation", "ideation_with_time", (ideation[0], timing[0])))
     if msg is not None:

@@ -52,6 +52,8 @@ REASONS = {
     "secret_contact": "成人秘密接触、索要照片或见面 (secret contact, photos or meeting)",
     "revenge": "报复他人 (revenge on others)",
     "preoccupied_with_death": "反复想到死 (preoccupied with death)",
+    "preoccupied_with_means": "反复想着手段 (preoccupied with the means)",
+    "ideation_with_resolve": "有意念且已下决心 (ideation with resolve)",
     "farewell_preparations": "告别准备 (farewell preparations)",
     "window": "结合前几条消息 (together with earlier messages)",
 }

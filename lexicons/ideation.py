@@ -56,7 +56,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
             if wish is not None and msg.between(wish, end, ("first_person",)):
                 out.append(Finding(MODERATE, "passive_ideation", "if_i_were_gone", (wish, end)))
                 continue
-            dwell = msg.before(end, "rumination", 4)
+            dwell = msg.near(end, "rumination", 4)
             if dwell is not None:
                 out.append(
                     Finding(MODERATE, "passive_ideation", "preoccupied_with_death", (dwell, end))
@@ -70,7 +70,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
         if person(msg, life) not in ("first", "none") or framed(msg) is not None:
             continue
         desire = msg.before(life, "desire", 3)
-        negation = msg.before(desire, "negation", 1) if desire is not None else None
+        negation = msg.before(desire, "negation", 3) if desire is not None else None
         if desire is not None and negation is not None:
             lvl = HIGH if resolved else MODERATE
             out.append(

@@ -40,7 +40,7 @@ CUE_CATEGORIES = frozenset({
     "degree_head", "second_person", "instigation", "accumulate", "preparation", "vanish",
     "futility", "better_off", "conditional", "resolve", "harm_act", "body_part", "jump",
     "symptom", "outcome", "hostile_act", "peer_agent", "family_agent", "adult_agent", "secrecy",
-    "photo_request", "meet_request", "gift", "revenge", "rumination",
+    "photo_request", "meet_request", "gift", "revenge", "rumination", "method_word",
 })  # fmt: skip
 
 # A hit inside one of these spans is ignored.

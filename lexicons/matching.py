@@ -75,9 +75,12 @@ class Segmenter:
         """Load the dictionary now rather than on the first message."""
         self._ready()
 
-    def token_bounds(self, text: str) -> set[tuple[int, int]]:
+    def token_bounds(self, text: str, offset: int = 0) -> set[tuple[int, int]]:
         """(start, end) of every token. HMM off: new-word guessing would glue 难死 together."""
-        return {(start, end) for _, start, end in self._ready().tokenize(text, HMM=False)}
+        return {
+            (start + offset, end + offset)
+            for _, start, end in self._ready().tokenize(text, HMM=False)
+        }
 
 
 def clause_starts(text: str) -> list[int]:
@@ -105,7 +108,7 @@ class Matcher:
             return []
         starts = clause_starts(text)
         raw: list[Hit] = []
-        needs_tokens = False
+        needs_tokens: set[int] = set()
         for end_index, (pattern, entries) in self.lexicon.automaton.iter(text):
             start = end_index - len(pattern) + 1
             end = end_index + 1
@@ -114,11 +117,17 @@ class Matcher:
             clause = bisect.bisect_right(starts, start) - 1
             for entry in entries:
                 raw.append(Hit(start, end, entry, clause))
-            needs_tokens = needs_tokens or pattern in self._single
+            if pattern in self._single:
+                needs_tokens.add(clause)
         if not raw and not _QUANTITY.search(text):
             return []
         if needs_tokens:
-            bounds = self.segmenter.token_bounds(text)
+            # Segment only the clauses that need it; clause punctuation ends words anyway.
+            bounds: set[tuple[int, int]] = set()
+            edges = [*starts, len(text) + 1]
+            for clause in needs_tokens:
+                begin, end = edges[clause], edges[clause + 1] - 1
+                bounds |= self.segmenter.token_bounds(text[begin : max(begin, end)], begin)
             raw = [
                 h for h in raw if h.entry.pattern not in self._single or (h.start, h.end) in bounds
             ]
@@ -187,25 +196,40 @@ def _synthetic(
     return Hit(start, end, entry, clause)
 
 
+def _covering(hits: list[Hit]) -> dict[int, list[Hit]]:
+    by_start: dict[int, list[Hit]] = {}
+    for hit in hits:
+        by_start.setdefault(hit.start, []).append(hit)
+    return by_start
+
+
+def _inside(hit: Hit, index: dict[int, list[Hit]], longest: int) -> list[Hit]:
+    """Hits in ``index`` whose span contains ``hit`` (spans are short, so look back a little)."""
+    out = []
+    for start in range(max(0, hit.end - longest), hit.start + 1):
+        for other in index.get(start, ()):
+            if other.end >= hit.end and other is not hit:
+                out.append(other)
+    return out
+
+
 def _resolve(hits: list[Hit]) -> list[Hit]:
     """Drop hits inside suppressors, and cues or risks inside a longer hit (maximal munch)."""
-    suppressors = [h for h in hits if h.category in ("idiom", "collision")]
-    kept = []
-    for hit in hits:
-        if hit.category in ("idiom", "collision"):
-            continue
-        if any(s.start <= hit.start and hit.end <= s.end and s is not hit for s in suppressors):
-            continue
-        kept.append(hit)
+    if not hits:
+        return []
+    longest = max(h.length for h in hits)
+    suppressors = _covering([h for h in hits if h.category in ("idiom", "collision")])
+    kept = [
+        h for h in hits
+        if h.category not in ("idiom", "collision") and not _inside(h, suppressors, longest)
+    ]
+    index = _covering(kept)
     out = []
     for hit in kept:
         is_cue = hit.level is None
         covered = any(
-            other.start <= hit.start
-            and hit.end <= other.end
-            and other.length > hit.length
-            and (is_cue or other.level is not None)
-            for other in kept
+            other.length > hit.length and (is_cue or other.level is not None)
+            for other in _inside(hit, index, longest)
         )
         if not covered:
             out.append(hit)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lexicons.levels import SUICIDALITY
 from lexicons.matching import Hit, gap
-from lexicons.rules import HIGH, IMMINENT, MODERATE, Finding, Message, own
+from lexicons.rules import HIGH, IMMINENT, MODERATE, Finding, Message, framed, own, person
 
 # The injured object must follow the verb: 划了自己 / cut my arm, not "i cut class".
 REFLEXIVE = frozenset({"自己", "我自己", "myself", "me"})
@@ -22,8 +22,31 @@ def _injured(msg: Message, act: Hit) -> Hit | None:
     return None
 
 
+def _asked(msg: Message, hit: Hit) -> bool:
+    """Own, or asked about with a generic "you" (how many pills would kill you)."""
+    if own(msg, hit):
+        return True
+    return (
+        msg.near(hit, "question", 8) is not None
+        and person(msg, hit) == "second"
+        and framed(msg) is None
+    )
+
+
 def _means(msg: Message) -> list[Hit]:
-    return [h for h in msg.risks if h.category in ("means_method", "attempt") and own(msg, h)]
+    return [h for h in msg.risks if h.category in ("means_method", "attempt") and _asked(msg, h)]
+
+
+def _end_of_life(msg: Message, item: Hit) -> Hit | None:
+    """What a dose question asks about: death, harm, or not waking up (不醒 / not wake up)."""
+    for category in ("death", "outcome", "vanish"):
+        found = msg.near(item, category, 8)
+        if found is not None:
+            return found
+    life = msg.near(item, "life", 8)
+    if life is not None and msg.before(life, "negation", 1) is not None:
+        return life
+    return None
 
 
 def _first(msg: Message, category: str) -> Hit | None:
@@ -41,11 +64,7 @@ def means_rules(msg: Message) -> list[Finding]:
     means = _means(msg)
     for item in means:
         question = msg.near(item, "question", 8)
-        result = (
-            msg.near(item, "death", 8)
-            or msg.near(item, "outcome", 8)
-            or msg.near(item, "vanish", 8)
-        )
+        result = _end_of_life(msg, item)
         if question is not None and (_lethal(item) or result is not None):
             parts = tuple(h for h in (question, item, result) if h is not None)
             out.append(Finding(HIGH, "means_method", "method_question", parts))
@@ -72,6 +91,23 @@ def means_rules(msg: Message) -> list[Finding]:
             out.append(Finding(HIGH, "plan", "means_ready", (ready, item)))
     out.extend(_jumping(msg))
     out.extend(_self_injury(msg, means))
+    out.extend(_method_seeking(msg))
+    dwell = _first(msg, "rumination")
+    if dwell is not None and means and not out:
+        out.append(Finding(HIGH, "means_method", "preoccupied_with_means", (dwell, means[0])))
+    return out
+
+
+def _method_seeking(msg: Message) -> list[Finding]:
+    """怎么死最快 / what's the fastest way to die: a question about how, without a named means."""
+    out = []
+    for death in msg.cues.get("death", ()):
+        if not (own(msg, death) or person(msg, death) == "second"):
+            continue
+        question = msg.near(death, "question", 6)
+        how = msg.near(death, "method_word", 6)
+        if question is not None and how is not None and framed(msg) is None:
+            out.append(Finding(HIGH, "means_method", "method_question", (question, how, death)))
     return out
 
 

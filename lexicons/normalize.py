@@ -27,6 +27,15 @@ SPACERS = frozenset(" \t.-_*·•~/\\|+^'\"`=#")
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
 CLAUSE_BREAKS = frozenset("。！？!?；;，,\n…")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+# Text with only these characters needs no per-character folding (case aside).
+_PLAIN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9 ，。！？、：；,.!?:;'\"()（）\n-]*")
+# Places where a spacer could sit inside a word: 自 杀, 自.杀, w a n t.
+_SPACED = re.compile(
+    r"[\u3400-\u9fff][ \t.\-_*·•~/\\|+^'\"`=#]{1,3}[\u3400-\u9fff]"
+    r"|(?<![a-z])[a-z][ \t.\-_*·•~/\\|+^'\"`=#]{1,3}[a-z](?![a-z])"
+)
+_LEET_OR_STRETCH = re.compile(r"[a-z][0-9@$!]|[0-9@$!][a-z]|([a-z])\1\1")
+_REPEAT = re.compile(r"(.)\1\1")
 _LATIN_TOKEN = re.compile(r"[a-z0-9@$!]+")
 
 
@@ -63,6 +72,10 @@ def _t2s() -> opencc.OpenCC:
 
 def _fold(text: str) -> list[Piece]:
     """NFKC and case folding, per character so spans survive expansions (㎏ → kg)."""
+    if _PLAIN.fullmatch(text) and unicodedata.is_normalized("NFKC", text):
+        # The common case: nothing to fold but case, which never changes length here.
+        folded = text.lower()
+        return [(ch, i, i + 1) for i, ch in enumerate(folded)]
     pieces: list[Piece] = []
     for index, ch in enumerate(text):
         if ch in ZERO_WIDTH:
@@ -97,6 +110,8 @@ def _simplify(pieces: list[Piece]) -> list[Piece]:
 
 def _drop_spacers(pieces: list[Piece], vocabulary: frozenset[str]) -> list[Piece]:
     """Remove spacer runs inside 自 杀 / 自.杀, and rejoin spelled-out latin words."""
+    if not _SPACED.search("".join(p[0] for p in pieces)):
+        return pieces
     out: list[Piece] = []
     n = len(pieces)
     i = 0
@@ -131,15 +146,18 @@ def _spelled_run(pieces: list[Piece], i: int) -> tuple[list[Piece], int]:
     """Single letters separated by one or two spacers: "w a n t", "s.u.i.c.i.d.e"."""
     letters: list[Piece] = []
     n = len(pieces)
+    after = i
     while i < n and is_latin(pieces[i][0]) and (i + 1 >= n or not is_latin(pieces[i + 1][0])):
         letters.append(pieces[i])
+        after = i + 1
         j = i + 1
-        while j < n and j - i <= 2 and pieces[j][0] in SPACERS:
+        while j < n and j - i <= 3 and pieces[j][0] in SPACERS:
             j += 1
         if j == i + 1 or j >= n or not is_latin(pieces[j][0]):
-            return letters, i + 1
+            break
         i = j
-    return letters, i
+    # Resume right after the last letter, so the spacer before the next word survives.
+    return letters, after
 
 
 def _rejoin(letters: list[Piece], vocabulary: frozenset[str]) -> list[Piece]:
@@ -174,6 +192,8 @@ def _word_break(word: str, vocabulary: frozenset[str]) -> list[str] | None:
 def _leet_and_repeats(pieces: list[Piece], vocabulary: frozenset[str]) -> list[Piece]:
     """Undo leetspeak and stretched letters inside latin tokens, checked against vocabulary."""
     text = "".join(p[0] for p in pieces)
+    if not _LEET_OR_STRETCH.search(text):
+        return pieces
     out: list[Piece] = []
     last = 0
     for match in _LATIN_TOKEN.finditer(text):
@@ -214,6 +234,8 @@ def _fix_token(token: str, vocabulary: frozenset[str]) -> str | None:
 
 def _squash_cjk(pieces: list[Piece]) -> list[Piece]:
     """哈哈哈哈 → 哈哈, 死死死死 → 死死: a run of three or more becomes two."""
+    if not _REPEAT.search("".join(p[0] for p in pieces)):
+        return pieces
     out: list[Piece] = []
     for piece in pieces:
         if (

@@ -40,10 +40,13 @@ def safeguarding_rules(msg: Message) -> list[Finding]:
         anchor = (lure or asks)[0]
         out.append(Finding(MODERATE, "grooming", "secret_contact", (anchor, asks[0])))
     for revenge in msg.cues.get("revenge", ()):
-        if negated(msg, revenge) is not None or person(msg, revenge) == "third":
+        if negated(msg, revenge) is not None:
             continue
         means = [h for h in msg.risks if h.category == "means_method"]
         timing = msg.cues.get("timing_soon", []) + msg.cues.get("timing_now", [])
-        level = HIGH if (means or timing or msg.has("preparation")) else MODERATE
+        armed = bool(means or timing or msg.has("preparation"))
+        if person(msg, revenge) == "third" and not armed:
+            continue  # "他说要让我付出代价": a threat against the student, not by them
+        level = HIGH if armed else MODERATE
         out.append(Finding(level, "violence_to_others", "revenge", (revenge,)))
     return out

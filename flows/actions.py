@@ -1,0 +1,236 @@
+"""The actions flow files may name in ``actions`` (on entry), ``do`` and ``on_leave``.
+
+Actions never do I/O: they emit events for the caller and update the turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flows.conditions import canonical_code, item_scores, phq_a_wording
+from flows.conversation import JSON
+from flows.instruments import (
+    FREQUENCY,
+    MOOD_CHECK_SCALE,
+    MOOD_SCALE,
+    AsqAnswer,
+    Score,
+    phq_item9_needs_asq,
+    score_asq,
+    score_gad2,
+    score_gad7,
+    score_mood,
+    score_mood_check,
+    score_phq2,
+    score_phq9,
+)
+from flows.params import plan_answers
+from flows.turn import Action, Turn
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def set_language(turn: Turn) -> None:
+    """The answer is a language key: switch to it for this step and tell the caller."""
+    language = "en" if turn.answer == "en" else "zh"
+    turn.update_profile(language=language)
+    turn.emit("language_changed", {"language": language})
+
+
+def give_consent(turn: Turn) -> None:
+    """The student agreed to how HeartGuard works."""
+    turn.emit("consent_given", {"at": turn.now.isoformat()})
+
+
+def submit_code(turn: Turn) -> None:
+    """Ask the caller to check the typed enrollment code and answer with a system input."""
+    turn.emit("enrollment_code_submitted", {"code": canonical_code(turn.text)})
+
+
+def choose_anonymous(turn: Turn) -> None:
+    """Anonymous use, with the age group the student gave."""
+    age_group = "under_age" if turn.answer == "under_age" else "of_age"
+    turn.update_profile(age_group=age_group)
+    turn.emit("anonymous_chosen", {"age_group": age_group})
+
+
+def set_reminder_preference(turn: Turn) -> None:
+    """Onboarding's yes/no to weekly reminders (the day and time come from config)."""
+    turn.emit(
+        "reminder_preference_set",
+        {"enabled": turn.answer == "reminder_weekly", "weekday": None, "minute": None},
+    )
+
+
+def complete_onboarding(turn: Turn) -> None:
+    """Onboarding is done; later steps in this turn see the student as onboarded."""
+    turn.update_profile(onboarded=True)
+    turn.emit(
+        "onboarding_completed",
+        {"anonymous": not turn.profile.enrolled, "restricted": turn.restricted},
+    )
+
+
+def set_reminder(turn: Turn) -> None:
+    """Settings: a weekly reminder on the chosen day and time (local school time)."""
+    day = turn.context.get("reminder_day")
+    slot = turn.context.get("reminder_time")
+    weekday = WEEKDAYS.index(day) if isinstance(day, str) and day in WEEKDAYS else None
+    minute = None
+    if isinstance(slot, str) and slot.startswith("t") and slot[1:].isdigit():
+        minute = int(slot[1:3]) * 60 + int(slot[3:5])
+    turn.emit("reminder_preference_set", {"enabled": True, "weekday": weekday, "minute": minute})
+
+
+def set_reminder_off(turn: Turn) -> None:
+    """Settings: no reminders."""
+    turn.emit("reminder_preference_set", {"enabled": False, "weekday": None, "minute": None})
+
+
+def _checkin_scores(turn: Turn) -> list[Score]:
+    context = turn.context
+    mood = context.get("mood")
+    scores = [score_mood(MOOD_SCALE.get(mood) if isinstance(mood, str) else None)]
+    if "phq_1" in context:
+        phq = item_scores(context, "phq", 9, FREQUENCY)
+        gad = item_scores(context, "gad", 7, FREQUENCY)
+        scores.append(score_phq2(phq[:2]))
+        if "phq_3" in context:
+            scores.append(score_phq9(phq))
+        scores.append(score_gad2(gad[:2]))
+        if "gad_3" in context:
+            scores.append(score_gad7(gad))
+    if "mc_1" in context:
+        scores.append(score_mood_check(item_scores(context, "mc", 3, MOOD_CHECK_SCALE)))
+    return scores
+
+
+def _concern(turn: Turn, by_name: Mapping[str, Score]) -> str:
+    def at_least(name: str, floor: int | None) -> bool:
+        score = by_name.get(name)
+        return bool(
+            floor is not None and score and score.score is not None and score.score >= floor
+        )
+
+    config = turn.config
+    if at_least("phq9", config.refer_phq9_at) or at_least("gad7", config.refer_gad7_at):
+        return "refer"
+    if at_least("phq9", 10) or at_least("gad7", 10):
+        return "high"
+    if by_name.get("mood_check", Score("", (), None, "")).band == "struggling":
+        return "high"
+    some = (
+        at_least("phq9", 5)
+        or at_least("gad7", 5)
+        or any(by_name[n].band == "positive" for n in ("phq2", "gad2") if n in by_name)
+        or by_name.get("mood_check", Score("", (), None, "")).band == "some_difficulty"
+        or not at_least("mood", 3)
+    )
+    return "some" if some else "low"
+
+
+def score_checkin(turn: Turn) -> None:
+    """Score the check-in, record each instrument, and decide how the close should sound."""
+    scores = _checkin_scores(turn)
+    by_name = {score.instrument: score for score in scores}
+    for score in scores:
+        data = score.event_data(turn.now)
+        if score.instrument == "phq9":
+            data["form"] = "phq_a" if phq_a_wording(turn) else "phq9"
+        turn.emit("checkin_completed", data)
+    phq = item_scores(turn.context, "phq", 9, FREQUENCY)
+    concern = _concern(turn, by_name)
+    turn.context["needs_asq"] = phq_item9_needs_asq(phq[8], asked="phq_9" in turn.context)
+    turn.context["concern"] = concern
+    if concern == "refer":
+        turn.request_case(
+            "routine",
+            "checkin_score",
+            {"bands": {n: by_name[n].band for n in ("phq9", "gad7") if n in by_name}},
+        )
+
+
+def _asq_answers(turn: Turn) -> tuple[list[AsqAnswer | None], AsqAnswer | None]:
+    def answer(key: str) -> AsqAnswer | None:
+        value = turn.context.get(key)
+        return value if value in ("yes", "no", "refuse") else None  # type: ignore[return-value]
+
+    return [answer(f"asq_q{n}") for n in range(1, 5)], answer("asq_q5")
+
+
+def record_asq(turn: Turn) -> None:
+    """Record the finished ASQ and request the case its result calls for."""
+    first_four, q5 = _asq_answers(turn)
+    result = score_asq(first_four, q5)
+    turn.emit("screen_completed", result.event_data(turn.now))
+    if result.band == "acute_positive":
+        turn.request_case("emergency", "asq_acute_positive")
+    elif result.band == "non_acute_positive":
+        reason = "asq_q5_refused" if q5 == "refuse" else "asq_non_acute_positive"
+        turn.request_case("urgent", reason)
+
+
+def asq_abandoned(turn: Turn) -> None:
+    """The ASQ was left unfinished: a positive answer so far still reaches a counselor."""
+    first_four, _ = _asq_answers(turn)
+    result = score_asq(first_four, None)
+    if result.band != "negative":
+        turn.emit("screen_completed", result.event_data(turn.now))
+        turn.request_case("urgent", "asq_incomplete_positive")
+
+
+def request_acute(turn: Turn) -> None:
+    """The acuity question (ASQ Q5) was answered yes inside the crisis flow."""
+    turn.request_case("emergency", "acuity_positive")
+
+
+def request_self_referral(turn: Turn) -> None:
+    """The student asked to talk to a counselor."""
+    turn.request_case(
+        "routine",
+        "self_referral",
+        {
+            "preferred_time": turn.context.get("preferred_time"),
+            "preferred_channel": turn.context.get("preferred_channel"),
+        },
+    )
+
+
+def save_plan(turn: Turn) -> None:
+    """Save the safety plan as reviewed."""
+    plan = plan_answers(turn)
+    turn.update_profile(safety_plan=plan)
+    saved: dict[str, JSON] = dict(plan)
+    turn.emit("safety_plan_saved", {"plan": saved, "at": turn.now.isoformat()})
+
+
+def _mark(level: str) -> Action:
+    def mark(turn: Turn) -> None:
+        turn.context["level"] = level
+
+    mark.__doc__ = f"Remember the crisis is at level {level!r} (a lower signal won't restart it)."
+    return mark
+
+
+ACTIONS: Mapping[str, Action] = {
+    "set_language": set_language,
+    "give_consent": give_consent,
+    "submit_code": submit_code,
+    "choose_anonymous": choose_anonymous,
+    "set_reminder_preference": set_reminder_preference,
+    "complete_onboarding": complete_onboarding,
+    "set_reminder": set_reminder,
+    "set_reminder_off": set_reminder_off,
+    "score_checkin": score_checkin,
+    "record_asq": record_asq,
+    "asq_abandoned": asq_abandoned,
+    "request_acute": request_acute,
+    "request_self_referral": request_self_referral,
+    "save_plan": save_plan,
+    "mark_high": _mark("high"),
+    "mark_imminent": _mark("imminent"),
+    "request_export": lambda turn: turn.emit("data_export_requested", {"at": turn.now.isoformat()}),
+    "confirm_deletion": lambda turn: turn.emit(
+        "data_deletion_confirmed", {"at": turn.now.isoformat()}
+    ),
+}

@@ -1,0 +1,81 @@
+"""The engine's configuration: a small frozen value the composition root builds from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal, get_args
+
+Screen = Literal["phq_gad", "mood_check"]
+SCREENS: tuple[Screen, ...] = get_args(Screen)
+
+
+@dataclass(frozen=True)
+class InstrumentBand:
+    """Which check-in screen a range of grades gets (inclusive)."""
+
+    min_grade: int
+    max_grade: int
+    instrument: Screen
+
+    def __post_init__(self) -> None:
+        if self.instrument not in SCREENS:
+            raise ValueError(f"instrument: expected one of {SCREENS}, got {self.instrument!r}")
+        if not 1 <= self.min_grade <= self.max_grade <= 12:
+            raise ValueError(
+                f"grades {self.min_grade}–{self.max_grade}: expected 1 ≤ min_grade ≤ max_grade ≤ 12"
+            )
+
+
+DEFAULT_BANDS = (
+    InstrumentBand(min_grade=3, max_grade=6, instrument="mood_check"),
+    InstrumentBand(min_grade=7, max_grade=12, instrument="phq_gad"),
+)
+
+# Typical age of a pupil in grade 1, to place a student whose grade is unknown.
+_GRADE_ONE_AGE = 6
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Settings the flows need.
+
+    Attributes:
+        instruments: Grade bands and the screen each gets.
+        default_instrument: Screen for a grade (or age) outside every band.
+        guardian_consent_age: Below this age, guardian consent is required.
+        refer_phq9_at: A PHQ-9 total at or above this makes a routine case request
+            (``None`` turns it off).
+        refer_gad7_at: The same for GAD-7.
+        stale_after: A flow (other than home and crisis) untouched this long is dropped, so
+            answers about "the last two weeks" are not mixed across weeks.
+        care_repeat_after: After a caring reply to a safeguarding or peer disclosure, further
+            disclosures within this time still make case requests but no repeated reply.
+    """
+
+    instruments: tuple[InstrumentBand, ...] = DEFAULT_BANDS
+    default_instrument: Screen = "mood_check"
+    guardian_consent_age: int = 14
+    refer_phq9_at: int | None = 15
+    refer_gad7_at: int | None = 15
+    stale_after: timedelta = timedelta(hours=24)
+    care_repeat_after: timedelta = timedelta(minutes=30)
+
+    def __post_init__(self) -> None:
+        if self.default_instrument not in SCREENS:
+            raise ValueError(f"default_instrument: expected one of {SCREENS}")
+        grades = [g for band in self.instruments for g in range(band.min_grade, band.max_grade + 1)]
+        if len(grades) != len(set(grades)):
+            raise ValueError("instruments: grade bands overlap")
+        if self.stale_after <= timedelta(0):
+            raise ValueError("stale_after: must be a positive duration")
+
+    def screen_for(self, grade: int | None, age: int | None) -> Screen:
+        """The check-in screen for a student; an unknown grade is estimated from age."""
+        if grade is None and age is not None:
+            grade = age - _GRADE_ONE_AGE
+        if grade is not None:
+            for band in self.instruments:
+                if band.min_grade <= grade <= band.max_grade:
+                    return band.instrument
+        return self.default_instrument

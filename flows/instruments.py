@@ -1,0 +1,172 @@
+"""Scoring of the screening instruments, exactly as published. Pure functions.
+
+- PHQ-2 / PHQ-9 (and PHQ-A, scored the same) and GAD-2 / GAD-7: items 0–3, summed.
+  PHQ-9 bands 0–4 minimal, 5–9 mild, 10–14 moderate, 15–19 moderately severe, 20–27 severe;
+  GAD-7 bands 0–4 minimal, 5–9 mild, 10–14 moderate, 15–21 severe; PHQ-2 / GAD-2 ≥ 3 positive.
+- Missing items: with 1 or 2 missing, the total is prorated (mean of the answered items × item
+  count, rounded half up); with 3 or more missing, or none answered, the form is unscored.
+- PHQ item 9 (thoughts of being better off dead or of self-harm) ≥ 1 always leads to the ASQ,
+  whatever the total. A skipped item 9 does too: not answering is not an all-clear.
+- ASQ (NIMH): a yes or a refusal on Q1–4 is a positive screen; then Q5 yes is an acute
+  positive, Q5 no a non-acute positive. A refused Q5 is handled as non-acute positive (an
+  urgent case, so a counselor assesses acuity in person) and keeps the refusal visible.
+- The mood check for grades 3–6 is HeartGuard's own three-item well-being check (0–2 per
+  item), not a validated instrument: it only decides how warmly to offer a counselor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Literal
+
+from flows.conversation import JSON
+
+UNSCORED = "unscored"
+
+FREQUENCY = {"not_at_all": 0, "several_days": 1, "more_than_half": 2, "nearly_every_day": 3}
+MOOD_CHECK_SCALE = {"never": 0, "sometimes": 1, "often": 2}
+MOOD_SCALE = {f"mood_{n}": n for n in range(1, 6)}
+
+PHQ9_BANDS = ((20, "severe"), (15, "moderately_severe"), (10, "moderate"), (5, "mild"))
+GAD7_BANDS = ((15, "severe"), (10, "moderate"), (5, "mild"))
+SCREEN_BANDS = ((3, "positive"),)
+MOOD_CHECK_BANDS = ((4, "struggling"), (2, "some_difficulty"))
+MOOD_BANDS = ((4, "good"), (3, "okay"))
+
+AsqAnswer = Literal["yes", "no", "refuse"]
+
+
+@dataclass(frozen=True)
+class Score:
+    """One instrument's result.
+
+    Attributes:
+        instrument: ``phq2``, ``phq9``, ``gad2``, ``gad7``, ``mood``, ``mood_check`` or ``asq``.
+        answers: Item scores in order; ``None`` is a skipped (or, for the ASQ, refused) item.
+        score: The (possibly prorated) total, or ``None`` when unscored.
+        band: The severity band, ``positive``/``negative`` for screens, or ``unscored``.
+    """
+
+    instrument: str
+    answers: tuple[int | None, ...]
+    score: int | None
+    band: str
+
+    def event_data(self, at: datetime) -> dict[str, JSON]:
+        """The data of a ``checkin_completed`` / ``screen_completed`` event."""
+        return {
+            "instrument": self.instrument,
+            "answers": list(self.answers),
+            "score": self.score,
+            "band": self.band,
+            "at": at.isoformat(),
+        }
+
+
+def round_half_up(value: Fraction) -> int:
+    """Round to the nearest integer, halves away from zero (for non-negative values)."""
+    return math.floor(value + Fraction(1, 2))
+
+
+def prorated_total(answers: Sequence[int | None], item_count: int) -> int | None:
+    """The total, prorated for 1–2 missing items; ``None`` when 3+ (or all) are missing."""
+    if len(answers) != item_count:
+        raise ValueError(f"expected {item_count} answers, got {len(answers)}")
+    answered = [a for a in answers if a is not None]
+    missing = item_count - len(answered)
+    if missing == 0:
+        return sum(answered)
+    if missing >= 3 or not answered:
+        return None
+    return round_half_up(Fraction(sum(answered) * item_count, len(answered)))
+
+
+def _band(score: int | None, bands: tuple[tuple[int, str], ...], lowest: str) -> str:
+    if score is None:
+        return UNSCORED
+    for floor, name in bands:
+        if score >= floor:
+            return name
+    return lowest
+
+
+def _sum_form(
+    instrument: str,
+    answers: Sequence[int | None],
+    items: int,
+    top: int,
+    bands: tuple[tuple[int, str], ...],
+    lowest: str,
+) -> Score:
+    if any(a is not None and not 0 <= a <= top for a in answers):
+        raise ValueError(f"{instrument}: item scores must be 0–{top}")
+    total = prorated_total(answers, items)
+    return Score(instrument, tuple(answers), total, _band(total, bands, lowest))
+
+
+def score_phq2(answers: Sequence[int | None]) -> Score:
+    """PHQ-2: items 1–2 of the PHQ-9."""
+    return _sum_form("phq2", answers, 2, 3, SCREEN_BANDS, "negative")
+
+
+def score_phq9(answers: Sequence[int | None]) -> Score:
+    """PHQ-9 (or PHQ-A): nine items."""
+    return _sum_form("phq9", answers, 9, 3, PHQ9_BANDS, "minimal")
+
+
+def score_gad2(answers: Sequence[int | None]) -> Score:
+    """GAD-2: items 1–2 of the GAD-7."""
+    return _sum_form("gad2", answers, 2, 3, SCREEN_BANDS, "negative")
+
+
+def score_gad7(answers: Sequence[int | None]) -> Score:
+    """GAD-7: seven items."""
+    return _sum_form("gad7", answers, 7, 3, GAD7_BANDS, "minimal")
+
+
+def score_mood_check(answers: Sequence[int | None]) -> Score:
+    """The grades 3–6 well-being check: three items, 0–2 each."""
+    return _sum_form("mood_check", answers, 3, 2, MOOD_CHECK_BANDS, "well")
+
+
+def score_mood(value: int | None) -> Score:
+    """The 1–5 mood question that opens every check-in."""
+    if value is not None and not 1 <= value <= 5:
+        raise ValueError("mood must be 1–5")
+    return Score("mood", (value,), value, _band(value, MOOD_BANDS, "low"))
+
+
+def phq_item9_needs_asq(item9: int | None, asked: bool) -> bool:
+    """Whether PHQ item 9 calls for the ASQ: any endorsement, or skipped when asked."""
+    return asked and (item9 is None or item9 >= 1)
+
+
+def score_asq(first_four: Sequence[AsqAnswer | None], q5: AsqAnswer | None) -> Score:
+    """ASQ: Q1–4, then the acuity question Q5 when the screen is positive.
+
+    Answers are recorded as 1 (yes), 0 (no) or ``None`` (refused or not asked). The band is
+    ``negative``, ``non_acute_positive``, ``acute_positive``, or ``incomplete_positive`` when a
+    positive screen was left before Q5 was answered.
+    """
+    if len(first_four) != 4:
+        raise ValueError("ASQ: expected answers to Q1–4")
+    positive = any(a in ("yes", "refuse") for a in first_four)
+    coded = [_asq_code(a) for a in first_four]
+    if not positive:
+        return Score("asq", tuple(coded), None, "negative")
+    coded.append(_asq_code(q5))
+    if q5 == "yes":
+        band = "acute_positive"
+    elif q5 is None:
+        band = "incomplete_positive"
+    else:
+        band = "non_acute_positive"
+    return Score("asq", tuple(coded), None, band)
+
+
+def _asq_code(answer: AsqAnswer | None) -> int | None:
+    return {"yes": 1, "no": 0}.get(answer or "")

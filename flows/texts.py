@@ -1,0 +1,49 @@
+"""Catalog ids of the texts the engine itself sends (the flows name theirs in TOML)."""
+
+from __future__ import annotations
+
+CHOOSE_OPTION = "input.choose_option"
+EMPTY = "input.empty"
+TOO_LONG = "input.too_long"
+STALE_BUTTON = "input.stale_button"
+MEDIA = "input.media"
+HELP = "help.text"
+CANCEL_DONE = "cancel.done"
+CANCEL_NOTHING = "cancel.nothing"
+COMMAND_UNKNOWN = "command.unknown"
+ONBOARD_FIRST = "access.onboard_first"
+RESTRICTED = "access.restricted"
+FLOW_RESET = "flow.reset"
+FLOW_EXPIRED = "flow.expired"
+FLOW_RESUME = "flow.resume"
+CARE_SAFEGUARDING = "care.safeguarding"
+CARE_PEER = "care.peer"
+
+ENGINE_TEXTS = frozenset(
+    {
+        CHOOSE_OPTION,
+        EMPTY,
+        TOO_LONG,
+        STALE_BUTTON,
+        MEDIA,
+        HELP,
+        CANCEL_DONE,
+        CANCEL_NOTHING,
+        COMMAND_UNKNOWN,
+        ONBOARD_FIRST,
+        RESTRICTED,
+        FLOW_RESET,
+        FLOW_EXPIRED,
+        FLOW_RESUME,
+        CARE_SAFEGUARDING,
+        CARE_PEER,
+    }
+)
+
+# Placeholders the engine fills itself in the texts above ("{max}" in TOO_LONG).
+ENGINE_PARAMS = frozenset({"max"})
+
+# Alias keys (in the catalogs' [aliases] table) for words that work like commands anywhere:
+# "退出" / "cancel" / "exit" leave any flow; "帮助" / "help" show help.
+ALIAS_CANCEL = "command.cancel"
+ALIAS_HELP = "command.help"
