@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -14,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import DatabaseUnavailableError
 from bot.settings import Settings
+from flows import FlowConfig, FlowEngine, InstrumentBand
+from lexicons.detector import Detector
 from storage.crypto import DataCipher, DataKeyError, load_cipher
 from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
+
+if TYPE_CHECKING:
+    from bot.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -81,3 +87,28 @@ async def open_app(settings: Settings, *, need_schema: bool = True) -> AsyncIter
         yield AppContext(settings, engine, session_factory(engine), cipher)
     finally:
         await engine.dispose()
+
+
+def flow_config(settings: Settings) -> FlowConfig:
+    """The engine's configuration, from the validated settings."""
+    return FlowConfig(
+        instruments=tuple(
+            InstrumentBand(band.min_grade, band.max_grade, band.instrument)
+            for band in settings.schools.instruments
+        ),
+        guardian_consent_age=settings.schools.guardian_consent_age,
+    )
+
+
+def build_pipeline(app: AppContext, detector: Detector | None = None) -> Pipeline:
+    """The message pipeline wired from the app context."""
+    from bot.pipeline import Pipeline
+    from lexicons.detector import default_detector
+
+    return Pipeline(
+        settings=app.settings,
+        sessions=app.sessions,
+        cipher=app.cipher,
+        detector=detector or default_detector(),
+        engine=FlowEngine(flow_config(app.settings)),
+    )

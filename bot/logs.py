@@ -40,3 +40,5 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     # jieba announces its dictionary loading at INFO on its own logger.
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    # transitions narrates every callback at INFO.
+    logging.getLogger("transitions").setLevel(logging.WARNING)

@@ -123,6 +123,19 @@ class SchoolSettings(_Section):
         InstrumentBand(min_grade=7, max_grade=12, instrument="phq_gad"),
     )
 
+    @field_validator("instruments")
+    @classmethod
+    def _no_overlap(cls, value: tuple[InstrumentBand, ...]) -> tuple[InstrumentBand, ...]:
+        seen: set[int] = set()
+        for band in value:
+            if band.min_grade > band.max_grade:
+                raise ValueError("min_grade is above max_grade")
+            grades = set(range(band.min_grade, band.max_grade + 1))
+            if grades & seen:
+                raise ValueError("grade bands overlap")
+            seen |= grades
+        return value
+
     @field_validator("default_timezone")
     @classmethod
     def _zone_exists(cls, value: str) -> str:

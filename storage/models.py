@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -121,6 +122,11 @@ class Student(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh")
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     guardian_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Finished onboarding; anonymous = chose to go on without a code (when config allows);
+    # age_group = what an anonymous student said about their age ("under_age" / "of_age").
+    onboarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    age_group: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reminder_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
     reminder_weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reminder_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -240,8 +246,9 @@ class RiskAssessmentRecord(Base):
     __tablename__ = "risk_assessments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    # Kept when the message text is erased on request (/delete): a safety record.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), unique=True, nullable=True
     )
     student_id: Mapped[int] = mapped_column(
         ForeignKey("students.id", ondelete="CASCADE"), index=True
@@ -297,3 +304,40 @@ class AuditEvent(Base):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class CaseRequest(Base):
+    """A request for the green channel, recorded in the same transaction as its message.
+
+    The green channel turns these into cases; until it does, they wait here and are never
+    dropped. ``handled_at`` is set when a case has taken the request in.
+    """
+
+    __tablename__ = "case_requests"
+    __table_args__ = (Index("ix_case_requests_pending", "handled_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    priority: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    categories: Mapped[list[str]] = mapped_column(Json, default=list)
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("risk_assessments.id", ondelete="SET NULL"), nullable=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SafetyPlan(Base):
+    """A student's Stanley–Brown safety plan, in their own words, so encrypted."""
+
+    __tablename__ = "safety_plans"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    plan_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

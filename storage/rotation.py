@@ -9,13 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.crypto import DataCipher
-from storage.models import Conversation, EnrollmentCode, Message
+from storage.models import Conversation, EnrollmentCode, Message, SafetyPlan
 
 # (primary key column, ciphertext column) of every encrypted field.
 ENCRYPTED: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], ...] = (
     (Message.id, Message.text_enc),
     (Conversation.student_id, Conversation.context_enc),
     (EnrollmentCode.id, EnrollmentCode.code_enc),
+    (SafetyPlan.student_id, SafetyPlan.plan_enc),
 )
 BATCH = 500
 

@@ -178,7 +178,7 @@ def upgrade() -> None:
 
     op.create_table('risk_assessments',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('student_id', sa.Integer(), nullable=False),
     sa.Column('level', sa.String(length=16), nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
@@ -186,7 +186,7 @@ def upgrade() -> None:
     sa.Column('explanation', sa.Text(), nullable=False),
     sa.Column('detector_version', sa.String(length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_risk_assessments_message_id_messages'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_risk_assessments_message_id_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_risk_assessments_student_id_students'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_risk_assessments')),
     sa.UniqueConstraint('message_id', name=op.f('uq_risk_assessments_message_id'))

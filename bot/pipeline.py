@@ -1,0 +1,270 @@
+"""The channel-agnostic message pipeline (DESIGN.md §2).
+
+For every inbound message, in ONE transaction: identify the student, store the message
+encrypted, assess it with the detector over the student's recent window, store the
+assessment, step the conversation, apply the flow's events (case requests included), store
+the new state. Commit, and only then hand the replies to the channel. A crash before the
+commit loses nothing the student was told; a crash after it loses no case request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import students
+from bot.events import EventContext, apply_event
+from bot.render import Outbound, Renderer
+from bot.settings import Settings
+from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
+from flows.signals import RiskLevel as RiskLevelName
+from lexicons.detector import Detector, RiskAssessment
+from storage.crypto import DataCipher
+from storage.models import Conversation as ConversationRow
+from storage.models import Message, RiskAssessmentRecord
+
+log = logging.getLogger(__name__)
+# The flows speak level names; index by the detector's ordered enum.
+LEVELS: tuple[RiskLevelName, ...] = ("none", "low", "moderate", "high", "imminent")
+
+InboundKind = Literal["text", "edited", "caption", "button", "command", "media"]
+SCANNED: frozenset[str] = frozenset({"text", "edited", "caption"})
+# One message can chain a few outside answers (a code check); more would be a loop.
+_MAX_SYSTEM_STEPS = 3
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a student sent, as any channel delivers it."""
+
+    channel: str
+    external_id: str
+    kind: InboundKind
+    value: str
+    chat_id: str | None = None
+    message_id: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What the pipeline did: replies to send, events for observers, the student id."""
+
+    student_id: int
+    replies: list[Outbound] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    assessment: RiskAssessment | None = None
+    created_case_request: bool = False
+    erased: bool = False
+
+
+class Pipeline:
+    """Runs inbound messages through storage, the detector and the flows."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: DataCipher,
+        detector: Detector,
+        engine: FlowEngine,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.cipher = cipher
+        self.detector = detector
+        self.engine = engine
+        self.renderer = Renderer(engine.catalog, settings)
+        # One lock per chat identity: a student's messages are handled in arrival order,
+        # different students concurrently. Weak values let idle locks disappear.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
+        key = (channel, external_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(self, inbound: Inbound, now: datetime) -> Outcome:
+        """Process one inbound message; replies are returned only after the commit."""
+        async with self._lock(inbound.channel, inbound.external_id):
+            async with self.sessions() as session, session.begin():
+                outcome, pending, language = await self._transaction(session, inbound, now)
+            # Committed: only now may the student be told anything.
+            outcome.replies = self.renderer.replies(pending, language)
+            return outcome
+
+    async def _transaction(
+        self, session: AsyncSession, inbound: Inbound, now: datetime
+    ) -> tuple[Outcome, list[Reply], str]:
+        student = await students.find_or_create(
+            session,
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            chat_id=inbound.chat_id,
+            now=now,
+        )
+        message = Message(
+            student_id=student.id,
+            direction="in",
+            kind=inbound.kind,
+            channel=inbound.channel,
+            channel_chat_id=inbound.chat_id,
+            channel_message_id=inbound.message_id,
+            text_enc=self.cipher.encrypt(inbound.value) if inbound.value else None,
+            created_at=now,
+        )
+        session.add(message)
+        await session.flush()
+        outcome = Outcome(student_id=student.id)
+        signal = NO_SIGNAL
+        assessment_id: int | None = None
+        if inbound.kind in SCANNED:
+            window = await students.recent_texts(
+                session, self.cipher, student.id, before_id=message.id
+            )
+            assessment = self.detector.assess(inbound.value, window)
+            record = RiskAssessmentRecord(
+                message_id=message.id,
+                student_id=student.id,
+                level=assessment.level.label,
+                categories=list(assessment.categories),
+                evidence=[
+                    {
+                        "start": e.start,
+                        "end": e.end,
+                        "category": e.category,
+                        "rule": e.rule,
+                        "message": e.message,
+                    }
+                    for e in assessment.evidence
+                ],
+                explanation=assessment.explanation,
+                detector_version=assessment.detector_version,
+                created_at=now,
+            )
+            session.add(record)
+            await session.flush()
+            assessment_id = record.id
+            outcome.assessment = assessment
+            signal = RiskSignal(LEVELS[assessment.level], frozenset(assessment.categories))
+            outcome.events.append(
+                {
+                    "event": "risk_assessed",
+                    "level": assessment.level.label,
+                    "categories": list(assessment.categories),
+                }
+            )
+        row = await session.scalar(
+            select(ConversationRow)
+            .where(ConversationRow.student_id == student.id)
+            .with_for_update()
+        )
+        conversation: Conversation | None = self._load(row)
+        step_input = _flow_input(inbound)
+        context = EventContext(
+            session=session,
+            cipher=self.cipher,
+            settings=self.settings,
+            now=now,
+            student=student,
+            assessment_id=assessment_id,
+            outcome=outcome,
+        )
+        pending: list[Reply] = []
+        language = student.language
+        for _ in range(_MAX_SYSTEM_STEPS + 1):
+            profile = await students.profile_of(
+                session,
+                context.student,
+                self.cipher,
+                anonymous_allowed=self.settings.privacy.allow_anonymous,
+                now=now,
+            )
+            result: StepResult = self.engine.step(conversation, profile, step_input, signal, now)
+            conversation = result.conversation
+            language = result.language
+            pending.extend(result.replies)
+            system_answer: str | None = None
+            for event in result.events:
+                answer = await apply_event(context, event)
+                system_answer = system_answer or answer
+            if system_answer is None:
+                break
+            step_input, signal = Input.system(system_answer), NO_SIGNAL
+        if context.student is not student and row is not None:
+            session.expunge(row)  # linking removed the old row; store afresh below
+            row = None
+        student = context.student
+        outcome.student_id = student.id
+        if not outcome.erased and conversation is not None:
+            await self._store(session, student.id, row, conversation, now)
+        return outcome, pending, language
+
+    def _load(self, row: ConversationRow | None) -> Conversation | None:
+        if row is None or row.context_enc is None:
+            return None
+        try:
+            return Conversation.from_json(self.cipher.decrypt(row.context_enc))
+        except (ValueError, KeyError, TypeError):
+            # A conversation this code cannot read restarts kindly instead of failing forever.
+            log.warning("unreadable conversation for student %s; starting afresh", row.student_id)
+            return None
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        student_id: int,
+        row: ConversationRow | None,
+        conversation: Conversation,
+        now: datetime,
+    ) -> None:
+        blob = self.cipher.encrypt(conversation.to_json())
+        if row is None or row.student_id != student_id:
+            existing = await session.get(ConversationRow, student_id)
+            if existing is None:
+                session.add(
+                    ConversationRow(
+                        student_id=student_id,
+                        flow=conversation.flow,
+                        state=conversation.state,
+                        context_enc=blob,
+                        version=1,
+                        updated_at=now,
+                    )
+                )
+                await session.flush()
+                return
+            row = existing
+        row.flow, row.state, row.context_enc = conversation.flow, conversation.state, blob
+        row.version += 1
+        row.updated_at = now
+        await session.flush()
+
+
+def _flow_input(inbound: Inbound) -> Input:
+    if inbound.kind == "command":
+        return Input.command(inbound.value.lstrip("/").split("@", 1)[0].strip().lower())
+    if inbound.kind == "button":
+        return Input.button(inbound.value)
+    if inbound.kind == "media":
+        return Input.media(inbound.value)
+    return Input.text(inbound.value)
+
+
+def dumps_event(student: str, event: dict[str, Any]) -> str:
+    """One JSON line for an event, naming its student."""
+    return json.dumps({**event, "student": student}, ensure_ascii=False, default=str)
