@@ -77,12 +77,10 @@ def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
 
 
 def _farewells(msg: Message, intent: tuple[Hit, ...]) -> list[Finding]:
+    """Two goodbyes, or a goodbye with a wish to die or the means, are a final farewell."""
     goodbyes = [h for h in msg.risks if h.category == "farewell" and own(msg, h)]
-    final = [h for h in goodbyes if h.level is RiskLevel.IMMINENT]
-    if (final and len(goodbyes) >= 2) or (goodbyes and intent):
+    if len(goodbyes) >= 2 or (goodbyes and intent):
         return [Finding(IMMINENT, "farewell", "final_farewell", tuple(goodbyes[:2]))]
-    if len(goodbyes) >= 2:
-        return [Finding(HIGH, "farewell", "farewell_preparations", tuple(goodbyes[:2]))]
     return []
 
 
@@ -92,7 +90,10 @@ def _locations(msg: Message, ideation: tuple[Hit, ...]) -> list[Finding]:
         high_place = place.level is not None and place.level >= HIGH
         now = msg.has("timing_now")
         danger = (
-            bool(ideation) or msg.has("symptom") or any(h.category == "farewell" for h in msg.risks)
+            bool(ideation)
+            or msg.has("symptom")
+            or msg.has("jump")
+            or any(h.category == "farewell" for h in msg.risks)
         )
         if (now and (high_place or danger)) or (high_place and danger):
             out.append(Finding(IMMINENT, "location", "at_the_place", (place,)))

@@ -28,6 +28,10 @@ def ideation_rules(msg: Message) -> list[Finding]:
     resolved = msg.has("resolve")
     for category in END_OF_WISH:
         for end in msg.cues.get(category, ()):
+            pushed = msg.before(end, "instigation", 3)
+            if pushed is not None and category == "death":
+                out.append(Finding(MODERATE, "bullying", "told_to_die", (pushed, end)))
+                continue
             if not own(msg, end):
                 continue
             desire = msg.before(end, "desire", 3)

@@ -220,21 +220,45 @@ def _resolve(hits: list[Hit]) -> list[Hit]:
     longest = max(h.length for h in hits)
     suppressors = _covering([h for h in hits if h.category in ("idiom", "collision")])
     kept = [
-        h for h in hits
+        h
+        for h in hits
         if h.category not in ("idiom", "collision") and not _inside(h, suppressors, longest)
     ]
     index = _covering(kept)
     out = []
     for hit in kept:
+        # A cue inside a longer cue is part of it (我 in 我朋友); a cue inside a risk entry
+        # still counts (多少 in 多少片安眠药 is still a question). A risk entry inside a longer
+        # risk entry is the same signal said less fully.
         is_cue = hit.level is None
         covered = any(
-            other.length > hit.length and (is_cue or other.level is not None)
+            other.length > hit.length and (other.level is None) == is_cue
             for other in _inside(hit, index, longest)
         )
         if not covered:
             out.append(hit)
     out.sort(key=lambda h: (h.start, -h.length, h.category))
-    return out
+    return _leftmost_risks(out)
+
+
+_SELF_HARM_READINGS = frozenset({"active_ideation", "passive_ideation", "self_harm", "attempt"})
+
+
+def _leftmost_risks(hits: list[Hit]) -> list[Hit]:
+    """A threat to others that needs the second half of a suicide word is a misreading.
+
+    自杀了他们 reads as 自杀 + 了他们 (what they would feel), never as 自 + 杀了他们.
+    """
+    risks = [h for h in hits if h.level is not None]
+    dropped = {
+        id(later)
+        for earlier in risks
+        if earlier.category in _SELF_HARM_READINGS
+        for later in risks
+        if later.category == "violence_to_others"
+        and earlier.start < later.start < earlier.end < later.end
+    }
+    return [h for h in hits if id(h) not in dropped] if dropped else hits
 
 
 def gap(text: str, end: int, start: int) -> int:

@@ -15,9 +15,14 @@ REFLEXIVE = frozenset({"自己", "我自己", "myself", "me"})
 
 
 def _injured(msg: Message, act: Hit) -> Hit | None:
-    for cue in msg.in_clause("body_part", act.clause) + msg.in_clause("first_person", act.clause):
+    """The body part or self an injury verb acts on: 划了自己, 把手腕划破了, 在手上划了."""
+    for cue in msg.in_clause("body_part", act.clause):
+        left, right = (cue, act) if cue.end <= act.start else (act, cue)
+        if gap(msg.text, left.end, right.start) <= 4:
+            return cue
+    for cue in msg.in_clause("first_person", act.clause):
         after = cue.start >= act.end and gap(msg.text, act.end, cue.start) <= 3
-        if after and (cue.category == "body_part" or cue.entry.pattern in REFLEXIVE):
+        if after and cue.entry.pattern in REFLEXIVE:
             return cue
     return None
 
@@ -54,6 +59,23 @@ def _first(msg: Message, category: str) -> Hit | None:
     return found[0] if found else None
 
 
+# "Already" and "just" say when, not what: 刀片我已经磨好了 is a plan, not an overdose.
+WEAK_COMPLETION = frozenset({"已经", "已", "刚", "刚刚", "刚才", "already", "just"})
+
+
+def _done(msg: Message, item: Hit) -> Hit | None:
+    acts = [
+        c
+        for c in msg.in_clause("completion", item.clause)
+        if c.entry.pattern not in WEAK_COMPLETION
+    ]
+    for cue in acts:
+        left, right = (cue, item) if cue.end <= item.start else (item, cue)
+        if gap(msg.text, left.end, right.start) <= 6:
+            return cue
+    return None
+
+
 def _lethal(hit: Hit) -> bool:
     return hit.level is not None and hit.level >= HIGH
 
@@ -70,14 +92,14 @@ def means_rules(msg: Message) -> list[Finding]:
             out.append(Finding(HIGH, "means_method", "method_question", parts))
         if msg.in_clause("timing_past", item.clause) or msg.near(item, "question", 8):
             continue
-        done = msg.near(item, "completion", 6)
+        done = _done(msg, item)
         now = msg.near(item, "timing_now", 6)
         # The count or the symptoms often come in the next clause: 吃下去了，三十多片，头好晕.
         amount = _first(msg, "quantity")
         # Symptoms after "took some medicine" are a cold as often as an overdose: they count
         # only next to another sign of self-harm in the message.
         distress = any(h.category in SUICIDALITY and h is not item for h in msg.risks)
-        sign = (_first(msg, "symptom") if distress else None) or msg.near(item, "preparation", 8)
+        sign = _first(msg, "symptom") if distress else None
         if (done is not None or now is not None) and (
             _lethal(item) or amount is not None or sign is not None
         ):
@@ -117,7 +139,8 @@ def _jumping(msg: Message) -> list[Finding]:
     for jump in msg.cues.get("jump", ()):
         if not own(msg, jump):
             continue
-        places = [h for h in msg.risks if h.category == "location" and h.clause == jump.clause]
+        # 我现在在天台上，马上就跳: the place is often named a clause earlier.
+        places = [h for h in msg.risks if h.category == "location" and own(msg, h)]
         if places:
             out.append(Finding(HIGH, "means_method", "jump_from_height", (places[0], jump)))
     return out
@@ -137,7 +160,7 @@ def _self_injury(msg: Message, means: list[Hit]) -> list[Finding]:
         clause = act.clause
         if msg.in_clause("timing_past", clause) and not msg.in_clause("timing_recent", clause):
             out.append(Finding(MODERATE, "past_attempt", "past_self_harm", parts))
-        elif msg.before(act, "desire", 4) is not None or msg.has("conditional"):
+        elif msg.before(act, "desire", 4) or msg.before(act, "conditional", 6):
             out.append(Finding(MODERATE, "self_harm", "self_harm_thoughts", parts))
         elif msg.has("timing_now") and (msg.has("symptom") or msg.has("completion")):
             out.append(Finding(IMMINENT, "attempt", "self_harm_now", parts))

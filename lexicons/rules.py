@@ -91,6 +91,15 @@ def _possessive(msg: Message, cue: Hit) -> bool:
     return msg.text.startswith(("的", "'s"), cue.end)
 
 
+_TO_SOMEONE = ("跟", "和", "给", "对", "告诉", "问", "求", "谢谢", "to ", "tell ", "told ", "ask ")
+
+
+def _addressee(msg: Message, cue: Hit) -> bool:
+    """跟你说 / 告诉你 / to you: the person spoken to, not the one who acts."""
+    before = msg.text[max(0, cue.start - 5) : cue.start]
+    return cue.category != "first_person" and before.endswith(_TO_SOMEONE)
+
+
 def person(msg: Message, hit: Hit) -> str:
     """Whose experience a hit describes: first, second, third, or none (unstated).
 
@@ -103,7 +112,7 @@ def person(msg: Message, hit: Hit) -> str:
             c
             for category in PERSON_CUES
             for c in msg.cues.get(category, ())
-            if c.end <= hit.start and not _possessive(msg, c)
+            if c.end <= hit.start and not _possessive(msg, c) and not _addressee(msg, c)
         ),
         key=lambda c: c.start,
     )
@@ -112,7 +121,8 @@ def person(msg: Message, hit: Hit) -> str:
     own_clause = [c for c in cues if c.clause == hit.clause]
     if own_clause:
         return own_clause[-1].category.split("_")[0]
-    earlier = [c for c in cues if c.clause < hit.clause]
+    # The bot is "you"; a "you" never carries over to the next clause as its subject.
+    earlier = [c for c in cues if c.clause < hit.clause and c.category != "second_person"]
     if earlier:
         last_clause = earlier[-1].clause
         subject = next(c for c in earlier if c.clause == last_clause)
@@ -194,7 +204,7 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
             if frame and who != "first":
                 continue
         instigation = msg.before(hit, "instigation", 2)
-        if instigation is not None and hit.category in SELF_DIRECTED:
+        if instigation is not None and hit.category in IDEATION:
             findings.append(Finding(MODERATE, "bullying", "told_to_die", (instigation, hit)))
             continue
         if category in ("means_method", "location") and level is LOW:

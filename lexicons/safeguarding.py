@@ -22,8 +22,6 @@ def _agent(msg: Message, act: Hit) -> Hit | None:
 
 def safeguarding_rules(msg: Message) -> list[Finding]:
     """Bullying, abuse, grooming and threats of violence from cue combinations."""
-    if framed(msg) is not None:
-        return []
     out: list[Finding] = []
     for act in msg.cues.get("hostile_act", ()):
         if negated(msg, act) is not None or not _targets_student(msg, act):
@@ -36,7 +34,12 @@ def safeguarding_rules(msg: Message) -> list[Finding]:
     lure = msg.cues.get("adult_agent", []) + msg.cues.get("gift", [])
     asks = [c for k in ("secrecy", "photo_request", "meet_request") for c in msg.cues.get(k, ())]
     kinds = {c.category for c in asks}
-    if asks and (lure or len(kinds) >= 2 or ("photo_request" in kinds and msg.has("secrecy"))):
+    about_me = framed(msg) is None or msg.has("first_person")
+    if (
+        about_me
+        and asks
+        and (lure or len(kinds) >= 2 or ("photo_request" in kinds and msg.has("secrecy")))
+    ):
         anchor = (lure or asks)[0]
         out.append(Finding(MODERATE, "grooming", "secret_contact", (anchor, asks[0])))
     for revenge in msg.cues.get("revenge", ()):
