@@ -20,7 +20,7 @@ from bot import codes, students
 from bot.settings import Settings
 from flows import Event
 from storage.crypto import DataCipher
-from storage.models import CaseRequest, CheckinResult, SafetyPlan, Student
+from storage.models import CaseRequest, CheckinResult, RiskAssessmentRecord, SafetyPlan, Student
 
 log = logging.getLogger(__name__)
 PRIORITIES = ("routine", "urgent", "emergency")
@@ -35,8 +35,9 @@ class EventContext:
     settings: Settings
     now: datetime
     student: Student
-    assessment_id: int | None
+    assessment: RiskAssessmentRecord | None
     outcome: Any  # bot.pipeline.Outcome (kept loose to avoid an import cycle)
+    plan: dict[str, str] | None = None
 
 
 Handler = Callable[[EventContext, dict[str, Any]], Awaitable[str | None]]
@@ -121,7 +122,7 @@ async def _case(ctx: EventContext, data: dict[str, Any]) -> None:
             priority=priority,
             reason=reason,
             categories=[str(c) for c in data.get("categories", [])],
-            assessment_id=ctx.assessment_id,
+            assessment=ctx.assessment,
             details=details,
             created_at=ctx.now,
         )
@@ -132,7 +133,8 @@ async def _case(ctx: EventContext, data: dict[str, Any]) -> None:
 
 
 async def _plan(ctx: EventContext, data: dict[str, Any]) -> None:
-    plan = data.get("plan") or {}
+    plan = {str(k): str(v) for k, v in (data.get("plan") or {}).items()}
+    ctx.plan = plan
     blob = ctx.cipher.encrypt(json.dumps(plan, ensure_ascii=False))
     row = await ctx.session.get(SafetyPlan, ctx.student.id)
     if row is None:

@@ -29,7 +29,7 @@ from flows.signals import RiskLevel as RiskLevelName
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
 from storage.models import Conversation as ConversationRow
-from storage.models import Message, RiskAssessmentRecord
+from storage.models import Message, RiskAssessmentRecord, SafetyPlan
 
 log = logging.getLogger(__name__)
 # The flows speak level names; index by the detector's ordered enum.
@@ -117,6 +117,19 @@ class Pipeline:
             chat_id=inbound.chat_id,
             now=now,
         )
+        # The conversation row is locked so two processes never step one student at once.
+        loaded = (
+            await session.execute(
+                select(ConversationRow, SafetyPlan.plan_enc)
+                .outerjoin(SafetyPlan, SafetyPlan.student_id == ConversationRow.student_id)
+                .where(ConversationRow.student_id == student.id)
+                .with_for_update(of=ConversationRow)
+            )
+        ).first()
+        row, plan_token = (loaded[0], loaded[1]) if loaded else (None, None)
+        if row is None and student.onboarded:
+            plan_row = await session.get(SafetyPlan, student.id)
+            plan_token = plan_row.plan_enc if plan_row else None
         message = Message(
             student_id=student.id,
             direction="in",
@@ -128,17 +141,18 @@ class Pipeline:
             created_at=now,
         )
         session.add(message)
-        await session.flush()
         outcome = Outcome(student_id=student.id)
         signal = NO_SIGNAL
-        assessment_id: int | None = None
+        record: RiskAssessmentRecord | None = None
         if inbound.kind in SCANNED:
-            window = await students.recent_texts(
-                session, self.cipher, student.id, before_id=message.id
-            )
+            # Read before this message is flushed, so the window is the messages before it.
+            with session.no_autoflush:
+                window = await students.recent_texts(
+                    session, self.cipher, student.id, before_id=None
+                )
             assessment = self.detector.assess(inbound.value, window)
             record = RiskAssessmentRecord(
-                message_id=message.id,
+                message=message,
                 student_id=student.id,
                 level=assessment.level.label,
                 categories=list(assessment.categories),
@@ -157,8 +171,6 @@ class Pipeline:
                 created_at=now,
             )
             session.add(record)
-            await session.flush()
-            assessment_id = record.id
             outcome.assessment = assessment
             signal = RiskSignal(LEVELS[assessment.level], frozenset(assessment.categories))
             outcome.events.append(
@@ -168,11 +180,6 @@ class Pipeline:
                     "categories": list(assessment.categories),
                 }
             )
-        row = await session.scalar(
-            select(ConversationRow)
-            .where(ConversationRow.student_id == student.id)
-            .with_for_update()
-        )
         conversation: Conversation | None = self._load(row)
         step_input = _flow_input(inbound)
         context = EventContext(
@@ -181,16 +188,16 @@ class Pipeline:
             settings=self.settings,
             now=now,
             student=student,
-            assessment_id=assessment_id,
+            assessment=record,
             outcome=outcome,
+            plan=students.decode_plan(self.cipher, plan_token),
         )
         pending: list[Reply] = []
         language = student.language
         for _ in range(_MAX_SYSTEM_STEPS + 1):
-            profile = await students.profile_of(
-                session,
+            profile = students.profile_of(
                 context.student,
-                self.cipher,
+                context.plan,
                 anonymous_allowed=self.settings.privacy.allow_anonymous,
                 now=now,
             )
@@ -252,7 +259,6 @@ class Pipeline:
         row.flow, row.state, row.context_enc = conversation.flow, conversation.state, blob
         row.version += 1
         row.updated_at = now
-        await session.flush()
 
 
 def _flow_input(inbound: Inbound) -> Input:

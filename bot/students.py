@@ -91,20 +91,18 @@ def age_of(student: Student, now: datetime) -> int | None:
     return max(0, now.year - student.birth_year - 1)
 
 
-async def profile_of(
-    session: AsyncSession,
-    student: Student,
-    cipher: DataCipher,
-    *,
-    anonymous_allowed: bool,
-    now: datetime,
+def decode_plan(cipher: DataCipher, token: bytes | None) -> dict[str, str] | None:
+    """A stored safety plan, decrypted."""
+    if token is None:
+        return None
+    decoded = json.loads(cipher.decrypt(token))
+    return {str(k): str(v) for k, v in decoded.items()}
+
+
+def profile_of(
+    student: Student, plan: dict[str, str] | None, *, anonymous_allowed: bool, now: datetime
 ) -> StudentProfile:
-    """What the flows need to know, from the database."""
-    plan_row = await session.get(SafetyPlan, student.id)
-    plan = None
-    if plan_row is not None:
-        decoded = json.loads(cipher.decrypt(plan_row.plan_enc))
-        plan = {str(k): str(v) for k, v in decoded.items()}
+    """What the flows need to know about the student."""
     return StudentProfile(
         language="en" if student.language == "en" else "zh",
         grade=student.grade,

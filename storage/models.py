@@ -260,6 +260,8 @@ class RiskAssessmentRecord(Base):
     detector_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    message: Mapped[Message | None] = relationship()
+
 
 class Conversation(Base):
     """Where a student is in which flow. Context may hold free text, so it is encrypted."""
@@ -329,6 +331,8 @@ class CaseRequest(Base):
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    assessment: Mapped[RiskAssessmentRecord | None] = relationship()
 
 
 class SafetyPlan(Base):

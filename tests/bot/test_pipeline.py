@@ -272,3 +272,17 @@ async def test_jsonl_transcript_interleaves_students(app: AppContext) -> None:
     assert cases
     assert (cases[-1]["student"], cases[-1]["priority"]) == ("b", "emergency")
     assert any(ln.get("to") == "a" for ln in lines)
+
+
+async def test_a_plan_spread_over_messages_is_caught_by_the_window(
+    app: AppContext, code: str
+) -> None:
+    chat = console(app)
+    await onboard(chat, "s1", code)
+    first = await chat.send("s1", "text", "我偷偷攒了很多安眠药")
+    assert first.assessment is not None
+    assert first.assessment.level.label == "high"
+    second = await chat.send("s1", "text", "这周五就可以解脱了")
+    assert second.assessment is not None
+    assert second.assessment.level.label == "imminent"
+    assert any(e.message == -1 for e in second.assessment.evidence)
