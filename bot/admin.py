@@ -22,7 +22,7 @@ from storage.models import (
 )
 
 ROLES = ("school_counselor", "district_crisis", "hospital_liaison", "admin")
-CONTACT_CHANNELS = ("telegram", "email", "phone", "wecom", "dingtalk", "webhook")
+CONTACT_CHANNELS = ("telegram", "email", "wecom", "dingtalk", "webhook", "phone", "console")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,9 +15,11 @@ from bot import admin, codes, roster
 from bot.app import AppContext, build_pipeline, open_app
 from bot.cli import run_async, utcnow
 from bot.console import Console
+from bot.green import build_green_channel
+from bot.pipeline import Outcome
 from bot.settings import Settings
 from storage.migrate import upgrade
-from storage.models import School
+from storage.models import DutyShift, School
 
 DEMO_SCHOOL = "DEMO"
 # Invented pupils for the demo; no real student data lives in this repository.
@@ -46,9 +49,20 @@ def register(commands: Any) -> None:
     demo.set_defaults(handler=run_async(_demo))
 
 
+def _kicker(app: AppContext) -> Callable[[Outcome], Awaitable[None]]:
+    """Run the green channel in-process right after a message that asked for a case."""
+    green = build_green_channel(app)
+
+    async def after(outcome: Outcome) -> None:
+        if outcome.created_case_request:
+            await green.engine.tick(utcnow())
+
+    return after
+
+
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app:
-        console = Console(build_pipeline(app))
+        console = Console(build_pipeline(app), after_commit=_kicker(app))
         if args.jsonl:
             bad = await console.run_jsonl(sys.stdin, sys.stdout)
             if bad:
@@ -74,14 +88,38 @@ async def seed_demo(app: AppContext) -> str:
                 actor="demo",
             )
             await roster.import_roster(session, DEMO_ROSTER, now=now, actor="demo")
-            await admin.add_counselor(
+            counselor = await admin.add_counselor(
                 session,
                 name="陈老师（示范）",
                 role="school_counselor",
                 school_refs=[DEMO_SCHOOL],
-                contacts=[("email", "counselor@example.invalid")],
+                contacts=[("console", "demo")],
                 now=now,
                 actor="demo",
+            )
+            await admin.add_counselor(
+                session,
+                name="区危机干预组（示范）",
+                role="district_crisis",
+                school_refs=[],
+                contacts=[("console", "district")],
+                now=now,
+                actor="demo",
+            )
+            school = await session.scalar(select(School).where(School.code == DEMO_SCHOOL))
+            assert school is not None
+            # On duty around the clock, so the demo shows the green channel at any hour.
+            session.add_all(
+                DutyShift(
+                    counselor_id=counselor.id,
+                    tier="school",
+                    school_id=school.id,
+                    weekday=day,
+                    start_minute=0,
+                    end_minute=1440,
+                    created_at=now,
+                )
+                for day in range(7)
             )
         issued = await codes.issue_codes(
             session,
@@ -106,6 +144,6 @@ async def _demo(_args: argparse.Namespace, settings: Settings) -> int:
         print(f"示范学校的入学码 / a demo enrollment code: {code}")
         print("试试：做一次心情小调查（/checkin），或者说说心里话。")
         print("Try /checkin, or tell it how you feel. The detector reads every message.\n")
-        console = Console(build_pipeline(app))
+        console = Console(build_pipeline(app), after_commit=_kicker(app))
         await console.run_interactive(f"demo-{os.getpid()}", sys.stdin, sys.stdout)
     return 0

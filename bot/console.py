@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,9 +37,15 @@ def classify(line: str, buttons: tuple[tuple[str, str], ...] = ()) -> tuple[Inbo
 class Console:
     """Feeds console input to the pipeline for any number of named students."""
 
-    def __init__(self, pipeline: Pipeline, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        clock: Clock = system_clock,
+        after_commit: Callable[[Outcome], Awaitable[None]] | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.clock = clock
+        self.after_commit = after_commit
         self.last_buttons: dict[str, tuple[tuple[str, str], ...]] = {}
 
     async def send(self, who: str, kind: InboundKind, value: str) -> Outcome:
@@ -50,6 +56,8 @@ class Console:
         )
         if outcome.replies:
             self.last_buttons[who] = outcome.replies[-1].buttons
+        if self.after_commit is not None:
+            await self.after_commit(outcome)
         return outcome
 
     async def run_jsonl(self, source: TextIO, sink: TextIO) -> int:

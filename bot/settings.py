@@ -33,6 +33,9 @@ ENV_TOKEN = "HEARTGUARD_TELEGRAM_TOKEN"  # noqa: S105 (a variable name, not a se
 ENV_WEBHOOK_SECRET = "HEARTGUARD_TELEGRAM_WEBHOOK_SECRET"  # noqa: S105
 ENV_DATA_KEY = "HEARTGUARD_DATA_KEY"
 ENV_DATABASE_URL = "HEARTGUARD_DATABASE_URL"
+ENV_SMTP_PASSWORD = "HEARTGUARD_SMTP_PASSWORD"  # noqa: S105 (a variable name)
+ENV_WEBHOOK_SIGNING = "HEARTGUARD_WEBHOOK_SECRET"
+ENV_DINGTALK_SECRET = "HEARTGUARD_DINGTALK_SECRET"  # noqa: S105
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Priority = Literal["routine", "urgent", "emergency"]
@@ -182,10 +185,27 @@ def _default_policies() -> dict[Priority, EscalationPolicy]:
     }
 
 
+class EmailSettings(_Section):
+    """SMTP for e-mail alerts. The password comes from HEARTGUARD_SMTP_PASSWORD."""
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    sender: str = "heartguard@localhost"
+    timeout: Duration = timedelta(seconds=10)
+    password: SecretStr | None = Field(default=None, exclude=True)
+
+
 class EscalationSettings(_Section):
     """The green channel's chains, timers and auditor."""
 
     tick_interval: Duration = timedelta(seconds=5)
+    audit_interval: Duration = timedelta(minutes=1)
+    email: EmailSettings = EmailSettings()
+    webhook_timeout: Duration = timedelta(seconds=10)
+    webhook_secret: SecretStr | None = Field(default=None, exclude=True)
+    dingtalk_secret: SecretStr | None = Field(default=None, exclude=True)
     emergency_ack_expiry: Duration = timedelta(minutes=30)
     heartbeat_url: str = ""
     policies: dict[Priority, EscalationPolicy] = Field(default_factory=_default_policies)
@@ -330,12 +350,18 @@ def _secrets(environ: Mapping[str, str]) -> dict[str, Any]:
         "token": secret(ENV_TOKEN),
         "webhook_secret": secret(ENV_WEBHOOK_SECRET),
         "data_keys": keys,
+        "smtp_password": secret(ENV_SMTP_PASSWORD),
+        "signing_secret": secret(ENV_WEBHOOK_SIGNING),
+        "dingtalk_secret": secret(ENV_DINGTALK_SECRET),
     }
 
 
 _FILE_FORBIDDEN = {
     ("telegram", "token"): ENV_TOKEN,
     ("telegram", "webhook_secret"): ENV_WEBHOOK_SECRET,
+    ("escalation", "email", "password"): ENV_SMTP_PASSWORD,
+    ("escalation", "webhook_secret"): ENV_WEBHOOK_SIGNING,
+    ("escalation", "dingtalk_secret"): ENV_DINGTALK_SECRET,
     ("data_keys",): ENV_DATA_KEY,
     ("source",): "",
 }
@@ -381,6 +407,15 @@ def settings_from_mapping(
         raw["telegram"] = {"token": secrets["token"], "webhook_secret": secrets["webhook_secret"]}
     if env.get(ENV_DATABASE_URL, "").strip() and isinstance(raw.get("database", {}), dict):
         raw["database"] = {**raw.get("database", {}), "url": env[ENV_DATABASE_URL].strip()}
+    escalation = raw.get("escalation", {})
+    if isinstance(escalation, dict):
+        escalation = dict(escalation)
+        email = escalation.get("email", {})
+        if isinstance(email, dict):
+            escalation["email"] = {**email, "password": secrets["smtp_password"]}
+        escalation["webhook_secret"] = secrets["signing_secret"]
+        escalation["dingtalk_secret"] = secrets["dingtalk_secret"]
+        raw["escalation"] = escalation
     raw["data_keys"] = secrets["data_keys"]
     raw["source"] = source
     try:

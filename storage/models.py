@@ -8,12 +8,13 @@ own migration and point at ``students.id`` and ``counselors.id``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -345,3 +347,157 @@ class SafetyPlan(Base):
     )
     plan_enc: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Green channel -----------------------------------------------------------------------
+
+OPEN_STATUSES = ("open", "acknowledged", "in_progress", "referred")
+
+
+class Case(Base):
+    """A green-channel case: one open case per student at most (a partial unique index).
+
+    ``chain`` is the escalation policy snapshotted when the case opened (or was raised), so
+    later policy edits never change a case in flight. ``token`` changes whenever escalation
+    restarts or stops (acknowledged, raised, reopened): a step computed for an older token is
+    stale and does nothing.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index(
+            "uq_cases_one_open_per_student",
+            "student_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'acknowledged', 'in_progress', 'referred')"),
+            postgresql_where=text("status IN ('open', 'acknowledged', 'in_progress', 'referred')"),
+        ),
+        Index("ix_cases_due", "status", "next_step_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="RESTRICT"))
+    school_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    priority: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolution: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str] = mapped_column(String(64))
+    categories: Mapped[list[str]] = mapped_column(Json, default=list)
+    chain: Mapped[dict[str, Any]] = mapped_column(Json)
+    step_index: Mapped[int] = mapped_column(Integer, default=0)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    token: Mapped[int] = mapped_column(Integer, default=1)
+    next_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ack_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("counselors.id", ondelete="SET NULL"), nullable=True
+    )
+    contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    referred_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("risk_assessments.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseEvent(Base):
+    """Append-only audit trail of a case: every change and every read by a counselor."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class Hospital(Base):
+    """A referral hospital and the channel that reaches its crisis desk."""
+
+    __tablename__ = "hospitals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Notification(Base):
+    """The outbox: one row per message to one recipient over one channel.
+
+    pending → sending → sent | failed → … → dead. ``lease_until`` bounds a send: a row still
+    ``sending`` after it was claimed by a worker that crashed, and is retried.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    recipient_type: Mapped[str] = mapped_column(String(16))
+    recipient_id: Mapped[int] = mapped_column(Integer)
+    contact_rank: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(500))
+    tier: Mapped[str] = mapped_column(String(16))
+    token: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DutyShift(Base):
+    """A weekly on-duty window, in the school's (or the district's) local time."""
+
+    __tablename__ = "duty_shifts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), index=True
+    )
+    tier: Mapped[str] = mapped_column(String(16))
+    school_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), nullable=True
+    )
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DutyOverride(Base):
+    """A date exception: a counselor off duty (a holiday) or on duty outside their shifts."""
+
+    __tablename__ = "duty_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))
+    tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    school_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), nullable=True
+    )
+    start_minute: Mapped[int] = mapped_column(Integer, default=0)
+    end_minute: Mapped[int] = mapped_column(Integer, default=1440)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

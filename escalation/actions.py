@@ -1,0 +1,234 @@
+"""Counselor actions on cases, with scope checks: the service API the CLI, Telegram buttons
+and a later web console all call.
+
+Only counselors whose scope covers the case's school may act or look; every other attempt is
+refused, logged and recorded. Every action and every read is a case event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from escalation.cases import Policies, record, reopen
+from escalation.outbox import enqueue_referrals
+from storage.models import OPEN_STATUSES, Case, CaseEvent, Counselor, CounselorSchool
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("ack", "contacted", "refer", "resolve", "reopen", "note")
+RESOLUTIONS = ("safe", "referred_out", "false_alarm", "no_contact", "other")
+# Which statuses each action may start from.
+ALLOWED: Mapping[str, tuple[str, ...]] = {
+    "ack": ("open", "acknowledged"),
+    "contacted": ("open", "acknowledged", "in_progress"),
+    "refer": ("open", "acknowledged", "in_progress", "referred"),
+    "resolve": OPEN_STATUSES,
+    "reopen": ("resolved", "closed"),
+    "note": (*OPEN_STATUSES, "resolved", "closed"),
+}
+
+
+class CaseActionError(Exception):
+    """An action that cannot be taken; the message is safe to show to the counselor."""
+
+
+class NotAllowedError(CaseActionError):
+    """The actor's scope does not cover this case."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a counselor (by id) or an administrator at the CLI (full scope)."""
+
+    counselor_id: int | None
+    label: str
+
+    @classmethod
+    def admin(cls, label: str = "cli:admin") -> Actor:
+        """An administrator with district-wide scope."""
+        return cls(None, label)
+
+    @classmethod
+    def counselor(cls, ident: int) -> Actor:
+        """A counselor; their scope is checked on every action."""
+        return cls(ident, f"counselor:{ident}")
+
+
+async def can_see(session: AsyncSession, actor: Actor, case: Case) -> bool:
+    """Whether the actor's scope covers the case's school."""
+    if actor.counselor_id is None:
+        return True
+    counselor = await session.get(Counselor, actor.counselor_id)
+    if counselor is None or not counselor.active:
+        return False
+    if counselor.scope == "district":
+        return True
+    if case.school_id is None:
+        return False  # anonymous students are the district team's
+    covered = await session.scalar(
+        select(CounselorSchool.school_id).where(
+            CounselorSchool.counselor_id == counselor.id,
+            CounselorSchool.school_id == case.school_id,
+        )
+    )
+    return covered is not None
+
+
+Kick = Callable[[], Awaitable[None] | None]
+
+
+class CaseService:
+    """Acting on cases in one transaction each."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        policies: Policies,
+        *,
+        emergency_ack_expiry: timedelta,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.policies = policies
+        self.emergency_ack_expiry = emergency_ack_expiry
+        self.on_change = on_change
+
+    async def act(
+        self,
+        case_id: int,
+        action: str,
+        actor: Actor,
+        now: datetime,
+        *,
+        note: str = "",
+        resolution: str = "other",
+    ) -> Case:
+        """Apply one action; raises CaseActionError (or NotAllowedError) with a clear reason."""
+        if action not in ACTIONS:
+            raise CaseActionError(f"unknown action {action!r}; expected one of {ACTIONS}")
+        async with self.sessions() as session, session.begin():
+            case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+            if case is None:
+                raise CaseActionError(f"no case #{case_id}")
+            if not await can_see(session, actor, case):
+                log.warning(
+                    "refused %s on case %s by %s: outside scope", action, case_id, actor.label
+                )
+                record(
+                    session,
+                    case,
+                    actor=actor.label,
+                    action="refused",
+                    now=now,
+                    attempted=action,
+                    why="scope",
+                )
+                await session.commit()
+                raise NotAllowedError(f"case #{case_id} is outside your schools")
+            if case.status not in ALLOWED[action]:
+                record(
+                    session,
+                    case,
+                    actor=actor.label,
+                    action="refused",
+                    now=now,
+                    attempted=action,
+                    why=f"status {case.status}",
+                )
+                await session.commit()
+                raise CaseActionError(f"case #{case_id} is {case.status}; cannot {action}")
+            await self._apply(session, case, action, actor, now, note, resolution)
+        if self.on_change is not None:
+            self.on_change()
+        return case
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        case: Case,
+        action: str,
+        actor: Actor,
+        now: datetime,
+        note: str,
+        resolution: str,
+    ) -> None:
+        stop = case.status == "open"
+        if action == "ack":
+            if case.status == "acknowledged":
+                record(session, case, actor=actor.label, action="ack_again", now=now)
+                return
+            case.status = "acknowledged"
+            case.acknowledged_at, case.acknowledged_by = now, actor.counselor_id
+            if case.priority == "emergency":
+                case.ack_expires_at = now + self.emergency_ack_expiry
+        elif action == "contacted":
+            case.status = "in_progress"
+            case.contacted_at = now
+            case.ack_expires_at = None
+        elif action == "refer":
+            case.status = "referred"
+            case.referred_at = now
+            case.ack_expires_at = None
+            count = await enqueue_referrals(session, case, now)
+            record(
+                session, case, actor=actor.label, action="referral_sent", now=now, hospitals=count
+            )
+        elif action == "resolve":
+            if resolution not in RESOLUTIONS:
+                raise CaseActionError(f"resolution: expected one of {RESOLUTIONS}")
+            case.status, case.resolution, case.closed_at = "resolved", resolution, now
+            case.ack_expires_at = None
+            stop = True
+        elif action == "reopen":
+            reopen(case, self.policies, now)
+            stop = False
+        elif action == "note":
+            record(session, case, actor=actor.label, action="note", now=now, note=note[:1000])
+            return
+        if stop and action != "reopen":
+            case.token += 1  # any step computed before this moment is now stale
+            case.next_step_at = None
+        case.updated_at = now
+        record(
+            session,
+            case,
+            actor=actor.label,
+            action=action,
+            now=now,
+            **({"resolution": resolution} if action == "resolve" else {}),
+        )
+
+    async def view(self, case_id: int, actor: Actor, now: datetime) -> tuple[Case, list[CaseEvent]]:
+        """A case and its timeline; the read itself is recorded."""
+        async with self.sessions() as session, session.begin():
+            case = await session.get(Case, case_id)
+            if case is None:
+                raise CaseActionError(f"no case #{case_id}")
+            if not await can_see(session, actor, case):
+                record(
+                    session,
+                    case,
+                    actor=actor.label,
+                    action="refused",
+                    now=now,
+                    attempted="view",
+                    why="scope",
+                )
+                await session.commit()
+                raise NotAllowedError(f"case #{case_id} is outside your schools")
+            record(session, case, actor=actor.label, action="viewed", now=now)
+            await session.flush()
+            events = list(
+                (
+                    await session.scalars(
+                        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+                    )
+                ).all()
+            )
+        return case, events

@@ -1,0 +1,1 @@
+"""Notifiers: one small interface, one module per channel, and a recording fake for tests."""

@@ -1,0 +1,203 @@
+"""The transactional outbox: notification rows, claimed by workers, retried with backoff.
+
+Claiming: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers take disjoint rows;
+on SQLite, which ignores row locks, every transaction starts with ``BEGIN IMMEDIATE`` (see
+``storage.db``) so there is one writer at a time, and the claim is a conditional
+``UPDATE … RETURNING`` that only takes rows still due.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.roster import Recipient
+from storage.models import Case, Hospital, Notification
+
+MAX_ATTEMPTS = 6
+LEASE = timedelta(seconds=60)
+BACKOFF_BASE = timedelta(seconds=5)
+BACKOFF_CAP = timedelta(minutes=5)
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter: a random wait up to base × 2^(attempts−1)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    fraction = (rng or random).random()
+    wait: timedelta = ceiling * fraction
+    return max(timedelta(seconds=1), wait)
+
+
+def _key(case: Case, kind: str, tier: str, recipient: str, rank: int, suffix: str) -> str:
+    return f"case:{case.id}:{kind}:t{case.token}:{suffix}:{tier}:{recipient}:c{rank}"
+
+
+async def enqueue(
+    session: AsyncSession,
+    case: Case,
+    *,
+    recipient: Recipient,
+    tier: str,
+    kind: str,
+    now: datetime,
+    suffix: str,
+    rank: int = 0,
+    extra: dict[str, str] | None = None,
+) -> Notification | None:
+    """Queue a notification for a recipient's channel at ``rank``; idempotent by key."""
+    if rank >= len(recipient.contacts):
+        return None
+    channel, address = recipient.contacts[rank]
+    key = _key(case, kind, tier, f"{recipient.kind}{recipient.ident}", rank, suffix)
+    existing = await session.scalar(
+        select(Notification.id).where(Notification.idempotency_key == key)
+    )
+    if existing is not None:
+        return None
+    row = Notification(
+        case_id=case.id,
+        idempotency_key=key,
+        kind=kind,
+        recipient_type=recipient.kind,
+        recipient_id=recipient.ident,
+        contact_rank=rank,
+        channel=channel,
+        address=address,
+        tier=tier,
+        token=case.token,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        extra=dict(extra or {}),
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def enqueue_referrals(session: AsyncSession, case: Case, now: datetime) -> int:
+    """A minimal referral packet to every active hospital."""
+    hospitals = (
+        await session.scalars(
+            select(Hospital).where(Hospital.active.is_(True), Hospital.disabled_at.is_(None))
+        )
+    ).all()
+    count = 0
+    for hospital in hospitals:
+        recipient = Recipient(
+            "hospital",
+            hospital.id,
+            hospital.name,
+            "hospital",
+            ((hospital.channel, hospital.address),),
+        )
+        stamp = f"ref{int(now.timestamp())}"
+        if (
+            await enqueue(
+                session,
+                case,
+                recipient=recipient,
+                tier="hospital",
+                kind="referral",
+                now=now,
+                suffix=stamp,
+            )
+            is not None
+        ):
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notification a worker now holds until ``lease_until``."""
+
+    id: int
+    case_id: int
+    attempts: int
+
+
+async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Claimed]:
+    """Take up to ``limit`` due rows for this worker, in the caller's transaction."""
+    due = (
+        select(Notification.id)
+        .where(
+            or_(
+                and_(
+                    Notification.status.in_(("pending", "failed")),
+                    Notification.next_attempt_at <= now,
+                ),
+                # A row left "sending" by a crashed worker, past its lease.
+                and_(Notification.status == "sending", Notification.lease_until < now),
+            )
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return []
+    result = await session.execute(
+        update(Notification)
+        .where(
+            Notification.id.in_(ids),
+            or_(
+                Notification.status.in_(("pending", "failed")),
+                and_(Notification.status == "sending", Notification.lease_until < now),
+            ),
+        )
+        .values(status="sending", lease_until=now + LEASE, attempts=Notification.attempts + 1)
+        .returning(Notification.id, Notification.case_id, Notification.attempts)
+    )
+    return [Claimed(i, c, a) for i, c, a in result.all()]
+
+
+async def mark_sent(
+    session: AsyncSession, ident: int, now: datetime, external_id: str | None
+) -> None:
+    """Delivered."""
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == ident, Notification.status == "sending")
+        .values(
+            status="sent", sent_at=now, lease_until=None, external_id=external_id, last_error=None
+        )
+    )
+
+
+async def mark_failed(
+    session: AsyncSession,
+    row: Notification,
+    now: datetime,
+    error: str,
+    *,
+    permanent: bool,
+    rng: random.Random | None = None,
+) -> bool:
+    """A failed attempt: retry later, or dead when permanent or out of attempts.
+
+    Returns True when the row is now dead (the caller moves on to the next channel).
+    """
+    dead = permanent or row.attempts >= MAX_ATTEMPTS
+    row.status = "dead" if dead else "failed"
+    row.last_error = error[:500]
+    row.lease_until = None
+    row.next_attempt_at = now + (timedelta(0) if dead else backoff(row.attempts, rng))
+    return dead
+
+
+async def stuck(session: AsyncSession, now: datetime) -> Sequence[Notification]:
+    """Rows still "sending" past their lease: a worker died mid-send."""
+    return (
+        await session.scalars(
+            select(Notification).where(
+                Notification.status == "sending", Notification.lease_until < now
+            )
+        )
+    ).all()
