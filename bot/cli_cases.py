@@ -287,6 +287,9 @@ async def _worker(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.worker import GreenChannelRunner, run_until_stopped
 
     async with open_app(settings) as app:
-        runner = GreenChannelRunner(build_green_channel(app), settings)
-        await run_until_stopped(runner)
+        green = build_green_channel(app)
+        try:
+            await run_until_stopped(GreenChannelRunner(green, settings))
+        finally:
+            await green.aclose()
     return 0

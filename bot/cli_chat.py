@@ -15,7 +15,7 @@ from bot import admin, codes, roster
 from bot.app import AppContext, build_pipeline, open_app
 from bot.cli import run_async, utcnow
 from bot.console import Console
-from bot.green import build_green_channel
+from bot.green import GreenChannel, build_green_channel
 from bot.pipeline import Outcome
 from bot.settings import Settings
 from storage.migrate import upgrade
@@ -49,9 +49,8 @@ def register(commands: Any) -> None:
     demo.set_defaults(handler=run_async(_demo))
 
 
-def _kicker(app: AppContext) -> Callable[[Outcome], Awaitable[None]]:
+def _kicker(green: GreenChannel) -> Callable[[Outcome], Awaitable[None]]:
     """Run the green channel in-process right after a message that asked for a case."""
-    green = build_green_channel(app)
 
     async def after(outcome: Outcome) -> None:
         if outcome.created_case_request:
@@ -62,14 +61,18 @@ def _kicker(app: AppContext) -> Callable[[Outcome], Awaitable[None]]:
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app:
-        console = Console(build_pipeline(app), after_commit=_kicker(app))
-        if args.jsonl:
-            bad = await console.run_jsonl(sys.stdin, sys.stdout)
-            if bad:
-                print(f"heartguard: {bad} input line(s) could not be used", file=sys.stderr)
-            return 1 if bad else 0
-        who = args.student or f"demo-{os.getpid()}"
-        await console.run_interactive(who, sys.stdin, sys.stdout)
+        green = build_green_channel(app)
+        console = Console(build_pipeline(app), after_commit=_kicker(green))
+        try:
+            if args.jsonl:
+                bad = await console.run_jsonl(sys.stdin, sys.stdout)
+                if bad:
+                    print(f"heartguard: {bad} input line(s) could not be used", file=sys.stderr)
+                return 1 if bad else 0
+            who = args.student or f"demo-{os.getpid()}"
+            await console.run_interactive(who, sys.stdin, sys.stdout)
+        finally:
+            await green.aclose()
     return 0
 
 
@@ -144,6 +147,10 @@ async def _demo(_args: argparse.Namespace, settings: Settings) -> int:
         print(f"示范学校的入学码 / a demo enrollment code: {code}")
         print("试试：做一次心情小调查（/checkin），或者说说心里话。")
         print("Try /checkin, or tell it how you feel. The detector reads every message.\n")
-        console = Console(build_pipeline(app), after_commit=_kicker(app))
-        await console.run_interactive(f"demo-{os.getpid()}", sys.stdin, sys.stdout)
+        green = build_green_channel(app)
+        console = Console(build_pipeline(app), after_commit=_kicker(green))
+        try:
+            await console.run_interactive(f"demo-{os.getpid()}", sys.stdin, sys.stdout)
+        finally:
+            await green.aclose()
     return 0

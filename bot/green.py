@@ -94,6 +94,13 @@ class GreenChannel:
     auditor: Auditor
     service: CaseService
 
+    async def aclose(self) -> None:
+        """Close the notifiers' pooled connections."""
+        for notifier in self.engine.dispatcher.notifiers.values():
+            close = getattr(notifier, "aclose", None)
+            if close is not None:
+                await close()
+
 
 def build_green_channel(
     app: AppContext, extra_notifiers: Mapping[str, Notifier] | None = None
@@ -108,6 +115,7 @@ def build_green_channel(
         cipher=app.cipher,
         district_zone=settings.schools.default_timezone,
         quote_chars=settings.privacy.alert_quote_chars,
+        lease=settings.escalation.notification_lease,
     )
     auditor = Auditor(
         app.sessions,

@@ -40,5 +40,7 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     # jieba announces its dictionary loading at INFO on its own logger.
     logging.getLogger("jieba").setLevel(logging.WARNING)
-    # transitions narrates every callback at INFO.
-    logging.getLogger("transitions").setLevel(logging.WARNING)
+    # transitions narrates every callback at INFO; httpx logs request URLs at INFO, and robot
+    # webhook URLs carry their keys.
+    for noisy in ("transitions", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -202,6 +202,7 @@ class EscalationSettings(_Section):
 
     tick_interval: Duration = timedelta(seconds=5)
     audit_interval: Duration = timedelta(minutes=1)
+    notification_lease: Duration = timedelta(seconds=60)
     email: EmailSettings = EmailSettings()
     webhook_timeout: Duration = timedelta(seconds=10)
     webhook_secret: SecretStr | None = Field(default=None, exclude=True)

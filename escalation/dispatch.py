@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import case_number, record
 from escalation.notifiers.base import Alert, Notifier, SendResult
-from escalation.outbox import claim, enqueue, mark_failed, mark_sent
+from escalation.outbox import LEASE, claim, enqueue, mark_failed
 from escalation.roster import Recipient
 from storage.crypto import DataCipher
 from storage.models import (
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from escalation.engine import TickReport
 
 log = logging.getLogger(__name__)
-CLAIM_BATCH = 50
+CLAIM_BATCH = 200
 OPEN = ("open", "acknowledged", "in_progress", "referred")
 
 
@@ -54,7 +55,9 @@ class Dispatcher:
         cipher: DataCipher | None,
         quote_chars: int,
         concurrency: int,
+        lease: timedelta = LEASE,
     ) -> None:
+        self.lease = lease
         self.sessions = sessions
         self.notifiers = notifiers
         self.cipher = cipher
@@ -62,90 +65,172 @@ class Dispatcher:
         self.limit = asyncio.Semaphore(concurrency)
 
     async def dispatch(self, now: datetime, report: TickReport) -> None:
-        """Claim and send until nothing is due."""
+        """Claim and send until nothing is due, a batch at a time."""
         while True:
             async with self.sessions() as session, session.begin():
-                claimed = await claim(session, now, CLAIM_BATCH)
+                claimed = await claim(session, now, CLAIM_BATCH, self.lease)
             if not claimed:
                 return
-            results = await asyncio.gather(*(self._one(c.id, now) for c in claimed))
-            for outcome in results:
-                if outcome == "sent":
-                    report.sent += 1
-                elif outcome == "dead":
-                    report.dead += 1
-                else:
-                    report.failed += 1
+            async with self.sessions() as session:
+                alerts, stale = await self._build_batch(session, [c.id for c in claimed])
+            results = await asyncio.gather(*(self._send(alert) for alert in alerts))
+            await self._complete_batch(list(zip(alerts, results, strict=True)), stale, now, report)
             if len(claimed) < CLAIM_BATCH:
                 return
 
-    async def _one(self, ident: int, now: datetime) -> str:
+    async def _send(self, alert: Alert) -> SendResult:
         async with self.limit:
-            async with self.sessions() as session:
-                alert, stale = await self._build(session, ident)
-            if stale is not None:
-                async with self.sessions() as session, session.begin():
-                    row = await session.get(Notification, ident)
-                    if row is not None:
-                        await mark_failed(session, row, now, stale, permanent=True)
-                return "dead"
-            assert alert is not None
             notifier = self.notifiers.get(alert.channel)
             if notifier is None:
-                result = SendResult.failed(f"no notifier configured for {alert.channel}")
-            else:
-                try:
-                    result = await notifier.send(alert)
-                except Exception as exc:  # a notifier bug must not kill the loop
-                    log.exception("notifier %s raised for notification %s", alert.channel, ident)
-                    result = SendResult.retry(f"notifier raised {type(exc).__name__}")
-            return await self._complete(ident, alert, result, now)
+                return SendResult.failed(f"no notifier configured for {alert.channel}")
+            try:
+                return await notifier.send(alert)
+            except Exception as exc:  # a notifier bug must not kill the loop
+                log.exception(
+                    "notifier %s raised for notification %s", alert.channel, alert.notification_id
+                )
+                return SendResult.retry(f"notifier raised {type(exc).__name__}")
 
-    async def _build(self, session: AsyncSession, ident: int) -> tuple[Alert | None, str | None]:
-        row = await session.get(Notification, ident)
+    async def _build_batch(
+        self, session: AsyncSession, ids: list[int]
+    ) -> tuple[list[Alert], dict[int, str]]:
+        """Every alert of a claimed batch from one joined query; stale rows set aside."""
+        rows = (
+            await session.execute(
+                select(Notification, Case, Student, School, SchoolClass, RiskAssessmentRecord)
+                .join(Case, Case.id == Notification.case_id)
+                .join(Student, Student.id == Case.student_id)
+                .outerjoin(School, School.id == Case.school_id)
+                .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
+                .outerjoin(RiskAssessmentRecord, RiskAssessmentRecord.id == Case.assessment_id)
+                .where(Notification.id.in_(ids))
+                .order_by(Notification.id)
+            )
+        ).all()
+        names = await self._names(session, [r[0] for r in rows])
+        alerts: list[Alert] = []
+        stale: dict[int, str] = dict.fromkeys(ids, "vanished")
+        for row, case, student, school, klass, assessment in rows:
+            stale.pop(row.id, None)
+            if row.kind == "alert" and (row.token != case.token or case.status != "open"):
+                # Acknowledged, raised or closed since this alert was queued: do not page
+                # anyone for a step that no longer exists.
+                stale[row.id] = "superseded"
+                continue
+            name, role = names.get((row.recipient_type, row.recipient_id), ("?", "?"))
+            alerts.append(
+                Alert(
+                    notification_id=row.id,
+                    idempotency_key=row.idempotency_key,
+                    kind=row.kind,  # type: ignore[arg-type]
+                    case_id=case.id,
+                    case_number=case_number(case),
+                    priority=case.priority,  # type: ignore[arg-type]
+                    status=case.status,
+                    school=school.name if school else "（匿名 / anonymous）",
+                    class_name=klass.name if klass else None,
+                    student_display=student.display_name,
+                    reason=case.reason,
+                    explanation=assessment.explanation if assessment else "",
+                    recipient_name=name,
+                    recipient_role=role,
+                    channel=row.channel,
+                    address=row.address,
+                    created_at=row.created_at,
+                    evidence_quote=await self._quote(session, assessment),
+                    extra={k: str(v) for k, v in row.extra.items()},
+                )
+            )
+        return alerts, stale
+
+    async def _names(
+        self, session: AsyncSession, rows: list[Notification]
+    ) -> dict[tuple[str, int], tuple[str, str]]:
+        counselors = {r.recipient_id for r in rows if r.recipient_type == "counselor"}
+        hospitals = {r.recipient_id for r in rows if r.recipient_type == "hospital"}
+        out: dict[tuple[str, int], tuple[str, str]] = {}
+        if counselors:
+            for ident, name, role in (
+                await session.execute(
+                    select(Counselor.id, Counselor.name, Counselor.role).where(
+                        Counselor.id.in_(counselors)
+                    )
+                )
+            ).all():
+                out[("counselor", ident)] = (name, role)
+        if hospitals:
+            for ident, name in (
+                await session.execute(
+                    select(Hospital.id, Hospital.name).where(Hospital.id.in_(hospitals))
+                )
+            ).all():
+                out[("hospital", ident)] = (name, "hospital")
+        return out
+
+    async def _complete_batch(
+        self,
+        results: list[tuple[Alert, SendResult]],
+        stale: dict[int, str],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """Record a batch's outcomes in one transaction."""
+        async with self.sessions() as session, session.begin():
+            delivered = [
+                {
+                    "id": a.notification_id,
+                    "status": "sent",
+                    "sent_at": now,
+                    "lease_until": None,
+                    "external_id": r.external_id,
+                    "last_error": None,
+                }
+                for a, r in results
+                if r.ok
+            ]
+            if delivered:
+                await session.execute(update(Notification), delivered)
+            report.sent += len(delivered)
+            for ident, why in stale.items():
+                row = await session.get(Notification, ident)
+                if row is not None:
+                    await mark_failed(session, row, now, why, permanent=True)
+                    report.dead += 1
+            for alert, result in results:
+                if result.ok:
+                    continue
+                dead = await self._failed(session, alert, result, now)
+                if dead:
+                    report.dead += 1
+                else:
+                    report.failed += 1
+
+    async def _failed(
+        self, session: AsyncSession, alert: Alert, result: SendResult, now: datetime
+    ) -> bool:
+        row = await session.get(Notification, alert.notification_id)
         if row is None:
-            return None, "vanished"
+            return False
+        dead = await mark_failed(session, row, now, result.error, permanent=result.permanent)
+        log.warning(
+            "notification %s (case %s, %s) %s: %s",
+            row.id,
+            row.case_id,
+            row.channel,
+            "dead" if dead else "will retry",
+            result.error,
+        )
+        if result.disable_endpoint and row.recipient_type == "hospital":
+            hospital = await session.get(Hospital, row.recipient_id)
+            if hospital is not None and hospital.disabled_at is None:
+                hospital.disabled_at = now
+                log.error(
+                    "hospital %s endpoint disabled (410 Gone); auditor will raise it", hospital.id
+                )
         case = await session.get(Case, row.case_id)
-        if case is None:
-            return None, "case vanished"
-        if row.kind == "alert" and (row.token != case.token or case.status != "open"):
-            # Acknowledged, raised or closed since this alert was queued: do not page anyone
-            # for a step that no longer exists.
-            return None, "superseded"
-        student = await session.get(Student, case.student_id)
-        school = await session.get(School, case.school_id) if case.school_id else None
-        klass = (
-            await session.get(SchoolClass, student.class_id)
-            if student is not None and student.class_id
-            else None
-        )
-        assessment = (
-            await session.get(RiskAssessmentRecord, case.assessment_id)
-            if case.assessment_id
-            else None
-        )
-        name, role = await self._recipient(session, row)
-        return Alert(
-            notification_id=row.id,
-            idempotency_key=row.idempotency_key,
-            kind=row.kind,  # type: ignore[arg-type]
-            case_id=case.id,
-            case_number=case_number(case),
-            priority=case.priority,  # type: ignore[arg-type]
-            status=case.status,
-            school=school.name if school else "（匿名 / anonymous）",
-            class_name=klass.name if klass else None,
-            student_display=student.display_name if student else "?",
-            reason=case.reason,
-            explanation=assessment.explanation if assessment else "",
-            recipient_name=name,
-            recipient_role=role,
-            channel=row.channel,
-            address=row.address,
-            created_at=row.created_at,
-            evidence_quote=await self._quote(session, assessment),
-            extra={k: str(v) for k, v in row.extra.items()},
-        ), None
+        if dead and case is not None:
+            await self._next_channel(session, case, row, now)
+        return dead
 
     async def _recipient(self, session: AsyncSession, row: Notification) -> tuple[str, str]:
         if row.recipient_type == "hospital":
@@ -171,36 +256,6 @@ class Dispatcher:
         spans = [e for e in assessment.evidence if e.get("message", 0) == 0]
         start = min((int(e["start"]) for e in spans), default=0)
         return text[start : start + self.quote_chars]
-
-    async def _complete(self, ident: int, alert: Alert, result: SendResult, now: datetime) -> str:
-        async with self.sessions() as session, session.begin():
-            if result.ok:
-                await mark_sent(session, ident, now, result.external_id)
-                return "sent"
-            row = await session.get(Notification, ident)
-            if row is None:
-                return "failed"
-            dead = await mark_failed(session, row, now, result.error, permanent=result.permanent)
-            log.warning(
-                "notification %s (case %s, %s) %s: %s",
-                ident,
-                row.case_id,
-                row.channel,
-                "dead" if dead else "will retry",
-                result.error,
-            )
-            case = await session.get(Case, row.case_id)
-            if result.disable_endpoint and row.recipient_type == "hospital":
-                hospital = await session.get(Hospital, row.recipient_id)
-                if hospital is not None and hospital.disabled_at is None:
-                    hospital.disabled_at = now
-                    log.error(
-                        "hospital %s endpoint disabled (410 Gone); auditor will raise it",
-                        hospital.id,
-                    )
-            if dead and case is not None:
-                await self._next_channel(session, case, row, now)
-            return "dead" if dead else "failed"
 
     async def _next_channel(
         self, session: AsyncSession, case: Case, row: Notification, now: datetime

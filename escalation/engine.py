@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -21,14 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from escalation.cases import Policies, record, take_in
 from escalation.dispatch import Dispatcher
 from escalation.notifiers.base import Notifier
-from escalation.outbox import enqueue
+from escalation.outbox import LEASE, enqueue
 from escalation.policy import Chain, Position, advance, skip_to_next
-from escalation.roster import recipients
+from escalation.roster import Recipient, recipients
 from storage.crypto import DataCipher
 from storage.models import Case, CaseRequest, School
 
 log = logging.getLogger(__name__)
-BATCH = 100
+BATCH = 500
 
 
 @dataclass
@@ -57,12 +57,18 @@ class EscalationEngine:
         district_zone: str = "Asia/Shanghai",
         quote_chars: int = 0,
         concurrency: int = 16,
+        lease: timedelta = LEASE,
     ) -> None:
         self.sessions = sessions
         self.policies = policies
         self.district_zone = district_zone
         self.dispatcher = Dispatcher(
-            sessions, notifiers, cipher=cipher, quote_chars=quote_chars, concurrency=concurrency
+            sessions,
+            notifiers,
+            cipher=cipher,
+            quote_chars=quote_chars,
+            concurrency=concurrency,
+            lease=lease,
         )
 
     async def tick(self, now: datetime) -> TickReport:
@@ -133,10 +139,12 @@ class EscalationEngine:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            # Who is on duty does not change within one pass: look each tier up once.
+            people: dict[tuple[str, int | None, str], list[Recipient]] = {}
             for case in due:
                 if case.status == "acknowledged":
                     self._ack_expired(session, case, now)
-                report.queued += await self._run_step(session, case, now)
+                report.queued += await self._run_step(session, case, now, people)
                 report.steps += 1
 
     def _ack_expired(self, session: AsyncSession, case: Case, now: datetime) -> None:
@@ -148,7 +156,13 @@ class EscalationEngine:
         case.step_index, case.round = 0, 0
         case.token += 1
 
-    async def _run_step(self, session: AsyncSession, case: Case, now: datetime) -> int:
+    async def _run_step(
+        self,
+        session: AsyncSession,
+        case: Case,
+        now: datetime,
+        cache: dict[tuple[str, int | None, str], list[Recipient]],
+    ) -> int:
         try:
             chain = Chain.from_json(case.chain)
         except ValueError:
@@ -162,13 +176,13 @@ class EscalationEngine:
             step = advance(chain, position, now)
             queued = 0
             for tier in step.tiers:
-                people = await recipients(
-                    session,
-                    tier=tier,
-                    school_id=case.school_id,
-                    now=now,
-                    zone=zone if tier == "school" else self.district_zone,
-                )
+                tier_zone = zone if tier == "school" else self.district_zone
+                key = (tier, case.school_id if tier == "school" else None, tier_zone)
+                if key not in cache:
+                    cache[key] = await recipients(
+                        session, tier=tier, school_id=case.school_id, now=now, zone=tier_zone
+                    )
+                people = cache[key]
                 if not people:
                     skipped.append(tier)
                     continue

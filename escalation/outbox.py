@@ -122,7 +122,9 @@ class Claimed:
     attempts: int
 
 
-async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Claimed]:
+async def claim(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta = LEASE
+) -> list[Claimed]:
     """Take up to ``limit`` due rows for this worker, in the caller's transaction."""
     due = (
         select(Notification.id)
@@ -152,7 +154,7 @@ async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Claime
                 and_(Notification.status == "sending", Notification.lease_until < now),
             ),
         )
-        .values(status="sending", lease_until=now + LEASE, attempts=Notification.attempts + 1)
+        .values(status="sending", lease_until=now + lease, attempts=Notification.attempts + 1)
         .returning(Notification.id, Notification.case_id, Notification.attempts)
     )
     return [Claimed(i, c, a) for i, c, a in result.all()]
