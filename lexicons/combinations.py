@@ -97,4 +97,8 @@ def _locations(msg: Message, ideation: tuple[Hit, ...]) -> list[Finding]:
         )
         if (now and (high_place or danger)) or (high_place and danger):
             out.append(Finding(IMMINENT, "location", "at_the_place", (place,)))
+        elif now:
+            # 我现在在楼顶, said to a crisis line, is worth an urgent call even without words
+            # of despair; a plain place alone is not.
+            out.append(Finding(HIGH, "location", "at_a_high_place_now", (place,)))
     return out

@@ -39,6 +39,7 @@ REASONS = {
     "ideation_with_time": "有意念且有时间 (ideation with a time)",
     "final_farewell": "告别 (final farewell)",
     "at_the_place": "身处危险地点 (at a dangerous place)",
+    "at_a_high_place_now": "此刻在高处 (at a high place right now)",
     "ambivalence": "矛盾：说不想死但很痛苦 (ambivalence: does not want to die, but suffers)",
     "wish_to_vanish": "希望消失或不存在 (wish to vanish or not exist)",
     "if_i_were_gone": "假如自己不在了 (if I were gone)",

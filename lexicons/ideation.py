@@ -11,6 +11,8 @@ from lexicons.matching import Hit
 from lexicons.rules import HIGH, MODERATE, Finding, Message, framed, negated, own, person
 
 END_OF_WISH = ("vanish", "death")
+# Negation cues that already hold the wish: 不打算再活, 不要活了, do not want to live.
+_NEGATED_WISH = ("打算", "想", "要", "愿意", "want to", "wanna")
 
 
 def _tone(msg: Message, hit: Hit, level: str) -> tuple[str, str]:
@@ -80,6 +82,11 @@ def ideation_rules(msg: Message) -> list[Finding]:
             out.append(
                 Finding(lvl, "passive_ideation", "not_want_to_live", (negation, desire, life))
             )
+            continue
+        refusal = msg.before(life, "negation", 3)
+        if refusal is not None and refusal.entry.pattern.endswith(_NEGATED_WISH):
+            out.append(Finding(HIGH if resolved else MODERATE, "passive_ideation",
+                               "not_want_to_live", (refusal, life)))
             continue
         futile = msg.near(life, "futility", 5)
         if futile is not None and negated(msg, futile) is None:

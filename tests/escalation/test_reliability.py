@@ -136,8 +136,8 @@ def worker(db_url: str, tmp_path: Path) -> Iterator[Callable[[], subprocess.Pope
         proc.wait(timeout=10)
 
 
-async def wait_for(check: Callable[[], object], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(check: Callable[[], object], limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         result = check()
         if asyncio.iscoroutine(result):
@@ -155,7 +155,7 @@ async def statuses(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]
                 select(Notification.status, func.count()).group_by(Notification.status)
             )
         ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)  # type: ignore[arg-type]
 
 
 async def test_sigkill_mid_send_loses_nothing_and_duplicates_share_a_key(
@@ -206,7 +206,7 @@ async def test_four_workers_send_every_notification_exactly_once(
     async def all_sent() -> bool:
         return (await statuses(sessions)).get("sent", 0) == 500
 
-    await wait_for(all_sent, timeout=120)
+    await wait_for(all_sent, limit=120)
     ids = [r.headers["webhook-id"] for r in receiver.requests]
     assert len(ids) == 500
     assert len(set(ids)) == 500  # no two workers sent the same row
