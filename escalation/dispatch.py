@@ -40,7 +40,9 @@ if TYPE_CHECKING:
     from escalation.engine import TickReport
 
 log = logging.getLogger(__name__)
-CLAIM_BATCH = 200
+# A worker claims only what it can send soon: rows it holds are rows no other worker can
+# send, and a claim held past its lease is taken over (and sent twice).
+CLAIM_PER_SLOT = 2
 OPEN = ("open", "acknowledged", "in_progress", "referred")
 
 
@@ -63,19 +65,20 @@ class Dispatcher:
         self.cipher = cipher
         self.quote_chars = quote_chars
         self.limit = asyncio.Semaphore(concurrency)
+        self.batch = max(8, concurrency * CLAIM_PER_SLOT)
 
     async def dispatch(self, now: datetime, report: TickReport) -> None:
         """Claim and send until nothing is due, a batch at a time."""
         while True:
             async with self.sessions() as session, session.begin():
-                claimed = await claim(session, now, CLAIM_BATCH, self.lease)
+                claimed = await claim(session, now, self.batch, self.lease)
             if not claimed:
                 return
             async with self.sessions() as session:
                 alerts, stale = await self._build_batch(session, [c.id for c in claimed])
             results = await asyncio.gather(*(self._send(alert) for alert in alerts))
             await self._complete_batch(list(zip(alerts, results, strict=True)), stale, now, report)
-            if len(claimed) < CLAIM_BATCH:
+            if len(claimed) < self.batch:
                 return
 
     async def _send(self, alert: Alert) -> SendResult:

@@ -106,7 +106,7 @@ def worker(db_url: str, tmp_path: Path) -> Iterator[Callable[[], subprocess.Pope
     """Start `heartguard worker` processes on the test database; all are killed at the end."""
     config = tmp_path / "config.toml"
     config.write_text(
-        '[escalation]\ntick_interval = "1s"\naudit_interval = "1m"\nnotification_lease = "3s"\n',
+        '[escalation]\ntick_interval = "1s"\naudit_interval = "1m"\nnotification_lease = "10s"\n',
         encoding="utf-8",
     )
     env = {
