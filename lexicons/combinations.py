@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from lexicons.levels import RiskLevel
 from lexicons.matching import Hit
-from lexicons.rules import HIGH, IDEATION, IMMINENT, Finding, Message, framed, own
+from lexicons.rules import HIGH, IDEATION, IMMINENT, MODERATE, Finding, Message, framed, own
 
 TIMING = ("timing_soon", "timing_now")
 
@@ -39,7 +39,10 @@ def features(msg: Message, live: list[Hit], findings: list[Finding]) -> Features
     means += tuple(f.hits[0] for f in findings if f.rule == "jump_from_height")
     lethal = tuple(h for h in means if h.level is not None and h.level >= HIGH)
     lethal += tuple(f.hits[0] for f in findings if f.rule == "jump_from_height")
-    plan = tuple(h for h in live if h.category == "plan")
+    # A low plan entry (安排好了) is an everyday phrase until something else makes it a plan.
+    plan = tuple(
+        h for h in live if h.category == "plan" and h.level is not None and h.level >= MODERATE
+    )
     plan += tuple(f.hits[-1] for f in findings if f.category == "plan")
     timing: tuple[Hit, ...] = ()
     if framed(msg) is None:
@@ -71,7 +74,10 @@ def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
     if ideation and timing and not out:
         out.append(Finding(HIGH, "active_ideation", "ideation_with_time", (ideation[0], timing[0])))
     if msg is not None:
-        out.extend(_farewells(msg, ideation or means))
+        # An everyday goodbye next to 药 or 江边 is not a final farewell; next to lethal means,
+        # a death wish or hopelessness it is.
+        hopeless = tuple(h for h in msg.risks if h.category == "hopelessness" and own(msg, h))
+        out.extend(_farewells(msg, ideation or lethal or hopeless))
         out.extend(_locations(msg, ideation))
     return out
 

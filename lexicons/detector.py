@@ -55,6 +55,7 @@ REASONS = {
     "preoccupied_with_death": "反复想到死 (preoccupied with death)",
     "preoccupied_with_means": "反复想着手段 (preoccupied with the means)",
     "ideation_with_resolve": "有意念且已下决心 (ideation with resolve)",
+    "resolved_to_die": "已下决心去死 (resolved to die)",
     "farewell_preparations": "告别准备 (farewell preparations)",
     "window": "结合前几条消息 (together with earlier messages)",
 }

@@ -30,6 +30,19 @@ def ideation_rules(msg: Message) -> list[Finding]:
     resolved = msg.has("resolve")
     for category in END_OF_WISH:
         for end in msg.cues.get(category, ()):
+            if (
+                category == "death"
+                and resolved
+                and own(msg, end)
+                and not msg.before(end, "desire", 3)
+            ):
+                # 我想好了，就这么定了，去死: resolve plus death is intent without a "want".
+                out.append(
+                    Finding(
+                        HIGH, "active_ideation", "resolved_to_die", (msg.cues["resolve"][0], end)
+                    )
+                )
+                continue
             pushed = msg.before(end, "instigation", 3)
             if pushed is not None and category == "death":
                 out.append(Finding(MODERATE, "bullying", "told_to_die", (pushed, end)))
@@ -85,8 +98,14 @@ def ideation_rules(msg: Message) -> list[Finding]:
             continue
         refusal = msg.before(life, "negation", 3)
         if refusal is not None and refusal.entry.pattern.endswith(_NEGATED_WISH):
-            out.append(Finding(HIGH if resolved else MODERATE, "passive_ideation",
-                               "not_want_to_live", (refusal, life)))
+            out.append(
+                Finding(
+                    HIGH if resolved else MODERATE,
+                    "passive_ideation",
+                    "not_want_to_live",
+                    (refusal, life),
+                )
+            )
             continue
         futile = msg.near(life, "futility", 5)
         if futile is not None and negated(msg, futile) is None:
