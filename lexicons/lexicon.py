@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -41,11 +41,11 @@ class Entry:
     notes: str
     lang: str
     source: str
+    # True for entries matched on whole latin words (computed once; checked per hit).
+    latin: bool = field(init=False, compare=False)
 
-    @property
-    def latin(self) -> bool:
-        """True for entries matched on whole latin words."""
-        return not any(is_cjk(ch) for ch in self.pattern)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latin", not any(is_cjk(ch) for ch in self.pattern))
 
 
 def _rows(path: Path, header: list[str]) -> list[tuple[int, list[str]]]:

@@ -26,7 +26,7 @@ _QUANTITY = re.compile(
 _DEGREE_TAIL = ("了", "我了", "人了", "啦", "啊", "掉了", "个人", "你了", "他了", "她了")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     """One lexicon entry found at [start, end) of the normalised text."""
 
@@ -144,6 +144,8 @@ def _cuts_latin_word(text: str, start: int, end: int) -> bool:
 
 def _degree_complements(text: str, hits: list[Hit]) -> list[Hit]:
     """Synthetic idiom spans for 累死了 / 难死我了 / 死贵: 死 as a degree complement."""
+    if "死" not in text:
+        return []
     heads = {h.end: h for h in hits if h.category == "degree_head"}
     head_starts = {h.start: h for h in hits if h.category == "degree_head"}
     out: list[Hit] = []

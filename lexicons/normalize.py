@@ -29,6 +29,7 @@ CLAUSE_BREAKS = frozenset("。！？!?；;，,\n…")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 # Text with only these characters needs no per-character folding (case aside).
 _PLAIN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9 ，。！？、：；,.!?:;'\"()（）\n-]*")
+_FULL_WIDTH_PUNCT = str.maketrans("，！？：；（）", ",!?:;()")
 # Places where a spacer could sit inside a word: 自 杀, 自.杀, w a n t.
 _SPACED = re.compile(
     r"[\u3400-\u9fff][ \t.\-_*·•~/\\|+^'\"`=#]{1,3}[\u3400-\u9fff]"
@@ -70,6 +71,22 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def _fold_char(ch: str) -> str:
+    """What one character folds to: "" to drop it, " " for a separator, else its text."""
+    if ch in ZERO_WIDTH:
+        return ""
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
+        # Control characters and lone surrogates separate words; they never join them.
+        return ch if ch == "\n" else " "
+    folded = unicodedata.normalize("NFKC", ch).casefold().translate(_QUOTES)
+    # Combining marks (zalgo text, accents) carry no meaning here.
+    return "".join(c for c in folded if unicodedata.category(c) != "Mn" or c in "\u3099\u309a")
+
+
+_FOLDED: dict[str, str] = {}
+
+
 def _fold(text: str) -> list[Piece]:
     """NFKC and case folding, per character so spans survive expansions (㎏ → kg)."""
     if _PLAIN.fullmatch(text) and unicodedata.is_normalized("NFKC", text):
@@ -77,21 +94,15 @@ def _fold(text: str) -> list[Piece]:
         folded = text.lower()
         return [(ch, i, i + 1) for i, ch in enumerate(folded)]
     pieces: list[Piece] = []
+    cache = _FOLDED
     for index, ch in enumerate(text):
-        if ch in ZERO_WIDTH:
-            continue
-        code = ord(ch)
-        if 0xD800 <= code <= 0xDFFF or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
-            # Control characters and lone surrogates separate words; they never join them.
-            if ch not in "\n":
-                ch = " "
-            pieces.append((ch, index, index + 1))
-            continue
-        folded = unicodedata.normalize("NFKC", ch).casefold().translate(_QUOTES)
-        for out in folded:
-            if unicodedata.category(out) == "Mn" and out not in "\u3099\u309a":
-                continue  # combining marks (zalgo text, accents) carry no meaning here
-            pieces.append((out, index, index + 1))
+        out = cache.get(ch)
+        if out is None:
+            out = _fold_char(ch)
+            if len(cache) < 65536:
+                cache[ch] = out
+        for part in out:
+            pieces.append((part, index, index + 1))
     return pieces
 
 
@@ -264,6 +275,15 @@ class SlangMap:
         if not self._empty:
             self._automaton.make_automaton()
 
+    def matches(self, text: str) -> bool:
+        """Whether any slang entry (protected or not) occurs in ``text``."""
+        if self._empty:
+            return False
+        for end, (length, _target) in self._automaton.iter(text):
+            if not _latin_edge(text, end - length + 1, end + 1):
+                return True
+        return False
+
     def apply(self, pieces: list[Piece]) -> list[Piece]:
         """Replace matches, keeping each replacement tied to the span it replaced."""
         if self._empty:
@@ -319,6 +339,36 @@ def _collapse_spaces(pieces: list[Piece]) -> list[Piece]:
 class Normalizer:
     """The full normalisation pipeline, configured with the lexicon's vocabulary and slang."""
 
+    def _quick(self, text: str) -> Normalized | None:
+        """Most messages need nothing but case and script: map them one to one, no pieces.
+
+        Returns None when any other step could change the text, so the full pipeline runs.
+        """
+        # Full-width punctuation NFKC maps one to one; everything else must already be stable.
+        text = text.translate(_FULL_WIDTH_PUNCT)
+        if (
+            not text
+            or not _PLAIN.fullmatch(text)
+            or not unicodedata.is_normalized("NFKC", text)
+            or _SPACED.search(text.lower())
+            or _LEET_OR_STRETCH.search(text.lower())
+            or _REPEAT.search(text)
+            or "  " in text
+            or text[0].isspace()
+            or text[-1].isspace()
+        ):
+            return None
+        folded = text.lower()
+        if any(is_cjk(ch) for ch in folded):
+            converted = _t2s().convert(folded)
+            if len(converted) != len(folded):
+                return None
+            folded = converted
+        if self.slang.matches(folded):
+            return None
+        positions = tuple(range(len(folded)))
+        return Normalized(folded, positions, tuple(i + 1 for i in positions))
+
     def __init__(self, slang: Mapping[str, str], vocabulary: Iterable[str]) -> None:
         self.vocabulary = frozenset(vocabulary)
         self.slang = SlangMap(slang)
@@ -333,6 +383,9 @@ class Normalizer:
 
     def __call__(self, text: str) -> Normalized:
         """Normalise ``text``."""
+        quick = self._quick(text)
+        if quick is not None:
+            return quick
         pieces = _fold(text)
         for step in self._steps:
             pieces = step(pieces)

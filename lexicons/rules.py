@@ -42,6 +42,8 @@ class Message:
     hits: list[Hit]
     cues: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
     risks: list[Hit] = field(default_factory=list)
+    # The rules ask the same questions about the same hits many times: answer once.
+    memo: dict[tuple[str, int], object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for hit in self.hits:
@@ -101,6 +103,15 @@ def _addressee(msg: Message, cue: Hit) -> bool:
 
 
 def person(msg: Message, hit: Hit) -> str:
+    """Whose experience a hit describes (memoised; see ``_person``)."""
+    key = ("person", id(hit))
+    found = msg.memo.get(key)
+    if found is None:
+        found = msg.memo[key] = _person(msg, hit)
+    return found  # type: ignore[return-value]
+
+
+def _person(msg: Message, hit: Hit) -> str:
     """Whose experience a hit describes: first, second, third, or none (unstated).
 
     In the hit's own clause the nearest subject before it decides. A clause without one
@@ -153,6 +164,14 @@ def framed(msg: Message) -> str | None:
 
 def own(msg: Message, hit: Hit) -> bool:
     """Whether a hit is the student's own: first person (or unstated), not negated, no frame."""
+    key = ("own", id(hit))
+    found = msg.memo.get(key)
+    if found is None:
+        found = msg.memo[key] = _own(msg, hit)
+    return bool(found)
+
+
+def _own(msg: Message, hit: Hit) -> bool:
     return (
         person(msg, hit) in ("first", "none") and negated(msg, hit) is None and framed(msg) is None
     )
