@@ -154,10 +154,17 @@ class Detector:
 
 
 def _ambivalence(msg: Message, negations: list[Hit], findings: list[Finding]) -> list[Finding]:
-    """我不想死，可是好痛苦: a negated wish to die next to pain and a 'but'."""
-    if not negations or not msg.has("contrast"):
+    """我不想死，可是好痛苦: a negated wish to die next to pain.
+
+    Despair (a passive wish, hopelessness) beside the denial is ambivalence on its own ("I
+    don't want to kill myself, I just want the pain to stop"); everyday distress counts only
+    with a "but", so "I'd never kill myself, just stressed" stays quiet.
+    """
+    if not negations:
         return []
-    suffering = [f for f in findings if f.category in ("distress", "hopelessness", *IDEATION)]
+    despair = ("hopelessness", *IDEATION)
+    kinds = (*despair, "distress") if msg.has("contrast") else despair
+    suffering = [f for f in findings if f.category in kinds]
     if not suffering:
         return []
     return [Finding(MODERATE, "ambivalence", "ambivalence", (negations[0], *suffering[0].hits))]

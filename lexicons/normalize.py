@@ -143,9 +143,9 @@ def _drop_spacers(pieces: list[Piece], vocabulary: frozenset[str]) -> list[Piece
             if j - i <= 3 and is_cjk(prev) and nxt and is_cjk(nxt):
                 i = j
                 continue
-            # Otherwise keep one space (or the single spacer) for word boundaries.
-            keep = " " if ch.isspace() or j - i > 1 else ch
-            out.append((keep, pieces[i][1], pieces[j - 1][2]))
+            # Otherwise the run stays as written: ". " still ends a sentence, and runs of
+            # spaces are collapsed later.
+            out.extend(pieces[i:j])
             i = j
             continue
         out.append(pieces[i])

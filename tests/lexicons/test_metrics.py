@@ -33,7 +33,8 @@ def test_development_set_meets_the_targets() -> None:
     assert result.false_alarms <= 0.05
     assert result.accuracy >= 0.85
     missed_imminent = [
-        ex.ident for ex, pred in result.misses
+        ex.ident
+        for ex, pred in result.misses
         if ex.gold is RiskLevel.IMMINENT and pred < RiskLevel.HIGH
     ]
     assert missed_imminent == []
@@ -43,9 +44,9 @@ def test_development_set_meets_the_targets() -> None:
     ("name", "recall_high", "recall_moderate", "false_alarms"),
     [
         ("data/heldout_zh.tsv", 0.70, 0.70, 0.08),
-        ("data/heldout_en.tsv", 0.60, 0.58, 0.10),
+        ("data/heldout_en.tsv", 0.72, 0.70, 0.10),
         ("blind/blind_zh.tsv", 0.60, 0.60, 0.12),
-        ("blind/blind_en.tsv", 0.25, 0.40, 0.12),
+        ("blind/blind_en.tsv", 0.65, 0.70, 0.12),
     ],
 )
 def test_own_labelled_sets_stay_above_their_floors(
