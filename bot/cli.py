@@ -70,7 +70,7 @@ def _optional_modules() -> list[Any]:
     # Command groups that later parts of the system add; each module exposes register().
     import importlib
 
-    names = ["bot.cli_risk", "bot.cli_flows", "bot.cli_chat", "bot.cli_cases"]
+    names = ["bot.cli_risk", "bot.cli_flows", "bot.cli_chat", "bot.cli_cases", "bot.cli_run"]
     out = []
     for name in names:
         try:

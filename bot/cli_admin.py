@@ -89,6 +89,14 @@ def register(commands: Any) -> None:
         coadd.add_argument(f"--{channel}", metavar="ADDRESS", help=f"{channel} contact")
     coadd.set_defaults(handler=run_async(_counselors_add))
     cos.add_parser("list", help="list counselors").set_defaults(handler=run_async(_counselors_list))
+    colink = cos.add_parser(
+        "code", help="a one-time code the counselor sends to the bot as /link CODE"
+    )
+    colink.add_argument("counselor", type=int, metavar="ID")
+    colink.add_argument(
+        "--ttl", type=_duration, default=timedelta(hours=24), help="validity (default 24h)"
+    )
+    colink.set_defaults(handler=run_async(_counselors_code))
 
     students = commands.add_parser("students", help="import and list students")
     sts = students.add_subparsers(dest="students_command", metavar="ACTION")
@@ -222,6 +230,19 @@ async def _counselors_list(_args: argparse.Namespace, settings: Settings) -> int
     async with open_app(settings) as app, app.sessions() as session:
         for ident, name, role, schools, channels in await admin.list_counselors(session):
             print(f"#{ident}\t{name}\t{role}\t{schools}\t{channels}")
+    return 0
+
+
+async def _counselors_code(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import counselor_links
+
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        issued = await counselor_links.issue(
+            session, args.counselor, ttl=args.ttl, now=utcnow(), actor=ACTOR
+        )
+    print(f"code for counselor #{issued.counselor_id} {issued.counselor_name}: {issued.code}")
+    print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; single use.")
+    print(f"The counselor sends this to the bot in a private chat: /link {issued.code}")
     return 0
 
 

@@ -7,6 +7,7 @@ pass plain dicts) and are wrapped in ``SecretStr`` so ``repr`` and logs show ``*
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time, timedelta
@@ -36,6 +37,8 @@ ENV_DATABASE_URL = "HEARTGUARD_DATABASE_URL"
 ENV_SMTP_PASSWORD = "HEARTGUARD_SMTP_PASSWORD"  # noqa: S105 (a variable name)
 ENV_WEBHOOK_SIGNING = "HEARTGUARD_WEBHOOK_SECRET"
 ENV_DINGTALK_SECRET = "HEARTGUARD_DINGTALK_SECRET"  # noqa: S105
+
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Priority = Literal["routine", "urgent", "emergency"]
@@ -95,6 +98,23 @@ class TelegramSettings(_Section):
         if self.mode == "webhook" and not self.webhook_public_url:
             raise ValueError("webhook mode needs webhook_public_url")
         return self
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; checked here so a bad one fails at start-up.
+        if value is not None and not _SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                f"${ENV_WEBHOOK_SECRET} must be 1-256 characters: A-Z, a-z, 0-9, _ and -"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError('expected an http(s) URL such as "http://127.0.0.1:8081/bot"')
+        return value
 
 
 class PrivacySettings(_Section):

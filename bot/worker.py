@@ -39,9 +39,18 @@ class GreenChannelRunner:
         self.clock = clock
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
+        self._busy: set[asyncio.Task[object]] = set()
+
+    def _track(self) -> None:
+        # Remember the running tick or audit so that drain() can wait for it.
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
+            task.add_done_callback(self._busy.discard)
 
     async def tick(self) -> None:
         """One engine tick; the engine logs and survives its own failures."""
+        self._track()
         report = await self.green.engine.tick(self.clock())
         self.ticks += 1
         if report.requests or report.sent or report.dead or report.errors:
@@ -57,6 +66,7 @@ class GreenChannelRunner:
 
     async def audit(self) -> None:
         """One audit pass."""
+        self._track()
         await self.green.auditor.audit(self.clock())
 
     def start(self) -> None:
@@ -92,6 +102,13 @@ class GreenChannelRunner:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
+    async def drain(self, grace: float = 30.0) -> None:
+        """Stop firing and wait (up to ``grace`` seconds) for a tick or audit in flight."""
+        self.stop()
+        busy = [task for task in self._busy if task is not asyncio.current_task()]
+        if busy:
+            await asyncio.wait(busy, timeout=grace)
+
 
 async def run_until_stopped(runner: GreenChannelRunner) -> None:
     """``heartguard worker``: run until SIGINT or SIGTERM."""
@@ -104,7 +121,6 @@ async def run_until_stopped(runner: GreenChannelRunner) -> None:
         "green-channel worker running (tick every %s)", runner.settings.escalation.tick_interval
     )
     await stop.wait()
-    runner.stop()
     # Let a tick in flight finish its transaction before the engine is disposed.
-    await asyncio.sleep(0.1)
+    await runner.drain()
     log.info("green-channel worker stopped")

@@ -153,6 +153,9 @@ class ChannelIdentity(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
     chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Token of the latest question shown with buttons in this chat: a press on an older
+    # keyboard is stale, even when its option keys would fit the current question.
+    prompt: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     student: Mapped[Student] = relationship(back_populates="identities")
@@ -199,6 +202,25 @@ class Counselor(Base):
     )
 
 
+class CounselorLinkCode(Base):
+    """A one-time code a counselor sends to the bot to link their chat (``/link CODE``).
+
+    Only a SHA-256 of the code is stored: unlike enrollment codes, it is never exported again.
+    """
+
+    __tablename__ = "counselor_link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class CounselorSchool(Base):
     """Which schools a school-scoped counselor covers."""
 
@@ -216,7 +238,11 @@ class CounselorContact(Base):
     """One way to reach a counselor, tried in rank order."""
 
     __tablename__ = "counselor_contacts"
-    __table_args__ = (UniqueConstraint("counselor_id", "channel", "address"),)
+    __table_args__ = (
+        UniqueConstraint("counselor_id", "channel", "address"),
+        # Who is writing? A chat is a counselor's when a contact has its address.
+        Index("ix_counselor_contacts_channel_address", "channel", "address"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id", ondelete="CASCADE"))
@@ -501,3 +527,27 @@ class DutyOverride(Base):
     start_minute: Mapped[int] = mapped_column(Integer, default=0)
     end_minute: Mapped[int] = mapped_column(Integer, default=1440)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReminderDelivery(Base):
+    """One reminder to one student for one slot; the unique key is the claim.
+
+    A process that inserts the row owns the send; every other process skips it. Status:
+    claimed → sending → sent | failed | unreachable; a row left "sending" by a crash is not
+    sent again (a reminder is better missed once than sent twice).
+    """
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (
+        UniqueConstraint("student_id", "slot"),
+        Index("ix_reminder_deliveries_kind_status", "kind", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -1,0 +1,1 @@
+"""The Telegram channel: students in private chats, counselors' alerts and case actions."""

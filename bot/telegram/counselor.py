@@ -1,0 +1,323 @@
+"""The counselor side in Telegram: /link, alert buttons, /queue and /case.
+
+Someone is a counselor here only because their private chat id is a counselor's "telegram"
+contact (linked with a one-time code), never because of anything a message says. Every
+action and every case view goes through escalation's CaseService, which checks scope and
+records the event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import CallbackQuery, MaybeInaccessibleMessage, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import counselor_links
+from bot.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
+from bot.telegram.prompts import CHANNEL
+from bot.telegram.texts import Texts
+from escalation.actions import Actor, CaseActionError, CaseService, NotAllowedError
+from escalation.cases import case_number
+from escalation.notifiers.render import PRIORITY, STATUS
+from storage.models import OPEN_STATUSES, Case, Counselor, CounselorContact, CounselorSchool, School
+
+log = logging.getLogger(__name__)
+STATUS_MARK = "—— 状态 Status:"
+QUEUE_LIMIT = 30
+TIMELINE_LIMIT = 20
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Who:
+    """The counselor behind a chat."""
+
+    counselor_id: int
+    name: str
+
+
+def _status(status: str) -> tuple[str, str]:
+    return STATUS.get(status, (status, status))
+
+
+def _priority(priority: str) -> tuple[str, str]:
+    return PRIORITY.get(priority, (priority, priority.upper()))
+
+
+def _age(since: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - since) / timedelta(minutes=1)))
+    if minutes < 120:
+        return f"{minutes}m"
+    return f"{minutes // 60}h" if minutes < 2880 else f"{minutes // 1440}d"
+
+
+def with_status(text: str, line: str) -> str:
+    """The alert text with its status line replaced (or added)."""
+    kept = [ln for ln in text.splitlines() if not ln.startswith(STATUS_MARK)]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join([*kept, "", line])
+
+
+class CounselorDesk:
+    """Handlers for counselors in their private chats."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        service: CaseService,
+        texts: Texts,
+        *,
+        clock: Clock,
+        zone: str,
+    ) -> None:
+        self.sessions = sessions
+        self.service = service
+        self.texts = texts
+        self.clock = clock
+        self.zone = ZoneInfo(zone)
+
+    async def who(self, chat_id: int) -> Who | None:
+        """The active counselor linked to this private chat, if any."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Counselor.id, Counselor.name)
+                    .join(CounselorContact, CounselorContact.counselor_id == Counselor.id)
+                    .where(
+                        CounselorContact.channel == CHANNEL,
+                        CounselorContact.address == str(chat_id),
+                        Counselor.active.is_(True),
+                    )
+                    .order_by(CounselorContact.id)
+                    .limit(1)
+                )
+            ).first()
+        return Who(row[0], row[1]) if row is not None else None
+
+    async def _reply(self, update: Update, text: str) -> None:
+        message = update.effective_message
+        if message is not None:
+            await message.get_bot().send_message(message.chat.id, text)
+
+    async def _private_counselor(self, update: Update) -> Who | None:
+        chat = update.effective_chat
+        if chat is None or chat.type != chat.PRIVATE:
+            return None
+        who = await self.who(chat.id)
+        if who is None:
+            await self._reply(update, self.texts.counselor("not_counselor"))
+        return who
+
+    async def on_link(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/link CODE``: attach this private chat to the counselor the code was issued for."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        if chat.type != chat.PRIVATE:
+            await self._reply(update, self.texts.counselor("link_private"))
+            return
+        if not context.args:
+            await self._reply(update, self.texts.counselor("link_usage"))
+            return
+        async with self.sessions.begin() as session:
+            result = await counselor_links.redeem(
+                session,
+                " ".join(context.args),
+                channel=CHANNEL,
+                address=str(chat.id),
+                now=self.clock(),
+            )
+        if result.outcome is counselor_links.LinkOutcome.OK:
+            log.info("chat %s linked to counselor %s", chat.id, result.counselor_id)
+            await self._reply(update, self.texts.counselor("link_ok", name=result.counselor_name))
+        else:
+            log.info("chat %s: link code %s", chat.id, result.outcome.value)
+            await self._reply(update, self.texts.counselor(f"link_{result.outcome.value}"))
+
+    async def on_chat(self, update: Update, _context: ContextTypes.DEFAULT_TYPE, who: Who) -> None:
+        """Anything else a linked counselor writes: what they can do here."""
+        await self._reply(update, self.texts.counselor("help", name=who.name))
+
+    async def on_press(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press on an alert's action button."""
+        query = update.callback_query
+        if query is None:
+            return
+        press = parse(query.data)
+        message = query.message
+        own_chat = (
+            message is not None
+            and message.chat.type == message.chat.PRIVATE
+            and message.chat.id == query.from_user.id
+        )
+        who = await self.who(query.from_user.id) if own_chat else None
+        if not isinstance(press, CounselorPress) or who is None:
+            await query.answer(self.texts.counselor("not_counselor"), show_alert=True)
+            return
+        now = self.clock()
+        try:
+            case = await self.service.act(
+                press.case_id, press.action, Actor.counselor(who.counselor_id), now
+            )
+        except NotAllowedError:
+            await query.answer(self.texts.counselor("refused_scope"), show_alert=True)
+            return
+        except CaseActionError:
+            await self._refuse(query, press.case_id, message)
+            return
+        log.info("counselor %s: %s on case %s", who.counselor_id, press.action, case.id)
+        await query.answer(
+            self.texts.counselor(
+                "done", action=self.texts.action(press.action), case=case_number(case)
+            )
+        )
+        await self._show_status(message, case, who.name, now)
+
+    async def _refuse(
+        self, query: CallbackQuery, case_id: int, message: MaybeInaccessibleMessage | None
+    ) -> None:
+        async with self.sessions() as session:
+            case = await session.get(Case, case_id)
+        if case is None:
+            await query.answer(self.texts.counselor("no_case", id=case_id), show_alert=True)
+            return
+        zh, en = _status(case.status)
+        await query.answer(
+            self.texts.counselor("refused_status", case=case_number(case), status=zh, status_en=en),
+            show_alert=True,
+        )
+        if isinstance(message, Message):
+            # Leave only the buttons that still apply, so the refusal is not repeated.
+            markup = case_keyboard(
+                case.id, open_actions(case.status), dict(self.texts.action_labels)
+            )
+            try:
+                await message.edit_reply_markup(reply_markup=markup)
+            except TelegramError as exc:
+                log.debug("alert keyboard not refreshed: %s", type(exc).__name__)
+
+    async def _show_status(
+        self, message: MaybeInaccessibleMessage | None, case: Case, name: str, now: datetime
+    ) -> None:
+        if not isinstance(message, Message) or message.text is None:
+            return
+        zh, en = _status(case.status)
+        line = self.texts.counselor(
+            "status_line",
+            status=zh,
+            status_en=en,
+            who=name,
+            time=now.astimezone(self.zone).strftime("%m-%d %H:%M"),
+        )
+        markup = case_keyboard(case.id, open_actions(case.status), dict(self.texts.action_labels))
+        try:
+            await message.edit_text(with_status(message.text, line), reply_markup=markup)
+        except TelegramError as exc:
+            log.debug("alert message not edited: %s", type(exc).__name__)
+
+    async def on_queue(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/queue``: open cases in the counselor's scope, most urgent and oldest first."""
+        who = await self._private_counselor(update)
+        if who is None:
+            return
+        now = self.clock()
+        rank = sql_case((Case.priority == "emergency", 0), (Case.priority == "urgent", 1), else_=2)
+        async with self.sessions() as session:
+            counselor = await session.get(Counselor, who.counselor_id)
+            query = (
+                select(Case, School.name)
+                .outerjoin(School, School.id == Case.school_id)
+                .where(Case.status.in_(OPEN_STATUSES))
+                .order_by(rank, Case.created_at)
+                .limit(QUEUE_LIMIT)
+            )
+            if counselor is None or counselor.scope != "district":
+                query = query.where(
+                    Case.school_id.in_(
+                        select(CounselorSchool.school_id).where(
+                            CounselorSchool.counselor_id == who.counselor_id
+                        )
+                    )
+                )
+            rows = (await session.execute(query)).all()
+        if not rows:
+            await self._reply(update, self.texts.counselor("queue_empty"))
+            return
+        lines = [self.texts.counselor("queue_head")]
+        for case, school in rows:
+            p_zh, p_en = _priority(case.priority)
+            lines.append(
+                self.texts.counselor(
+                    "queue_line",
+                    id=case.id,
+                    priority=f"{p_zh} {p_en}",
+                    status=_status(case.status)[0],
+                    school=school or "（匿名 / anonymous）",
+                    age=_age(case.created_at, now),
+                )
+            )
+        await self._reply(update, "\n".join(lines))
+
+    async def on_case(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/case N``: one case and its timeline; the view itself is recorded."""
+        who = await self._private_counselor(update)
+        if who is None:
+            return
+        arg = (context.args or [""])[0].lstrip("#")
+        if not arg.isdigit():
+            await self._reply(update, self.texts.counselor("case_usage"))
+            return
+        try:
+            case, events = await self.service.view(
+                int(arg), Actor.counselor(who.counselor_id), self.clock()
+            )
+        except NotAllowedError:
+            await self._reply(update, self.texts.counselor("refused_scope"))
+            return
+        except CaseActionError:
+            await self._reply(update, self.texts.counselor("no_case", id=arg))
+            return
+        async with self.sessions() as session:
+            school = await session.get(School, case.school_id) if case.school_id else None
+        p_zh, p_en = _priority(case.priority)
+        s_zh, s_en = _status(case.status)
+        lines = [
+            self.texts.counselor(
+                "case_head",
+                case=case_number(case),
+                id=case.id,
+                priority=p_zh,
+                priority_en=p_en,
+                status=s_zh,
+                status_en=s_en,
+                school=school.name if school else "（匿名 / anonymous）",
+                reason=case.reason,
+            ),
+            "",
+        ]
+        for event in events[-TIMELINE_LIMIT:]:
+            lines.append(
+                self.texts.counselor(
+                    "case_event",
+                    time=event.at.astimezone(self.zone).strftime("%m-%d %H:%M"),
+                    actor=event.actor,
+                    action=event.action,
+                )
+            )
+        markup = case_keyboard(case.id, open_actions(case.status), dict(self.texts.action_labels))
+        message = update.effective_message
+        if message is not None:
+            await message.get_bot().send_message(
+                message.chat.id, "\n".join(lines), reply_markup=markup
+            )
