@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.green import GreenChannel
+from bot.reminders import ReminderRunner
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 TICK_JOB = "green-channel-tick"
 AUDIT_JOB = "green-channel-audit"
+REMINDER_JOB = "reminders"
 
 Clock = Callable[[], datetime]
 
@@ -33,7 +35,14 @@ def utcnow() -> datetime:
 class GreenChannelRunner:
     """Schedules ticks and audits in the running event loop."""
 
-    def __init__(self, green: GreenChannel, settings: Settings, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        green: GreenChannel,
+        settings: Settings,
+        clock: Clock = utcnow,
+        reminders: ReminderRunner | None = None,
+    ) -> None:
+        self.reminders = reminders
         self.green = green
         self.settings = settings
         self.clock = clock
@@ -69,8 +78,32 @@ class GreenChannelRunner:
         self._track()
         await self.green.auditor.audit(self.clock())
 
+    async def remind(self) -> None:
+        """One reminder tick (a minute apart); its failures are logged, never fatal."""
+        if self.reminders is None:
+            return
+        self._track()
+        try:
+            report = await self.reminders.tick(self.clock())
+        except Exception:
+            log.exception("reminder tick failed; the next one retries")
+            return
+        if report.claimed or report.alerts:
+            log.info(
+                "reminders: %s claimed, %s sent, %s unreachable, %s failed, %s alert(s)",
+                report.claimed,
+                report.sent,
+                report.unreachable,
+                report.failed,
+                report.alerts,
+            )
+
     def start(self) -> None:
         """Start firing; call from inside the event loop."""
+        if self.reminders is not None:
+            self.scheduler.add_job(
+                self.remind, "interval", minutes=1, id=REMINDER_JOB, max_instances=1, coalesce=True
+            )
         interval = self.settings.escalation.tick_interval.total_seconds()
         self.scheduler.add_job(
             self.tick,

@@ -21,6 +21,7 @@ from telegram.request import BaseRequest
 from bot.app import AppContext, build_pipeline, open_app
 from bot.errors import HeartGuardError
 from bot.green import build_green_channel
+from bot.reminders import ReminderRunner
 from bot.settings import Settings
 from bot.telegram.builder import build_application, token_of, webhook_secret_of
 from bot.telegram.commands import register_commands
@@ -29,6 +30,7 @@ from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers import ALLOWED_UPDATES, install
 from bot.telegram.notifier import TelegramNotifier
 from bot.telegram.prompts import PromptStore
+from bot.telegram.reminders import TelegramReminderTransport
 from bot.telegram.student import StudentChannel
 from bot.telegram.texts import load_texts
 from bot.worker import GreenChannelRunner
@@ -63,7 +65,13 @@ class BotProcess:
         self.green = build_green_channel(
             ctx, {"telegram": TelegramNotifier(self.application.bot, self.texts)}
         )
-        self.runner = GreenChannelRunner(self.green, settings, clock)
+        reminders = ReminderRunner(
+            ctx.sessions,
+            settings,
+            self.pipeline.renderer,
+            TelegramReminderTransport(self.application.bot),
+        )
+        self.runner = GreenChannelRunner(self.green, settings, clock, reminders=reminders)
         self.students = StudentChannel(
             self.pipeline, PromptStore(ctx.sessions), self.texts, kick=self.runner.kick, clock=clock
         )
