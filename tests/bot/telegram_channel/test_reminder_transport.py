@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from fake_telegram import RecordingRequest
 from telegram import Bot
 
 from bot.telegram.reminders import TelegramReminderTransport
-from fake_telegram import RecordingRequest
 
 
 def bot_for(api: RecordingRequest) -> Bot:
@@ -22,12 +22,19 @@ async def test_a_reminder_is_sent_to_the_chat() -> None:
 
 
 async def test_blocked_rate_limited_and_bad_chats_are_told_apart() -> None:
-    api = RecordingRequest(failures={"sendMessage": [
-        {"error_code": 403, "description": "Forbidden: bot was blocked by the user"},
-        {"error_code": 429, "description": "Too Many Requests: retry after 3",
-         "parameters": {"retry_after": 3}},
-        {"error_code": 400, "description": "Bad Request: chat not found"},
-    ]})
+    api = RecordingRequest(
+        failures={
+            "sendMessage": [
+                {"error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+                {
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 3",
+                    "parameters": {"retry_after": 3},
+                },
+                {"error_code": 400, "description": "Bad Request: chat not found"},
+            ]
+        }
+    )
     transport = TelegramReminderTransport(bot_for(api))
     blocked = await transport.send("1", "x")
     limited = await transport.send("1", "x")
