@@ -41,6 +41,19 @@ def canonical(code: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+def looks_like_code(text: str) -> bool:
+    """A typed enrollment or link code: not words, so not for the risk detector.
+
+    Random codes can spell slang by chance (ZS32Z); scanning them would start a screen in
+    the middle of onboarding.
+    """
+    stripped = text.strip()
+    if not 8 <= len(stripped) <= 14 or " " in stripped:
+        return False
+    raw = canonical(stripped)
+    return len(raw) == LENGTH and all(ch in ALPHABET for ch in raw)
+
+
 def code_hash(code: str) -> str:
     """The searchable digest of a code."""
     return hashlib.sha256(canonical(code).encode("ascii", "ignore")).hexdigest()

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import students
+from bot.codes import looks_like_code
 from bot.events import EventContext, apply_event
 from bot.render import Outbound, Renderer
 from bot.settings import Settings
@@ -144,7 +145,7 @@ class Pipeline:
         outcome = Outcome(student_id=student.id)
         signal = NO_SIGNAL
         record: RiskAssessmentRecord | None = None
-        if inbound.kind in SCANNED:
+        if inbound.kind in SCANNED and not looks_like_code(inbound.value):
             # Read before this message is flushed, so the window is the messages before it.
             with session.no_autoflush:
                 window = await students.recent_texts(

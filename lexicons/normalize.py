@@ -313,10 +313,14 @@ class SlangMap:
 
 
 def _latin_edge(text: str, start: int, end: int) -> bool:
-    """True when a match would cut a latin word in two."""
+    """True when a match would cut a latin word (or a code like ZS32Z) in two."""
+
+    def word(ch: str) -> bool:
+        return is_latin(ch) or ch.isdigit()
+
     inner_left, inner_right = text[start], text[end - 1]
-    left = start > 0 and is_latin(text[start - 1]) and is_latin(inner_left)
-    right = end < len(text) and is_latin(text[end]) and is_latin(inner_right)
+    left = start > 0 and word(text[start - 1]) and is_latin(inner_left)
+    right = end < len(text) and word(text[end]) and is_latin(inner_right)
     return left or right
 
 

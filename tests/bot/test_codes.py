@@ -108,3 +108,15 @@ async def test_two_chats_racing_for_one_code_only_one_wins(
     outcomes = sorted(r.outcome for r in results)
     assert outcomes.count(Redemption.OK) == 1
     assert outcomes.count(Redemption.USED) == 3
+
+
+def test_codes_are_never_read_as_risk() -> None:
+    from lexicons.detector import default_detector
+
+    detector = default_detector()
+    # Codes that spell slang by chance (ZS for 自杀) must not start a screen mid-onboarding.
+    for code in ("MHBKU-ZS32Z", "ZS767-ZTNB6", "WRPEY-SM2ZS"):
+        assert codes.looks_like_code(code)
+        assert detector.assess(code).level.label == "none"
+    assert not codes.looks_like_code("我想自杀")
+    assert not codes.looks_like_code("zs")
