@@ -8,12 +8,28 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.app import AppContext
-from bot.settings import Settings
+from bot.settings import WEEKDAYS, Settings
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Alert, Notifier, SendResult
 from escalation.policy import Chain, Step
+from escalation.roster import ShiftSpec
+
+
+def configured_shifts(settings: Settings) -> tuple[ShiftSpec, ...]:
+    """Duty shifts from the config file, beside those `heartguard duty` keeps in the database."""
+    return tuple(
+        ShiftSpec(
+            counselor_id=shift.counselor,
+            tier=shift.tier,
+            school_code=shift.school or None,
+            weekdays=tuple(WEEKDAYS.index(day) for day in shift.days),
+            start_minute=shift.start.hour * 60 + shift.start.minute,
+            end_minute=shift.end.hour * 60 + shift.end.minute or 1440,
+        )
+        for shift in settings.escalation.shifts
+    )
 
 
 def policies(settings: Settings) -> dict[str, Chain]:
@@ -116,6 +132,7 @@ def build_green_channel(
         district_zone=settings.schools.default_timezone,
         quote_chars=settings.privacy.alert_quote_chars,
         lease=settings.escalation.notification_lease,
+        shifts=configured_shifts(settings),
     )
     auditor = Auditor(
         app.sessions,

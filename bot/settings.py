@@ -217,8 +217,31 @@ class EmailSettings(_Section):
     password: SecretStr | None = Field(default=None, exclude=True)
 
 
+class ShiftSettings(_Section):
+    """A weekly duty shift declared in the config file (local school time)."""
+
+    counselor: int = Field(ge=1)
+    tier: Literal["school", "district"]
+    school: str = ""
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        default=("mon", "tue", "wed", "thu", "fri"), min_length=1
+    )
+    start: Clock = time(8, 0)
+    end: Clock = time(17, 0)
+
+    @model_validator(mode="after")
+    def _school_tier_needs_school(self) -> ShiftSettings:
+        if self.tier == "school" and not self.school:
+            raise ValueError("a school-tier shift needs school (the school code)")
+        if self.start == self.end:
+            raise ValueError("start and end are the same time")
+        return self
+
+
 class EscalationSettings(_Section):
     """The green channel's chains, timers and auditor."""
+
+    shifts: tuple[ShiftSettings, ...] = ()
 
     tick_interval: Duration = timedelta(seconds=5)
     audit_interval: Duration = timedelta(minutes=1)

@@ -10,7 +10,7 @@ token, and notifications are claimed with leases.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,7 +23,7 @@ from escalation.dispatch import Dispatcher
 from escalation.notifiers.base import Notifier
 from escalation.outbox import LEASE, enqueue
 from escalation.policy import Chain, Position, advance, skip_to_next
-from escalation.roster import Recipient, recipients
+from escalation.roster import Recipient, ShiftSpec, recipients
 from storage.crypto import DataCipher
 from storage.models import Case, CaseRequest, School
 
@@ -58,7 +58,9 @@ class EscalationEngine:
         quote_chars: int = 0,
         concurrency: int = 16,
         lease: timedelta = LEASE,
+        shifts: Sequence[ShiftSpec] = (),
     ) -> None:
+        self.shifts = tuple(shifts)
         self.sessions = sessions
         self.policies = policies
         self.district_zone = district_zone
@@ -180,7 +182,12 @@ class EscalationEngine:
                 key = (tier, case.school_id if tier == "school" else None, tier_zone)
                 if key not in cache:
                     cache[key] = await recipients(
-                        session, tier=tier, school_id=case.school_id, now=now, zone=tier_zone
+                        session,
+                        configured=self.shifts,
+                        tier=tier,
+                        school_id=case.school_id,
+                        now=now,
+                        zone=tier_zone,
                     )
                 people = cache[key]
                 if not people:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Counselor, CounselorContact, DutyOverride, DutyShift, Hospital
+from storage.models import Counselor, CounselorContact, DutyOverride, DutyShift, Hospital, School
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,18 @@ class Recipient:
     contacts: tuple[tuple[str, str], ...]  # (channel, address)
 
 
+@dataclass(frozen=True)
+class ShiftSpec:
+    """A weekly shift declared in configuration (beside the ones `heartguard duty` stores)."""
+
+    counselor_id: int
+    tier: str
+    school_code: str | None
+    weekdays: tuple[int, ...]
+    start_minute: int
+    end_minute: int
+
+
 def _local(now: datetime, zone: str) -> tuple[int, int, object]:
     local = now.astimezone(ZoneInfo(zone))
     return local.weekday(), local.hour * 60 + local.minute, local.date()
@@ -34,10 +47,35 @@ def _within(minute: int, start: int, end: int) -> bool:
 
 
 async def on_duty(
-    session: AsyncSession, *, tier: str, school_id: int | None, now: datetime, zone: str
+    session: AsyncSession,
+    *,
+    tier: str,
+    school_id: int | None,
+    now: datetime,
+    zone: str,
+    configured: Sequence[ShiftSpec] = (),
 ) -> list[int]:
     """Counselor ids on duty for a tier (and school, for the school tier) at ``now``."""
     weekday, minute, day = _local(now, zone)
+    from_config: set[int] = set()
+    wanted = [
+        s
+        for s in configured
+        if s.tier == tier
+        and weekday in s.weekdays
+        and _within(minute, s.start_minute, s.end_minute)
+    ]
+    if wanted:
+        code = (
+            await session.scalar(select(School.code).where(School.id == school_id))
+            if school_id is not None
+            else None
+        )
+        from_config = {
+            s.counselor_id
+            for s in wanted
+            if tier != "school" or (code is not None and s.school_code == code)
+        }
     query = select(DutyShift).where(DutyShift.tier == tier, DutyShift.weekday == weekday)
     if tier == "school":
         if school_id is None:
@@ -45,6 +83,7 @@ async def on_duty(
         query = query.where(DutyShift.school_id == school_id)
     shifts = (await session.scalars(query)).all()
     ids = {s.counselor_id for s in shifts if _within(minute, s.start_minute, s.end_minute)}
+    ids |= from_config
     overrides = (await session.scalars(select(DutyOverride).where(DutyOverride.day == day))).all()
     for override in overrides:
         if override.kind == "off":
@@ -60,7 +99,13 @@ async def on_duty(
 
 
 async def recipients(
-    session: AsyncSession, *, tier: str, school_id: int | None, now: datetime, zone: str
+    session: AsyncSession,
+    *,
+    tier: str,
+    school_id: int | None,
+    now: datetime,
+    zone: str,
+    configured: Sequence[ShiftSpec] = (),
 ) -> list[Recipient]:
     """Everyone to alert for a tier; empty means nobody is on duty (go to the next tier)."""
     if tier == "hospital":
@@ -73,7 +118,9 @@ async def recipients(
             Recipient("hospital", h.id, h.name, "hospital", ((h.channel, h.address),))
             for h in hospitals
         ]
-    ids = await on_duty(session, tier=tier, school_id=school_id, now=now, zone=zone)
+    ids = await on_duty(
+        session, tier=tier, school_id=school_id, now=now, zone=zone, configured=configured
+    )
     if not ids and tier == "district":
         # The district crisis team is a 24-hour service: with no shift on record, all of it.
         ids = list(

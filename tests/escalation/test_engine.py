@@ -252,3 +252,52 @@ async def test_auditor_raises_overdue_cases_and_pings_only_when_healthy(world: W
     assert late.overdue_cases == [case.id]
     assert late.raised == 1
     assert "audit_raised" in await events(world.sessions, case.id)
+
+
+async def test_shifts_from_the_config_file_put_a_counselor_on_duty(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from bot.green import configured_shifts, policies
+    from bot.settings import settings_from_mapping
+    from escalation.engine import EscalationEngine
+
+    world = await build_world(sessions, school_shift=False)
+    settings = settings_from_mapping(
+        {
+            "escalation": {
+                "shifts": [
+                    {
+                        "counselor": world.teacher,
+                        "tier": "school",
+                        "school": "S1",
+                        "days": ["mon"],
+                        "start": "08:00",
+                        "end": "18:00",
+                    },
+                ]
+            }
+        },
+        source="t",
+        environ={},
+    )
+    engine = EscalationEngine(
+        world.sessions,
+        policies(settings),
+        {"telegram": world.tg, "email": world.mail, "webhook": world.hook},
+        shifts=configured_shifts(settings),
+    )
+    await world.request(world.student, "urgent", T0)  # Monday 10:00 in Shanghai
+    await engine.tick(T0)
+    assert [a.recipient_name for a in world.tg.sent] == ["甲老师"]
+
+
+def test_a_school_shift_in_the_config_needs_its_school() -> None:
+    from bot.errors import ConfigError
+    from bot.settings import settings_from_mapping
+
+    with pytest.raises(ConfigError, match=r"escalation\.shifts\[0\]: a school-tier shift needs"):
+        settings_from_mapping(
+            {"escalation": {"shifts": [{"counselor": 1, "tier": "school"}]}},
+            source="config.toml",
+            environ={},
+        )
