@@ -138,6 +138,7 @@ def build_green_channel(
         app.sessions,
         grace=max(settings.escalation.tick_interval * 4, settings.escalation.audit_interval),
         heartbeat_url=settings.escalation.heartbeat_url,
+        shifts=configured_shifts(settings),
         district_zone=settings.schools.default_timezone,
     )
     service = CaseService(

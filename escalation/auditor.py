@@ -7,6 +7,7 @@ tier, and pings a dead-man's-switch heartbeat URL only when everything is on tim
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import record
 from escalation.outbox import enqueue
-from escalation.roster import recipients
+from escalation.roster import ShiftSpec, recipients
 from storage.models import Case, CaseEvent, Hospital, Notification
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ class Auditor:
         heartbeat_url: str = "",
         district_zone: str = "Asia/Shanghai",
         client: httpx.AsyncClient | None = None,
+        shifts: Sequence[ShiftSpec] = (),
     ) -> None:
+        self.shifts = tuple(shifts)
         self.sessions = sessions
         self.grace = grace
         self.heartbeat_url = heartbeat_url
@@ -115,7 +118,12 @@ class Auditor:
         """Alert the district tier, at most once per audit window per case."""
         bucket = int(now.timestamp() // max(60, int(self.grace.total_seconds())))
         people = await recipients(
-            session, tier="district", school_id=case.school_id, now=now, zone=self.district_zone
+            session,
+            configured=self.shifts,
+            tier="district",
+            school_id=case.school_id,
+            now=now,
+            zone=self.district_zone,
         )
         queued = 0
         for person in people:
