@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import Policies, record, reopen
-from escalation.outbox import enqueue_referrals
+from escalation.outbox import enqueue_referrals, enqueue_updates
 from storage.models import OPEN_STATUSES, Case, CaseEvent, Counselor, CounselorSchool
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,7 @@ class CaseService:
             case.token += 1  # any step computed before this moment is now stale
             case.next_step_at = None
         case.updated_at = now
+        await enqueue_updates(session, case, now, action)
         record(
             session,
             case,

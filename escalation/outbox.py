@@ -113,6 +113,50 @@ async def enqueue_referrals(session: AsyncSession, case: Case, now: datetime) ->
     return count
 
 
+async def enqueue_updates(session: AsyncSession, case: Case, now: datetime, reason: str) -> int:
+    """Tell everyone who got an alert about this case that it changed.
+
+    Channels that can edit (Telegram) update the alert in place, through ``edit_message_id``.
+    """
+    sent = (
+        await session.scalars(
+            select(Notification)
+            .where(
+                Notification.case_id == case.id,
+                Notification.kind == "alert",
+                Notification.status == "sent",
+            )
+            .order_by(Notification.id)
+        )
+    ).all()
+    seen: set[tuple[str, str]] = set()
+    count = 0
+    stamp = f"upd{int(now.timestamp())}{reason}"
+    for row in sent:
+        if (row.channel, row.address) in seen or row.channel != "telegram":
+            continue  # e-mail and robots get no noise for every status change
+        seen.add((row.channel, row.address))
+        recipient = Recipient(
+            row.recipient_type, row.recipient_id, "", "", ((row.channel, row.address),)
+        )
+        extra = {"edit_message_id": row.external_id} if row.external_id else {}
+        if (
+            await enqueue(
+                session,
+                case,
+                recipient=recipient,
+                tier=row.tier,
+                kind="update",
+                now=now,
+                suffix=stamp,
+                extra=extra,
+            )
+            is not None
+        ):
+            count += 1
+    return count
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A notification a worker now holds until ``lease_until``."""

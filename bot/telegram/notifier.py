@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot
-from telegram.error import TelegramError
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, TelegramError
 
 from bot.telegram.callbacks import case_keyboard, open_actions
 from bot.telegram.errors import send_result
@@ -51,6 +51,9 @@ class TelegramNotifier:
                 open_actions(alert.status, alert.actions),
                 dict(self.texts.action_labels),
             )
+        edit = alert.extra.get("edit_message_id", "")
+        if alert.kind == "update" and edit.isdigit():
+            return await self._edit(chat_id, int(edit), alert, markup)
         try:
             message = await self.bot.send_message(chat_id, alert_text(alert), reply_markup=markup)
         except TelegramError as exc:
@@ -63,3 +66,24 @@ class TelegramNotifier:
             )
             return result
         return SendResult.delivered(external_id=str(message.message_id))
+
+    async def _edit(
+        self, chat_id: int, message_id: int, alert: Alert, markup: InlineKeyboardMarkup | None
+    ) -> SendResult:
+        """Show the case's new status on the alert the counselor already has."""
+        try:
+            await self.bot.edit_message_text(
+                alert_text(alert), chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return SendResult.delivered(external_id=str(message_id))
+            # The alert is gone (deleted, too old to edit): send the update as a new message.
+            try:
+                sent = await self.bot.send_message(chat_id, alert_text(alert), reply_markup=markup)
+            except TelegramError as again:
+                return send_result(again)
+            return SendResult.delivered(external_id=str(sent.message_id))
+        except TelegramError as exc:
+            return send_result(exc)
+        return SendResult.delivered(external_id=str(message_id))

@@ -31,14 +31,19 @@ class Recorder:
 
     channel: str
     script: list[SendResult] = field(default_factory=list)
-    sent: list[Alert] = field(default_factory=list)
+    sent: list[Alert] = field(default_factory=list)  # alerts and referrals
+    updates: list[Alert] = field(default_factory=list)  # status changes of sent alerts
     tried: list[Alert] = field(default_factory=list)
 
     async def send(self, alert: Alert) -> SendResult:
         self.tried.append(alert)
-        result = self.script.pop(0) if self.script else SendResult.delivered()
+        result = (
+            self.script.pop(0)
+            if self.script
+            else SendResult.delivered(external_id=str(700 + len(self.tried)))
+        )
         if result.ok:
-            self.sent.append(alert)
+            (self.updates if alert.kind == "update" else self.sent).append(alert)
         return result
 
     def to(self, name: str) -> list[Alert]:

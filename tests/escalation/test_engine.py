@@ -301,3 +301,17 @@ def test_a_school_shift_in_the_config_needs_its_school() -> None:
             source="config.toml",
             environ={},
         )
+
+
+async def test_a_status_change_updates_the_telegram_alerts_in_place(world: World) -> None:
+    await world.request(world.student, "emergency", T0)
+    await world.engine.tick(T0)
+    sent = {a.recipient_name: a for a in world.tg.sent}
+    case = await only_case(world)
+    await world.service.act(case.id, "ack", Actor.counselor(world.teacher), T0 + MIN)
+    await world.engine.tick(T0 + MIN)
+    assert sorted(u.recipient_name or "" for u in world.tg.updates) == ["区危机组", "甲老师"]
+    edits = {u.address: u.extra["edit_message_id"] for u in world.tg.updates}
+    assert edits == {sent["甲老师"].address: "701", sent["区危机组"].address: "702"}
+    assert {u.status for u in world.tg.updates} == {"acknowledged"}
+    assert world.hook.updates == []  # the hospital's system is not told of every change

@@ -186,3 +186,29 @@ async def test_a_non_numeric_address_fails_without_a_call(bot: Bot) -> None:
     assert isinstance(api, RecordingRequest)
     assert (result.ok, result.permanent) == (False, True)
     assert api.of("sendMessage") == []
+
+
+async def test_an_update_edits_the_alert_in_place(bot: Bot) -> None:
+    update = replace(ALERT, kind="update", status="acknowledged", extra={"edit_message_id": "4321"})
+    result = await TelegramNotifier(bot, load_texts()).send(update)
+    api = bot.request
+    assert isinstance(api, RecordingRequest)
+    assert api.of("sendMessage") == []
+    [edit] = api.of("editMessageText")
+    assert (int(edit.params["chat_id"]), int(edit.params["message_id"])) == (5151, 4321)
+    markup = str(edit.params.get("reply_markup", ""))
+    assert "c:3:ack" not in markup  # acknowledged: that button is gone
+    assert "c:3:contacted" in markup
+    assert (result.ok, result.external_id) == (True, "4321")
+
+
+async def test_an_update_whose_alert_is_gone_is_sent_anew(bot: Bot) -> None:
+    api = bot.request
+    assert isinstance(api, RecordingRequest)
+    api.failures["editMessageText"] = [
+        {"error_code": 400, "description": "Bad Request: message to edit not found"}
+    ]
+    update = replace(ALERT, kind="update", status="resolved", extra={"edit_message_id": "9"})
+    result = await TelegramNotifier(bot, load_texts()).send(update)
+    assert result.ok
+    assert len(api.of("sendMessage")) == 1
