@@ -23,6 +23,7 @@ class Features:
     timing: tuple[Hit, ...]
     lethal: tuple[Hit, ...]
     resolve: tuple[Hit, ...] = ()
+    active: tuple[Hit, ...] = ()  # the ideation that is a wish or intent to die, not passive
 
     @property
     def empty(self) -> bool:
@@ -48,7 +49,10 @@ def features(msg: Message, live: list[Hit], findings: list[Finding]) -> Features
     if framed(msg) is None:
         timing = tuple(h for category in TIMING for h in msg.cues.get(category, ()))
     resolve = tuple(h for h in msg.cues.get("resolve", ()) if own(msg, h))
-    return Features(ideation, means, plan, timing, lethal, resolve)
+    active = tuple(
+        f.hits[-1] for f in findings if f.category == "active_ideation" and f.level > MODERATE
+    )
+    return Features(ideation, means, plan, timing, lethal, resolve, active)
 
 
 def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
@@ -59,33 +63,46 @@ def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
     plan = tuple(h for p in parts for h in p.plan)
     timing = tuple(h for p in parts for h in p.timing)
     resolve = tuple(h for p in parts for h in p.resolve)
+    active = tuple(h for p in parts for h in p.active)
+    # An object that only counts in combination (药, 小刀) makes a passive wish a plan only
+    # next to a real wish to die; means of their own weight do so with any ideation.
+    weighty = tuple(h for h in means if h.level is not None and h.level >= MODERATE)
     out: list[Finding] = []
     # "I've decided" means nothing alone; next to means or a death wish it is intent.
     intent = ideation or plan or resolve
     if timing and (lethal or plan or (means and intent)):
         anchor = (lethal or plan or means)[0]
         out.append(Finding(IMMINENT, "plan", "means_with_time", (anchor, timing[0])))
-    if ideation and (means or plan):
-        out.append(Finding(HIGH, "plan", "ideation_with_means", (ideation[0], (means or plan)[0])))
+    with_means = (active and means) or (ideation and (plan or weighty))
+    if with_means:
+        anchor = (active or ideation)[0]
+        out.append(
+            Finding(HIGH, "plan", "ideation_with_means", (anchor, (plan or weighty or means)[0]))
+        )
     if ideation and resolve and not out:
         out.append(
             Finding(HIGH, "active_ideation", "ideation_with_resolve", (ideation[0], resolve[0]))
         )
-    if ideation and timing and not out:
-        out.append(Finding(HIGH, "active_ideation", "ideation_with_time", (ideation[0], timing[0])))
+    if active and timing and not out:
+        # "明天又要早起，不想活了" is a passive wish with a time in it, not a plan.
+        out.append(Finding(HIGH, "active_ideation", "ideation_with_time", (active[0], timing[0])))
     if msg is not None:
         # An everyday goodbye next to 药 or 江边 is not a final farewell; next to lethal means,
         # a death wish or hopelessness it is.
         hopeless = tuple(h for h in msg.risks if h.category == "hopelessness" and own(msg, h))
-        out.extend(_farewells(msg, ideation or lethal or hopeless))
+        out.extend(_farewells(msg, ideation or lethal, hopeless))
         out.extend(_locations(msg, ideation))
     return out
 
 
-def _farewells(msg: Message, intent: tuple[Hit, ...]) -> list[Finding]:
-    """Two goodbyes, or a goodbye with a wish to die or the means, are a final farewell."""
+def _farewells(msg: Message, intent: tuple[Hit, ...], hopeless: tuple[Hit, ...]) -> list[Finding]:
+    """Two goodbyes, or a goodbye with a wish to die or the means, are a final farewell.
+
+    Hopelessness joins only a goodbye that is more than an everyday "bye" (level ≥ moderate).
+    """
     goodbyes = [h for h in msg.risks if h.category == "farewell" and own(msg, h)]
-    if len(goodbyes) >= 2 or (goodbyes and intent):
+    serious = [h for h in goodbyes if h.level is not None and h.level >= MODERATE]
+    if len(goodbyes) >= 2 or (goodbyes and intent) or (serious and hopeless):
         return [Finding(IMMINENT, "farewell", "final_farewell", tuple(goodbyes[:2]))]
     return []
 
