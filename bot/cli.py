@@ -45,7 +45,8 @@ def run_async(handler: AsyncHandler) -> Handler:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    from bot import cli_admin, cli_config
+    # Imported here: each module imports this one for run_async and utcnow.
+    from bot import cli_admin, cli_cases, cli_chat, cli_config, cli_flows, cli_risk, cli_run
 
     parser = _Parser(
         prog="heartguard",
@@ -61,24 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     cli_config.register(commands)
     cli_admin.register(commands)
-    for module in _optional_modules():
+    for module in (cli_risk, cli_flows, cli_chat, cli_cases, cli_run):
         module.register(commands)
     return parser
-
-
-def _optional_modules() -> list[Any]:
-    # Command groups that later parts of the system add; each module exposes register().
-    import importlib
-
-    names = ["bot.cli_risk", "bot.cli_flows", "bot.cli_chat", "bot.cli_cases", "bot.cli_run"]
-    out = []
-    for name in names:
-        try:
-            out.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

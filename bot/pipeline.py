@@ -65,6 +65,7 @@ class Outcome:
     assessment: RiskAssessment | None = None
     created_case_request: bool = False
     erased: bool = False
+    language: str = "zh"
 
 
 class Pipeline:
@@ -106,6 +107,7 @@ class Pipeline:
                 outcome, pending, language = await self._transaction(session, inbound, now)
             # Committed: only now may the student be told anything.
             outcome.replies = self.renderer.replies(pending, language)
+            outcome.language = language
             return outcome
 
     async def _transaction(
@@ -118,6 +120,9 @@ class Pipeline:
             chat_id=inbound.chat_id,
             now=now,
         )
+        if students.mark_reachable(session, student, now):
+            # They wrote, so they unblocked us: reminders and replies may reach them again.
+            log.info("student %s wrote again; reachable", student.id)
         # The conversation row is locked so two processes never step one student at once.
         loaded = (
             await session.execute(

@@ -21,10 +21,10 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.admin import audit
 from bot.reminder_plan import due_weekly, slot_for, week_key
 from bot.render import Renderer
 from bot.settings import Settings
+from bot.students import mark_unreachable
 from storage.models import (
     Case,
     CaseRequest,
@@ -477,17 +477,7 @@ class ReminderRunner:
                     report.failed += 1
 
     async def _unreachable(self, session: AsyncSession, student_id: int, now: datetime) -> None:
-        student = await session.get(Student, student_id)
-        if student is not None and student.status == "active":
-            student.status = "unreachable"
-            audit(
-                session,
-                now=now,
-                actor="system",
-                action="student_unreachable",
-                subject_type="student",
-                subject_id=student_id,
-            )
+        if await mark_unreachable(session, student_id, now, why="reminder refused"):
             log.warning("student %s blocked the bot; marked unreachable", student_id)
 
 

@@ -90,6 +90,10 @@ class TelegramSettings(_Section):
     webhook_path: str = "/telegram"
     webhook_public_url: str = ""
     counselor_groups: tuple[int, ...] = ()
+    # Per-student flood control: this many messages are answered at once, then one more per
+    # flood_interval. Every message is still stored and read; only replies are merged.
+    flood_burst: int = Field(default=5, ge=1, le=100)
+    flood_interval: Duration = timedelta(seconds=1)
     token: SecretStr | None = Field(default=None, exclude=True)
     webhook_secret: SecretStr | None = Field(default=None, exclude=True)
 

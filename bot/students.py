@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.admin import audit
 from flows import StudentProfile
 from storage.crypto import DataCipher
 from storage.models import (
@@ -82,6 +83,46 @@ async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id
     session.expunge(chat_student)
     await session.execute(delete(Student).where(Student.id == chat_student.id))
     return roster
+
+
+async def mark_unreachable(
+    session: AsyncSession, student_id: int, now: datetime, *, why: str
+) -> bool:
+    """An active student whose channel refused delivery (they blocked the bot).
+
+    Their counselor sees the status; the next message they send makes them active again.
+    Returns whether the status changed.
+    """
+    student = await session.get(Student, student_id)
+    if student is None or student.status != "active":
+        return False
+    student.status = "unreachable"
+    audit(
+        session,
+        now=now,
+        actor="system",
+        action="student_unreachable",
+        subject_type="student",
+        subject_id=student_id,
+        why=why,
+    )
+    return True
+
+
+def mark_reachable(session: AsyncSession, student: Student, now: datetime) -> bool:
+    """A student marked unreachable wrote to us again: they can be reached once more."""
+    if student.status != "unreachable":
+        return False
+    student.status = "active"
+    audit(
+        session,
+        now=now,
+        actor="system",
+        action="student_reachable",
+        subject_type="student",
+        subject_id=student.id,
+    )
+    return True
 
 
 def age_of(student: Student, now: datetime) -> int | None:

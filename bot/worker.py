@@ -101,8 +101,15 @@ class GreenChannelRunner:
     def start(self) -> None:
         """Start firing; call from inside the event loop."""
         if self.reminders is not None:
+            # The first pass runs at start: reminders due during a restart go out at once.
             self.scheduler.add_job(
-                self.remind, "interval", minutes=1, id=REMINDER_JOB, max_instances=1, coalesce=True
+                self.remind,
+                "interval",
+                minutes=1,
+                id=REMINDER_JOB,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
             )
         interval = self.settings.escalation.tick_interval.total_seconds()
         self.scheduler.add_job(

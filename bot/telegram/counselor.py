@@ -1,4 +1,4 @@
-"""The counselor side in Telegram: /link, alert buttons, /queue and /case.
+"""The counselor side in Telegram: /link, alert buttons, /queue, /case and /note.
 
 Someone is a counselor here only because their private chat id is a counselor's "telegram"
 contact (linked with a one-time code), never because of anything a message says. Every
@@ -105,18 +105,20 @@ class CounselorDesk:
             ).first()
         return Who(row[0], row[1]) if row is not None else None
 
-    async def _reply(self, update: Update, text: str) -> None:
+    async def reply(self, update: Update, text: str) -> None:
+        """Answer in the chat the update came from."""
         message = update.effective_message
         if message is not None:
             await message.get_bot().send_message(message.chat.id, text)
 
-    async def _private_counselor(self, update: Update) -> Who | None:
+    async def private_counselor(self, update: Update) -> Who | None:
+        """The linked counselor of this private chat; anyone else is told it is for counselors."""
         chat = update.effective_chat
         if chat is None or chat.type != chat.PRIVATE:
             return None
         who = await self.who(chat.id)
         if who is None:
-            await self._reply(update, self.texts.counselor("not_counselor"))
+            await self.reply(update, self.texts.counselor("not_counselor"))
         return who
 
     async def on_link(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,10 +127,10 @@ class CounselorDesk:
         if chat is None:
             return
         if chat.type != chat.PRIVATE:
-            await self._reply(update, self.texts.counselor("link_private"))
+            await self.reply(update, self.texts.counselor("link_private"))
             return
         if not context.args:
-            await self._reply(update, self.texts.counselor("link_usage"))
+            await self.reply(update, self.texts.counselor("link_usage"))
             return
         async with self.sessions.begin() as session:
             result = await counselor_links.redeem(
@@ -140,14 +142,14 @@ class CounselorDesk:
             )
         if result.outcome is counselor_links.LinkOutcome.OK:
             log.info("chat %s linked to counselor %s", chat.id, result.counselor_id)
-            await self._reply(update, self.texts.counselor("link_ok", name=result.counselor_name))
+            await self.reply(update, self.texts.counselor("link_ok", name=result.counselor_name))
         else:
             log.info("chat %s: link code %s", chat.id, result.outcome.value)
-            await self._reply(update, self.texts.counselor(f"link_{result.outcome.value}"))
+            await self.reply(update, self.texts.counselor(f"link_{result.outcome.value}"))
 
     async def on_chat(self, update: Update, _context: ContextTypes.DEFAULT_TYPE, who: Who) -> None:
         """Anything else a linked counselor writes: what they can do here."""
-        await self._reply(update, self.texts.counselor("help", name=who.name))
+        await self.reply(update, self.texts.counselor("help", name=who.name))
 
     async def on_press(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A press on an alert's action button."""
@@ -228,7 +230,7 @@ class CounselorDesk:
 
     async def on_queue(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/queue``: open cases in the counselor's scope, most urgent and oldest first."""
-        who = await self._private_counselor(update)
+        who = await self.private_counselor(update)
         if who is None:
             return
         now = self.clock()
@@ -252,7 +254,7 @@ class CounselorDesk:
                 )
             rows = (await session.execute(query)).all()
         if not rows:
-            await self._reply(update, self.texts.counselor("queue_empty"))
+            await self.reply(update, self.texts.counselor("queue_empty"))
             return
         lines = [self.texts.counselor("queue_head")]
         for case, school in rows:
@@ -267,26 +269,26 @@ class CounselorDesk:
                     age=_age(case.created_at, now),
                 )
             )
-        await self._reply(update, "\n".join(lines))
+        await self.reply(update, "\n".join(lines))
 
     async def on_case(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/case N``: one case and its timeline; the view itself is recorded."""
-        who = await self._private_counselor(update)
+        who = await self.private_counselor(update)
         if who is None:
             return
         arg = (context.args or [""])[0].lstrip("#")
         if not arg.isdigit():
-            await self._reply(update, self.texts.counselor("case_usage"))
+            await self.reply(update, self.texts.counselor("case_usage"))
             return
         try:
             case, events = await self.service.view(
                 int(arg), Actor.counselor(who.counselor_id), self.clock()
             )
         except NotAllowedError:
-            await self._reply(update, self.texts.counselor("refused_scope"))
+            await self.reply(update, self.texts.counselor("refused_scope"))
             return
         except CaseActionError:
-            await self._reply(update, self.texts.counselor("no_case", id=arg))
+            await self.reply(update, self.texts.counselor("no_case", id=arg))
             return
         async with self.sessions() as session:
             school = await session.get(School, case.school_id) if case.school_id else None
@@ -321,3 +323,29 @@ class CounselorDesk:
             await message.get_bot().send_message(
                 message.chat.id, "\n".join(lines), reply_markup=markup
             )
+
+    async def on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/note N text``: add a note to a case's timeline (scope-checked like /case)."""
+        who = await self.private_counselor(update)
+        message = update.effective_message
+        if who is None or message is None:
+            return
+        args = context.args or []
+        parts = (message.text or "").split(maxsplit=2)
+        if len(args) < 2 or len(parts) < 3 or not args[0].lstrip("#").isdigit():
+            await self.reply(update, self.texts.counselor("note_usage"))
+            return
+        case_id = int(args[0].lstrip("#"))
+        try:
+            # The note as typed, line breaks included (context.args splits on whitespace).
+            case = await self.service.act(
+                case_id, "note", Actor.counselor(who.counselor_id), self.clock(), note=parts[2]
+            )
+        except NotAllowedError:
+            await self.reply(update, self.texts.counselor("refused_scope"))
+            return
+        except CaseActionError:
+            await self.reply(update, self.texts.counselor("no_case", id=case_id))
+            return
+        log.info("counselor %s: note on case %s", who.counselor_id, case.id)
+        await self.reply(update, self.texts.counselor("note_ok", case=case_number(case)))

@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from bot.telegram.callbacks import COUNSELOR, STUDENT
 from bot.telegram.counselor import CounselorDesk
+from bot.telegram.duty import DutyDesk
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.student import StudentChannel
 from bot.telegram.texts import Texts, language_of
@@ -61,6 +62,7 @@ def install(
     *,
     students: StudentChannel,
     desk: CounselorDesk,
+    duty: DutyDesk,
     errors: ErrorHandler,
     texts: Texts,
     counselor_groups: Iterable[int] = (),
@@ -79,6 +81,8 @@ def install(
         ("link", desk.on_link),
         ("queue", desk.on_queue),
         ("case", desk.on_case),
+        ("note", desk.on_note),
+        ("duty", duty.on_duty),
     ):
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
     application.add_handler(CallbackQueryHandler(desk.on_press, pattern=f"^{COUNSELOR}:"))

@@ -20,13 +20,15 @@ from telegram.request import BaseRequest
 
 from bot.app import AppContext, build_pipeline, open_app
 from bot.errors import HeartGuardError
-from bot.green import build_green_channel
+from bot.green import build_green_channel, configured_shifts
 from bot.reminders import ReminderRunner
 from bot.settings import Settings
 from bot.telegram.builder import build_application, token_of, webhook_secret_of
 from bot.telegram.commands import register_commands
 from bot.telegram.counselor import CounselorDesk
+from bot.telegram.duty import DutyDesk
 from bot.telegram.errors import ErrorHandler
+from bot.telegram.flood import FloodGate
 from bot.telegram.handlers import ALLOWED_UPDATES, install
 from bot.telegram.notifier import TelegramNotifier
 from bot.telegram.prompts import PromptStore
@@ -72,8 +74,14 @@ class BotProcess:
             TelegramReminderTransport(self.application.bot),
         )
         self.runner = GreenChannelRunner(self.green, settings, clock, reminders=reminders)
+        tg = settings.telegram
         self.students = StudentChannel(
-            self.pipeline, PromptStore(ctx.sessions), self.texts, kick=self.runner.kick, clock=clock
+            self.pipeline,
+            PromptStore(ctx.sessions),
+            self.texts,
+            kick=self.runner.kick,
+            clock=clock,
+            flood=FloodGate(tg.flood_burst, tg.flood_interval.total_seconds()),
         )
         self.desk = CounselorDesk(
             ctx.sessions,
@@ -82,11 +90,17 @@ class BotProcess:
             clock=clock,
             zone=settings.schools.default_timezone,
         )
+        self.duty = DutyDesk(
+            self.desk,
+            district_zone=settings.schools.default_timezone,
+            configured=configured_shifts(settings),
+        )
         renderer = self.pipeline.renderer
         install(
             self.application,
             students=self.students,
             desk=self.desk,
+            duty=self.duty,
             errors=ErrorHandler(self.texts, lambda lang: renderer.params(lang)["resources"]),
             texts=self.texts,
             counselor_groups=settings.telegram.counselor_groups,
@@ -142,6 +156,7 @@ class BotProcess:
             await app.updater.stop()
         if app.running:
             await app.stop()  # waits for updates being processed
+        await self.students.drain()  # replies held back from flooding chats
         await self.runner.drain()  # a tick may still be sending through the bot
         await app.shutdown()
         await self.green.aclose()

@@ -4,6 +4,11 @@ Updates run concurrently (``concurrent_updates``); the pipeline orders each stud
 messages. This channel also holds a per-chat lock around "check the button, run the pipeline,
 send the replies", so that replies leave in the order their messages came in and a double
 press on one keyboard cannot answer two questions.
+
+Flood control (bot.telegram.flood) slows down a student who sends dozens of messages a
+second: each message still goes through the pipeline, but the replies beyond the chat's
+burst are held, merged (only the newest are sent) and flushed when the chat calms down.
+A refused reply (the student blocked the bot) marks the student unreachable.
 """
 
 from __future__ import annotations
@@ -12,20 +17,30 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Message, Update
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.pipeline import Inbound, InboundKind, Outcome, Pipeline
+from bot.students import mark_unreachable
 from bot.telegram.callbacks import StudentPress, parse, prompt_token, student_keyboard
+from bot.telegram.flood import FloodGate
 from bot.telegram.prompts import CHANNEL, PromptStore
 from bot.telegram.texts import Texts, language_of
+from lexicons.levels import RiskLevel
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096
+# Replies flood control never holds back, beside risk and new cases: a call for a human.
+URGENT_COMMANDS = frozenset({"help", "talk"})
+# A flooding student is told to slow down at most this often (seconds).
+NOTE_EVERY = 60.0
+# Held replies are sent no sooner than this after the last one (seconds).
+MIN_PAUSE = 0.05
 # A Telegram message kind → the media name the flows get (they answer it gently).
 _MEDIA = (
     "sticker",
@@ -103,6 +118,25 @@ def last_prompt(outcome: Outcome) -> str | None:
     return None
 
 
+@dataclass
+class _Held:
+    """Replies held back from a flooding chat: only the newest are sent, when it calms down."""
+
+    bot: Bot
+    user_id: int
+    outcome: Outcome
+
+
+def is_urgent(inbound: Inbound, outcome: Outcome) -> bool:
+    """Replies that flood control never holds back: risk, a new case, a call for help."""
+    if outcome.created_case_request:
+        return True
+    if outcome.assessment is not None and outcome.assessment.level >= RiskLevel.MODERATE:
+        return True
+    command = inbound.value.lstrip("/").split("@", 1)[0].lower()
+    return inbound.kind == "command" and command in URGENT_COMMANDS
+
+
 class StudentChannel:
     """Handlers for students in private chats."""
 
@@ -114,13 +148,18 @@ class StudentChannel:
         *,
         kick: Kick,
         clock: Clock,
+        flood: FloodGate | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.prompts = prompts
         self.texts = texts
         self.kick = kick
         self.clock = clock
+        self.flood = flood or FloodGate(5, 1.0)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._held: dict[int, _Held] = {}
+        self._flushers: dict[int, asyncio.Task[None]] = {}
+        self._noted: dict[int, float] = {}
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -136,7 +175,13 @@ class StudentChannel:
         if inbound is None or chat is None:
             return
         async with self._lock(chat.id):
-            await self._run(context.bot, chat.id, inbound)
+            # Every message reaches the pipeline, flooding or not: it is stored and scanned,
+            # and a crisis is escalated. Flood control only decides when the replies go out.
+            outcome = await self._handle(inbound)
+            if self.flood.admit(chat.id) or is_urgent(inbound, outcome):
+                await self._send(context.bot, chat.id, int(inbound.external_id), outcome)
+            else:
+                await self._hold(context.bot, chat.id, int(inbound.external_id), outcome)
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A press on one of our answer buttons: to the pipeline only when it is current."""
@@ -178,20 +223,104 @@ class StudentChannel:
                 chat_id=str(message.chat.id),
                 message_id=str(message.message_id),
             )
-            await self._run(context.bot, message.chat.id, inbound)
+            outcome = await self._handle(inbound)
+            await self._send(context.bot, message.chat.id, user.id, outcome)
 
-    async def _run(self, bot: Bot, chat_id: int, inbound: Inbound) -> None:
+    async def _handle(self, inbound: Inbound) -> Outcome:
         outcome = await self.pipeline.handle(inbound, self.clock())
         if outcome.created_case_request:
             self.kick()  # committed: the green channel may page someone now
-        await self.deliver(bot, chat_id, outcome)
+        return outcome
+
+    async def _send(self, bot: Bot, chat_id: int, user_id: int, outcome: Outcome) -> None:
+        """Send these replies (they supersede any held ones) and remember their question."""
+        held = self._held.pop(chat_id, None)
+        if held is not None:
+            # Older replies are dropped as duplicates; a document asked for is not.
+            outcome.attachments[:0] = held.outcome.attachments
+        try:
+            await self.deliver(bot, chat_id, outcome)
+        except Forbidden:
+            await self._blocked(outcome.student_id, chat_id)
+            return
         if outcome.replies and not outcome.erased:
+            await self._remember(user_id, last_prompt(outcome), chat_id)
+
+    async def _remember(self, user_id: int, token: str | None, chat_id: int) -> None:
+        try:
+            await self.prompts.remember(user_id, token)
+        except SQLAlchemyError as exc:
+            # The replies are out; a lost token only makes the new buttons look stale
+            # (typing the answer still works).
+            log.warning("prompt of chat %s not stored: %s", chat_id, type(exc).__name__)
+
+    async def _blocked(self, student_id: int, chat_id: int) -> None:
+        """Telegram refused a reply: the student blocked the bot."""
+        async with self.pipeline.sessions.begin() as session:
+            changed = await mark_unreachable(session, student_id, self.clock(), why="reply refused")
+        log.warning(
+            "reply to chat %s refused (Forbidden)%s",
+            chat_id,
+            f"; student {student_id} marked unreachable" if changed else "",
+        )
+
+    async def _hold(self, bot: Bot, chat_id: int, user_id: int, outcome: Outcome) -> None:
+        """Hold back a flooding chat's replies; tell the student once; flush when calm."""
+        previous = self._held.get(chat_id)
+        if previous is not None:
+            outcome.attachments[:0] = previous.outcome.attachments
+        else:
+            # The flow has moved on: buttons already on screen must not answer it.
+            await self._remember(user_id, None, chat_id)
+        self._held[chat_id] = _Held(bot, user_id, outcome)
+        log.info("chat %s is flooding: replies held", chat_id)
+        now = self.flood.clock()
+        if now - self._noted.get(chat_id, -NOTE_EVERY) >= NOTE_EVERY:
+            self._noted[chat_id] = now
             try:
-                await self.prompts.remember(int(inbound.external_id), last_prompt(outcome))
-            except SQLAlchemyError as exc:
-                # The replies are out; a lost token only makes the new buttons look stale
-                # (typing the answer still works).
-                log.warning("prompt of chat %s not stored: %s", chat_id, type(exc).__name__)
+                await bot.send_message(chat_id, self.texts.student("slow_down", outcome.language))
+            except Forbidden:
+                self._held.pop(chat_id, None)
+                await self._blocked(outcome.student_id, chat_id)
+                return
+        if chat_id not in self._flushers:
+            self._flushers[chat_id] = asyncio.create_task(self._flush_later(chat_id))
+
+    async def _flush_later(self, chat_id: int) -> None:
+        """Send the newest held replies as soon as the chat has a token again."""
+        try:
+            while chat_id in self._held:
+                await asyncio.sleep(max(self.flood.wait(chat_id), MIN_PAUSE))
+                async with self._lock(chat_id):
+                    held = self._held.get(chat_id)
+                    if held is not None and self.flood.admit(chat_id):
+                        await self._send(held.bot, chat_id, held.user_id, held.outcome)
+        except TelegramError as exc:
+            log.warning("held replies to chat %s not sent: %s", chat_id, type(exc).__name__)
+        finally:
+            self._flushers.pop(chat_id, None)
+
+    async def drain(self) -> None:
+        """Send every held reply now (at shutdown): nothing a student is owed is lost."""
+        for chat_id in list(self._held):
+            async with self._lock(chat_id):
+                held = self._held.get(chat_id)
+                if held is None:
+                    continue  # a flusher sent it while we waited for the lock
+                try:
+                    await self._send(held.bot, chat_id, held.user_id, held.outcome)
+                except TelegramError as exc:
+                    log.warning("held replies to chat %s lost: %s", chat_id, type(exc).__name__)
+        flushers = list(self._flushers.values())
+        for task in flushers:
+            task.cancel()
+        await asyncio.gather(*flushers, return_exceptions=True)
+        self._noted.clear()
+
+    def held(self, chat_id: int) -> Outcome | None:
+        """The replies held back for a chat, if it is flooding."""
+        held = self._held.get(chat_id)
+        return held.outcome if held is not None else None
 
     async def deliver(self, bot: Bot, chat_id: int, outcome: Outcome) -> None:
         """Send the replies in order, buttons on the ones that have them, then attachments."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -119,6 +120,18 @@ class BotRun:
         code = self.proc.wait(30)
         self.proc = None
         return code
+
+    def configure(self, toml: str) -> None:
+        """Append tables to the bot's config (before start)."""
+        with self.config.open("a", encoding="utf-8") as sink:
+            sink.write("\n" + toml.strip() + "\n")
+
+    @property
+    def database(self) -> str:
+        """The bot's database URL, from its config."""
+        url = re.search(r'url = "(.+)"', self.config.read_text(encoding="utf-8"))
+        assert url is not None
+        return url.group(1)
 
     def api_calls(self, method: str) -> list[dict[str, Any]]:
         if not self.calls.exists():

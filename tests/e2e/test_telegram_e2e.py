@@ -31,15 +31,9 @@ ROSTER = (
 ).encode()
 
 
-def database_of(run: BotRun) -> str:
-    url = re.search(r'url = "(.+)"', run.config.read_text(encoding="utf-8"))
-    assert url is not None
-    return url.group(1)
-
-
 async def seed(run: BotRun) -> str:
     """Migrate the bot's database and enroll a school; returns the student's code."""
-    engine = create_engine(database_of(run))
+    engine = create_engine(run.database)
     cipher = DataCipher([run.env["HEARTGUARD_DATA_KEY"]])
     now = datetime.now(UTC)
     try:
@@ -91,7 +85,7 @@ async def seed(run: BotRun) -> str:
 
 
 async def the_case(run: BotRun) -> tuple[Case, list[Notification]]:
-    engine = create_engine(database_of(run))
+    engine = create_engine(run.database)
     try:
         async with session_factory(engine)() as session:
             case = await session.scalar(select(Case))

@@ -56,6 +56,7 @@ async def process(
     bot_process = BotProcess(ctx, request=api, clock=clock)
     async with bot_process.application:
         yield bot_process
+        await bot_process.students.drain()  # no flood-control flusher outlives the test
     await bot_process.green.aclose()
 
 

@@ -18,7 +18,14 @@ from tg_world import STUDENT, Chat, onboard, texts_of
 from bot.app import AppContext
 from bot.telegram.commands import STUDENT_COMMANDS, register_commands
 from bot.telegram.runner import BotProcess
-from storage.models import CaseRequest, ChannelIdentity, Message, RiskAssessmentRecord, Student
+from storage.models import (
+    AuditEvent,
+    CaseRequest,
+    ChannelIdentity,
+    Message,
+    RiskAssessmentRecord,
+    Student,
+)
 
 
 async def count(ctx: AppContext, model: type, **where: object) -> int:
@@ -200,7 +207,38 @@ async def test_a_blocked_bot_is_not_retried_with_an_error_message(
     chat: Chat, caplog: pytest.LogCaptureFixture
 ) -> None:
     chat.api.failures["sendMessage"] = [dict(FORBIDDEN)]
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         calls = await chat.command(STUDENT, "/start")
     assert [c.method for c in calls] == ["sendMessage"]  # the refused one, nothing after it
-    assert "Forbidden" in caplog.text
+    assert f"reply to chat {STUDENT} refused (Forbidden)" in caplog.text
+
+
+async def student_status(ctx: AppContext) -> tuple[str, list[str]]:
+    async with ctx.sessions() as session:
+        status = await session.scalar(
+            select(Student.status)
+            .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+            .where(ChannelIdentity.external_id == str(STUDENT))
+        )
+        audited = (await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id))).all()
+    assert status is not None
+    return status, [a for a in audited if a.startswith("student_")]
+
+
+async def test_a_student_who_blocked_the_bot_is_unreachable_until_they_write_again(
+    chat: Chat, ctx: AppContext, district: dict[str, object]
+) -> None:
+    await onboard(chat, STUDENT, str(district["code"]))
+    assert (await student_status(ctx))[0] == "active"
+    chat.api.failures["sendMessage"] = [dict(FORBIDDEN)]
+    refused = await chat.text(STUDENT, "今天有点累")
+    assert [c.method for c in refused] == ["sendMessage"]  # no second try, no error text
+    assert await student_status(ctx) == ("unreachable", ["student_unreachable"])
+    assert await count(ctx, Message, kind="text") >= 1  # what they wrote is kept
+
+    answered = await chat.text(STUDENT, "我又回来了")  # they unblocked us and wrote
+    assert texts_of(answered)
+    assert await student_status(ctx) == (
+        "active",
+        ["student_unreachable", "student_reachable"],
+    )
