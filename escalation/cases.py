@@ -36,9 +36,7 @@ def record(
     **details: Any,
 ) -> None:
     """Append a case event (ids and codes only, never student text)."""
-    session.add(
-        CaseEvent(case_id=case.id, at=now, actor=actor, action=action, details=dict(details))
-    )
+    session.add(CaseEvent(case=case, at=now, actor=actor, action=action, details=dict(details)))
 
 
 async def open_case_for(session: AsyncSession, student_id: int) -> Case | None:
@@ -73,11 +71,23 @@ def _restart(case: Case, chain: Chain, now: datetime) -> None:
 
 
 async def take_in(
-    session: AsyncSession, request: CaseRequest, policies: Policies, now: datetime
+    session: AsyncSession,
+    request: CaseRequest,
+    policies: Policies,
+    now: datetime,
+    *,
+    known_open: dict[int, Case] | None = None,
 ) -> Intake:
-    """Open a case for a request, or attach it to the student's open case (maybe raising it)."""
+    """Open a case for a request, or attach it to the student's open case (maybe raising it).
+
+    ``known_open`` (student id → open case) lets a batch skip one query per request; it is
+    kept up to date with the cases opened here.
+    """
     priority = request.priority if request.priority in policies else "urgent"
-    existing = await open_case_for(session, request.student_id)
+    if known_open is not None:
+        existing = known_open.get(request.student_id)
+    else:
+        existing = await open_case_for(session, request.student_id)
     request.handled_at = now
     if existing is None:
         student = await session.get(Student, request.student_id)
@@ -99,7 +109,8 @@ async def take_in(
             updated_at=now,
         )
         session.add(case)
-        await session.flush()
+        if known_open is not None:
+            known_open[request.student_id] = case
         record(
             session,
             case,

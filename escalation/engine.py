@@ -25,7 +25,7 @@ from escalation.outbox import LEASE, enqueue
 from escalation.policy import Chain, Position, advance, skip_to_next
 from escalation.roster import Recipient, ShiftSpec, recipients
 from storage.crypto import DataCipher
-from storage.models import Case, CaseRequest, School
+from storage.models import OPEN_STATUSES, Case, CaseRequest, School, Student
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -103,17 +103,20 @@ class EscalationEngine:
                                 .with_for_update(skip_locked=True)
                             )
                         ).all()
+                        known = await self._open_cases(session, pending)
                         for request in pending:
-                            intake = await take_in(session, request, self.policies, now)
+                            intake = await take_in(
+                                session, request, self.policies, now, known_open=known
+                            )
                             log.info(
-                                "case %s %s for request %s (priority %s)",
-                                intake.case.id,
+                                "request %s for student %s: case %s (priority %s)",
+                                request.id,
+                                request.student_id,
                                 "opened"
                                 if intake.opened
                                 else "raised"
                                 if intake.raised
                                 else "attached",
-                                request.id,
                                 intake.case.priority,
                             )
                         report.requests += len(pending)
@@ -124,6 +127,23 @@ class EscalationEngine:
                     continue
             if len(pending) < BATCH:
                 return
+
+    async def _open_cases(
+        self, session: AsyncSession, pending: Sequence[CaseRequest]
+    ) -> dict[int, Case]:
+        """The batch's students and their open cases, two queries for the whole batch."""
+        ids = {r.student_id for r in pending}
+        if not ids:
+            return {}
+        await session.scalars(select(Student).where(Student.id.in_(ids)))
+        cases = (
+            await session.scalars(
+                select(Case)
+                .where(Case.student_id.in_(ids), Case.status.in_(OPEN_STATUSES))
+                .with_for_update()
+            )
+        ).all()
+        return {case.student_id: case for case in cases}
 
     async def _advance(self, now: datetime, report: TickReport) -> None:
         async with self.sessions() as session, session.begin():
@@ -204,6 +224,9 @@ class EscalationEngine:
                             kind="alert",
                             now=now,
                             suffix=suffix,
+                            # Under the case's row lock, with a new token/round/step in the
+                            # key: it cannot exist yet, so skip the look-up.
+                            fresh=True,
                         )
                         is not None
                     ):

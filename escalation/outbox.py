@@ -48,17 +48,22 @@ async def enqueue(
     suffix: str,
     rank: int = 0,
     extra: dict[str, str] | None = None,
+    fresh: bool = False,
 ) -> Notification | None:
-    """Queue a notification for a recipient's channel at ``rank``; idempotent by key."""
+    """Queue a notification for a recipient's channel at ``rank``; idempotent by key.
+
+    ``fresh`` skips the look-up for an existing key, for callers that know it is new.
+    """
     if rank >= len(recipient.contacts):
         return None
     channel, address = recipient.contacts[rank]
     key = _key(case, kind, tier, f"{recipient.kind}{recipient.ident}", rank, suffix)
-    existing = await session.scalar(
-        select(Notification.id).where(Notification.idempotency_key == key)
-    )
-    if existing is not None:
-        return None
+    if not fresh:
+        existing = await session.scalar(
+            select(Notification.id).where(Notification.idempotency_key == key)
+        )
+        if existing is not None:
+            return None
     row = Notification(
         case_id=case.id,
         idempotency_key=key,

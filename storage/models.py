@@ -443,6 +443,10 @@ class CaseEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
+    # Lets an event be recorded for a case not yet flushed (no id yet), so a batch of new
+    # cases and their events goes to the database in one flush.
+    case: Mapped[Case] = relationship()
+
 
 class Hospital(Base):
     """A referral hospital and the channel that reaches its crisis desk."""
