@@ -13,11 +13,12 @@ import asyncio
 import json
 import logging
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import students
@@ -29,8 +30,8 @@ from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal,
 from flows.signals import RiskLevel as RiskLevelName
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
+from storage.models import ChannelIdentity, Message, RiskAssessmentRecord, SafetyPlan
 from storage.models import Conversation as ConversationRow
-from storage.models import Message, RiskAssessmentRecord, SafetyPlan
 
 log = logging.getLogger(__name__)
 # The flows speak level names; index by the detector's ordered enum.
@@ -38,6 +39,8 @@ LEVELS: tuple[RiskLevelName, ...] = ("none", "low", "moderate", "high", "imminen
 
 InboundKind = Literal["text", "edited", "caption", "button", "command", "media"]
 SCANNED: frozenset[str] = frozenset({"text", "edited", "caption"})
+# A channel's token for the question its buttons answer (None: no live buttons).
+PromptOf = Callable[[Sequence[Outbound]], str | None]
 # One message can chain a few outside answers (a code check); more would be a loop.
 _MAX_SYSTEM_STEPS = 3
 
@@ -100,14 +103,33 @@ class Pipeline:
             self._locks[key] = lock
         return lock
 
-    async def handle(self, inbound: Inbound, now: datetime) -> Outcome:
-        """Process one inbound message; replies are returned only after the commit."""
+    async def handle(
+        self, inbound: Inbound, now: datetime, *, prompt_of: PromptOf | None = None
+    ) -> Outcome:
+        """Process one inbound message; replies are returned only after the commit.
+
+        Args:
+            inbound: what the student sent.
+            now: the time of the message.
+            prompt_of: the channel's token for the question its buttons will answer, stored
+                on the chat identity in the same transaction, so that keyboards shown before
+                go stale together with the step that left them behind.
+        """
         async with self._lock(inbound.channel, inbound.external_id):
             async with self.sessions() as session, session.begin():
                 outcome, pending, language = await self._transaction(session, inbound, now)
-            # Committed: only now may the student be told anything.
-            outcome.replies = self.renderer.replies(pending, language)
-            outcome.language = language
+                # Rendering is pure; the student is told nothing before the commit.
+                outcome.replies = self.renderer.replies(pending, language)
+                outcome.language = language
+                if prompt_of is not None and outcome.replies and not outcome.erased:
+                    await session.execute(
+                        update(ChannelIdentity)
+                        .where(
+                            ChannelIdentity.channel == inbound.channel,
+                            ChannelIdentity.external_id == inbound.external_id,
+                        )
+                        .values(prompt=prompt_of(outcome.replies))
+                    )
             return outcome
 
     async def _transaction(

@@ -1,14 +1,15 @@
 """Which question a chat's buttons currently answer, kept in the database.
 
 The token survives restarts and is shared by every bot process, so a button shown before a
-restart still works after it, and an older keyboard stays stale everywhere.
+restart still works after it, and an older keyboard stays stale everywhere. The pipeline
+writes it in the transaction of the step that asked the question (``prompt_of``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import ChannelIdentity, Student
@@ -25,7 +26,7 @@ class Prompt:
 
 
 class PromptStore:
-    """Reads and writes ``student_channels.prompt`` for Telegram identities."""
+    """Reads ``student_channels.prompt`` for Telegram identities."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -44,15 +45,3 @@ class PromptStore:
                 )
             ).first()
         return Prompt(row[0], row[1]) if row is not None else None
-
-    async def remember(self, user_id: int, token: str | None) -> None:
-        """Make ``token`` the live prompt (None: the last reply had no buttons)."""
-        async with self.sessions.begin() as session:
-            await session.execute(
-                update(ChannelIdentity)
-                .where(
-                    ChannelIdentity.channel == CHANNEL,
-                    ChannelIdentity.external_id == str(user_id),
-                )
-                .values(prompt=token)
-            )

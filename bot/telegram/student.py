@@ -16,19 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Message, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.pipeline import Inbound, InboundKind, Outcome, Pipeline
+from bot.render import Outbound
 from bot.students import mark_unreachable
 from bot.telegram.callbacks import StudentPress, parse, prompt_token, student_keyboard
-from bot.telegram.flood import FloodGate
+from bot.telegram.flood import PRUNE_AT, FloodGate
 from bot.telegram.prompts import CHANNEL, PromptStore
 from bot.telegram.texts import Texts, language_of
 from lexicons.levels import RiskLevel
@@ -110,9 +110,9 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return [*pieces, text] if text else pieces
 
 
-def last_prompt(outcome: Outcome) -> str | None:
+def last_prompt(replies: Sequence[Outbound]) -> str | None:
     """The token of the last question with buttons in these replies, if any."""
-    for reply in reversed(outcome.replies):
+    for reply in reversed(replies):
         if reply.buttons:
             return prompt_token(reply.text, [key for key, _ in reply.buttons])
     return None
@@ -123,7 +123,6 @@ class _Held:
     """Replies held back from a flooding chat: only the newest are sent, when it calms down."""
 
     bot: Bot
-    user_id: int
     outcome: Outcome
 
 
@@ -179,9 +178,9 @@ class StudentChannel:
             # and a crisis is escalated. Flood control only decides when the replies go out.
             outcome = await self._handle(inbound)
             if self.flood.admit(chat.id) or is_urgent(inbound, outcome):
-                await self._send(context.bot, chat.id, int(inbound.external_id), outcome)
+                await self._send(context.bot, chat.id, outcome)
             else:
-                await self._hold(context.bot, chat.id, int(inbound.external_id), outcome)
+                await self._hold(context.bot, chat.id, outcome)
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A press on one of our answer buttons: to the pipeline only when it is current."""
@@ -224,16 +223,18 @@ class StudentChannel:
                 message_id=str(message.message_id),
             )
             outcome = await self._handle(inbound)
-            await self._send(context.bot, message.chat.id, user.id, outcome)
+            await self._send(context.bot, message.chat.id, outcome)
 
     async def _handle(self, inbound: Inbound) -> Outcome:
-        outcome = await self.pipeline.handle(inbound, self.clock())
+        # The new question's token commits with the step: older keyboards are stale from
+        # then on, even while flood control holds the new one back.
+        outcome = await self.pipeline.handle(inbound, self.clock(), prompt_of=last_prompt)
         if outcome.created_case_request:
             self.kick()  # committed: the green channel may page someone now
         return outcome
 
-    async def _send(self, bot: Bot, chat_id: int, user_id: int, outcome: Outcome) -> None:
-        """Send these replies (they supersede any held ones) and remember their question."""
+    async def _send(self, bot: Bot, chat_id: int, outcome: Outcome) -> None:
+        """Send these replies; they supersede any held ones."""
         held = self._held.pop(chat_id, None)
         if held is not None:
             # Older replies are dropped as duplicates; a document asked for is not.
@@ -242,17 +243,6 @@ class StudentChannel:
             await self.deliver(bot, chat_id, outcome)
         except Forbidden:
             await self._blocked(outcome.student_id, chat_id)
-            return
-        if outcome.replies and not outcome.erased:
-            await self._remember(user_id, last_prompt(outcome), chat_id)
-
-    async def _remember(self, user_id: int, token: str | None, chat_id: int) -> None:
-        try:
-            await self.prompts.remember(user_id, token)
-        except SQLAlchemyError as exc:
-            # The replies are out; a lost token only makes the new buttons look stale
-            # (typing the answer still works).
-            log.warning("prompt of chat %s not stored: %s", chat_id, type(exc).__name__)
 
     async def _blocked(self, student_id: int, chat_id: int) -> None:
         """Telegram refused a reply: the student blocked the bot."""
@@ -264,17 +254,17 @@ class StudentChannel:
             f"; student {student_id} marked unreachable" if changed else "",
         )
 
-    async def _hold(self, bot: Bot, chat_id: int, user_id: int, outcome: Outcome) -> None:
+    async def _hold(self, bot: Bot, chat_id: int, outcome: Outcome) -> None:
         """Hold back a flooding chat's replies; tell the student once; flush when calm."""
         previous = self._held.get(chat_id)
         if previous is not None:
             outcome.attachments[:0] = previous.outcome.attachments
         else:
-            # The flow has moved on: buttons already on screen must not answer it.
-            await self._remember(user_id, None, chat_id)
-        self._held[chat_id] = _Held(bot, user_id, outcome)
-        log.info("chat %s is flooding: replies held", chat_id)
+            log.info("chat %s is flooding: replies held", chat_id)
+        self._held[chat_id] = _Held(bot, outcome)
         now = self.flood.clock()
+        if len(self._noted) >= PRUNE_AT:
+            self._noted = {c: t for c, t in self._noted.items() if now - t < NOTE_EVERY}
         if now - self._noted.get(chat_id, -NOTE_EVERY) >= NOTE_EVERY:
             self._noted[chat_id] = now
             try:
@@ -294,7 +284,7 @@ class StudentChannel:
                 async with self._lock(chat_id):
                     held = self._held.get(chat_id)
                     if held is not None and self.flood.admit(chat_id):
-                        await self._send(held.bot, chat_id, held.user_id, held.outcome)
+                        await self._send(held.bot, chat_id, held.outcome)
         except TelegramError as exc:
             log.warning("held replies to chat %s not sent: %s", chat_id, type(exc).__name__)
         finally:
@@ -308,7 +298,7 @@ class StudentChannel:
                 if held is None:
                     continue  # a flusher sent it while we waited for the lock
                 try:
-                    await self._send(held.bot, chat_id, held.user_id, held.outcome)
+                    await self._send(held.bot, chat_id, held.outcome)
                 except TelegramError as exc:
                     log.warning("held replies to chat %s lost: %s", chat_id, type(exc).__name__)
         flushers = list(self._flushers.values())

@@ -188,7 +188,7 @@ async def test_a_failure_tells_the_student_the_crisis_lines_and_logs_ids_only(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken(*_args: object) -> None:
+    async def broken(*_args: object, **_kwargs: object) -> None:
         raise ValueError("我真的不想活了 (a message that must never reach a log)")
 
     monkeypatch.setattr(process.pipeline, "handle", broken)
