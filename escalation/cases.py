@@ -36,7 +36,14 @@ def record(
     **details: Any,
 ) -> None:
     """Append a case event (ids and codes only, never student text)."""
-    session.add(CaseEvent(case=case, at=now, actor=actor, action=action, details=dict(details)))
+    if case.id is None:
+        # A case not flushed yet: the relationship lets one flush write both.
+        event = CaseEvent(case=case, at=now, actor=actor, action=action, details=dict(details))
+    else:
+        event = CaseEvent(
+            case_id=case.id, at=now, actor=actor, action=action, details=dict(details)
+        )
+    session.add(event)
 
 
 async def open_case_for(session: AsyncSession, student_id: int) -> Case | None:

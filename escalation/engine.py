@@ -61,6 +61,10 @@ class EscalationEngine:
         shifts: Sequence[ShiftSpec] = (),
     ) -> None:
         self.shifts = tuple(shifts)
+        # School time zones change rarely; a process caches them. The batch's students are
+        # held here while their intake runs (see _open_cases).
+        self._zones: dict[int, str] = {}
+        self._students: list[Student] = []
         self.sessions = sessions
         self.policies = policies
         self.district_zone = district_zone
@@ -135,7 +139,10 @@ class EscalationEngine:
         ids = {r.student_id for r in pending}
         if not ids:
             return {}
-        await session.scalars(select(Student).where(Student.id.in_(ids)))
+        # Keep a reference: the identity map holds rows weakly, and take_in looks them up.
+        self._students = list(
+            (await session.scalars(select(Student).where(Student.id.in_(ids)))).all()
+        )
         cases = (
             await session.scalars(
                 select(Case)
@@ -278,8 +285,10 @@ class EscalationEngine:
     async def _zone(self, session: AsyncSession, case: Case) -> str:
         if case.school_id is None:
             return self.district_zone
-        school = await session.get(School, case.school_id)
-        return school.timezone if school else self.district_zone
+        if case.school_id not in self._zones:
+            school = await session.get(School, case.school_id)
+            self._zones[case.school_id] = school.timezone if school else self.district_zone
+        return self._zones[case.school_id]
 
 
 def policies_from(chains: Mapping[str, Chain]) -> Policies:
