@@ -8,7 +8,6 @@ hashing; only the hash is stored, because nobody ever needs to see a code again.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin import audit
-from bot.codes import canonical, check_ttl, code_hash, new_code
+from bot.codes import Redemption, canonical, check_ttl, code_hash, new_code
 from bot.errors import NotFoundError, UsageError
 from storage.models import Counselor, CounselorContact, CounselorLinkCode
 
@@ -71,20 +70,11 @@ async def issue(
     return IssuedLink(code, counselor.id, counselor.name, now + ttl)
 
 
-class LinkOutcome(enum.StrEnum):
-    """What happened to a code a counselor sent."""
-
-    OK = "ok"
-    INVALID = "invalid"
-    EXPIRED = "expired"
-    USED = "used"
-
-
 @dataclass(frozen=True)
 class LinkResult:
     """The outcome and, when OK, the counselor now linked."""
 
-    outcome: LinkOutcome
+    outcome: Redemption
     counselor_id: int | None = None
     counselor_name: str = ""
 
@@ -98,19 +88,19 @@ async def redeem(
     counselor's older chat on the same channel is dropped (a new phone, a new account).
     """
     if not 4 <= len(canonical(code)) <= 32:
-        return LinkResult(LinkOutcome.INVALID)
+        return LinkResult(Redemption.INVALID)
     row = await session.scalar(
         select(CounselorLinkCode).where(CounselorLinkCode.code_hash == code_hash(code))
     )
     if row is None or row.revoked_at is not None:
-        return LinkResult(LinkOutcome.INVALID)
+        return LinkResult(Redemption.INVALID)
     if row.used_at is not None:
-        return LinkResult(LinkOutcome.USED)
+        return LinkResult(Redemption.USED)
     if row.expires_at <= now:
-        return LinkResult(LinkOutcome.EXPIRED)
+        return LinkResult(Redemption.EXPIRED)
     counselor = await session.get(Counselor, row.counselor_id)
     if counselor is None or not counselor.active:
-        return LinkResult(LinkOutcome.INVALID)
+        return LinkResult(Redemption.INVALID)
     # Conditional on still being unused, so two chats racing for one code cannot both win.
     spent = await session.execute(
         update(CounselorLinkCode)
@@ -119,7 +109,7 @@ async def redeem(
         .returning(CounselorLinkCode.id)
     )
     if spent.first() is None:
-        return LinkResult(LinkOutcome.USED)
+        return LinkResult(Redemption.USED)
     await session.execute(
         delete(CounselorContact).where(
             CounselorContact.channel == channel,
@@ -144,4 +134,4 @@ async def redeem(
         channel=channel,
     )
     await session.flush()
-    return LinkResult(LinkOutcome.OK, counselor.id, counselor.name)
+    return LinkResult(Redemption.OK, counselor.id, counselor.name)

@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import counselor_links
+from bot.codes import Redemption
 from bot.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
 from bot.telegram.prompts import CHANNEL
 from bot.telegram.texts import Texts
@@ -140,7 +141,7 @@ class CounselorDesk:
                 address=str(chat.id),
                 now=self.clock(),
             )
-        if result.outcome is counselor_links.LinkOutcome.OK:
+        if result.outcome is Redemption.OK:
             log.info("chat %s linked to counselor %s", chat.id, result.counselor_id)
             await self.reply(update, self.texts.counselor("link_ok", name=result.counselor_name))
         else:

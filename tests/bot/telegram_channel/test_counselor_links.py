@@ -13,7 +13,7 @@ from tg_world import T0
 
 from bot import admin, counselor_links
 from bot.cli import main
-from bot.counselor_links import LinkOutcome
+from bot.codes import Redemption as LinkOutcome
 from storage.models import CounselorContact, CounselorLinkCode
 
 
