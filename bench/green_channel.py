@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
+from pgtemp import drop, pg_database
+from sqlalchemy import func, insert, select
 
 from bot.green import policies
 from bot.settings import load_settings
@@ -41,9 +39,6 @@ from storage.models import (
     Student,
 )
 
-PG_URL = os.environ.get(
-    "HEARTGUARD_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
@@ -241,29 +236,6 @@ async def throughput(url: str, workers: int, count: int, delay: float) -> float:
     await engine.dispose()
     assert sent == count == keys, (sent, count, keys)
     return count / elapsed
-
-
-async def pg_database() -> str | None:
-    name = f"hg_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(PG_URL)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"PostgreSQL: skipped ({type(exc).__name__})")
-        return None
-    finally:
-        await engine.dispose()
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop(url: str) -> None:
-    engine = create_engine(PG_URL)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    await engine.dispose()
 
 
 async def main(count: int, delay: float) -> None:

@@ -7,16 +7,14 @@ Run with `make bench` (or `.venv/bin/python bench/roster.py`).
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
+from pgtemp import drop, pg_database
+from sqlalchemy import insert
 
 from bot import admin, codes, roster
 from storage.crypto import DataCipher
@@ -24,9 +22,6 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Student
 
-PG_URL = os.environ.get(
-    "HEARTGUARD_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 STUDENTS = 2000
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
 
@@ -87,30 +82,6 @@ async def run(url: str) -> tuple[float, float, float]:
     bare = time.perf_counter() - t0
     await engine.dispose()
     return imported, issuing, bare
-
-
-async def pg_database() -> str | None:
-    name = f"hg_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(PG_URL)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"PostgreSQL: skipped ({type(exc).__name__})")
-        return None
-    finally:
-        await engine.dispose()
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop(url: str) -> None:
-    name = make_url(url).database
-    engine = create_engine(PG_URL)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
 
 
 def report(name: str, result: tuple[float, float, float]) -> None:
