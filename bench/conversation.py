@@ -117,7 +117,7 @@ async def main() -> None:
     parser.add_argument("--students", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        engine = create_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         await upgrade(engine)
         app = AppContext(
             load_settings(None, {}),

@@ -104,7 +104,7 @@ async def seed(url: str, count: int) -> None:
 
 async def planning(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'plan.db'}"
+        url = f"sqlite:///{Path(tmp) / 'plan.db'}"
         await seed(url, count)
         engine = create_engine(url)
         sessions = session_factory(engine)
@@ -138,7 +138,7 @@ async def planning(count: int) -> None:
 
 async def sending(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'send.db'}"
+        url = f"sqlite:///{Path(tmp) / 'send.db'}"
         await seed(url, count)
         engine = create_engine(url)
         sessions = session_factory(engine)

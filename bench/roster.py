@@ -95,7 +95,7 @@ def report(name: str, result: tuple[float, float, float]) -> None:
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        report("SQLite", await run(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"))
+        report("SQLite", await run(f"sqlite:///{Path(tmp) / 'bench.db'}"))
     url = await pg_database()
     if url:
         try:

@@ -296,7 +296,7 @@ async def updates_per_second(students: int, steps: int, together: int) -> None:
     builder.AIORateLimiter = unthrottled  # type: ignore[assignment,misc]
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'tg.db'}"
+            url = f"sqlite:///{Path(tmp) / 'tg.db'}"
             # Bench students type at machine speed; flood control is not what is measured.
             settings = bench_settings(url, flood_burst=100)
             engine = create_engine(url)
@@ -375,7 +375,7 @@ class RateLimitedApi(Offline):
 
 async def send_rate(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'send.db'}"
+        url = f"sqlite:///{Path(tmp) / 'send.db'}"
         await reminders.seed(url, count)
         settings = bench_settings(url)
         engine = create_engine(url)

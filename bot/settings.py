@@ -67,16 +67,15 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     """Where the data lives."""
 
-    url: str = "sqlite+aiosqlite:///var/heartguard.db"
+    url: str = "sqlite:///var/heartguard.db"
     echo: bool = False
 
     @field_validator("url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                'expected a URL starting with "sqlite+aiosqlite://" or "postgresql+asyncpg://"'
-            )
+        # sqlite+aiosqlite:// is what earlier versions wrote; it means the same database.
+        if not value.startswith(("sqlite://", "sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError('expected a URL starting with "sqlite://" or "postgresql+asyncpg://"')
         return value
 
 

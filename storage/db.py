@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from storage import sqlite
 
 
 def is_sqlite(url: str) -> bool:
@@ -29,16 +31,22 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create an engine; on SQLite turn on WAL, foreign keys and explicit transactions."""
+    """Create an engine; on SQLite turn on WAL, foreign keys and explicit transactions.
+
+    Every SQLite URL (``sqlite://`` or the older ``sqlite+aiosqlite://``) is driven by
+    :mod:`storage.sqlite`, on the event loop's thread.
+    """
     kwargs: dict[str, Any] = {"echo": echo}
+    target: str | URL = url
     if is_sqlite(url):
         path = _sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
+        target = make_url(url).set(drivername=f"sqlite+{sqlite.DRIVER}")
+        kwargs["connect_args"] = sqlite.connect_args()
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(target, **kwargs)
     if is_sqlite(url):
         _configure_sqlite(engine)
     return engine
@@ -53,15 +61,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={sqlite.BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # SQLite has one writer. Taking the write lock at BEGIN (not at the first write)
         # means two writers queue instead of deadlocking on a lock upgrade, and it is the
-        # claim the outbox relies on because SQLite ignores row locks.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # claim the outbox relies on because SQLite ignores row locks. The wait for another
+        # process's lock yields to the event loop instead of blocking it.
+        sqlite.begin_immediate(conn.connection.driver_connection)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

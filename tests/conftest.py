@@ -49,7 +49,7 @@ async def _admin(url: str, statement: str) -> None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    asyncio.run(_migrate(f"sqlite:///{path}"))
     return path
 
 
@@ -82,7 +82,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "heartguard.db"
         shutil.copy(template, path)
-        return f"sqlite+aiosqlite:///{path}"
+        return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
     asyncio.run(_admin(url, _truncate_sql()))
     return url

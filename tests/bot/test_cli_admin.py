@@ -120,7 +120,7 @@ def test_unmigrated_database_says_what_to_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HEARTGUARD_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/fresh.db")
+    monkeypatch.setenv("HEARTGUARD_DATABASE_URL", f"sqlite:///{tmp_path}/fresh.db")
     monkeypatch.setenv("HEARTGUARD_DATA_KEY", Fernet.generate_key().decode())
     assert main(["schools", "list"]) == 1
     assert "run `heartguard db upgrade`" in capsys.readouterr().err

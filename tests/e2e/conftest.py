@@ -60,7 +60,7 @@ def bot_run(emulator: str, tmp_path: Path) -> Iterator[BotRun]:
     config = tmp_path / "config.toml"
     config.write_text(
         "[database]\n"
-        f'url = "sqlite+aiosqlite:///{tmp_path / "hg.db"}"\n'
+        f'url = "sqlite:///{tmp_path / "hg.db"}"\n'
         "[telegram]\n"
         f'base_url = "{emulator}/bot"\n'
         "[escalation]\n"

@@ -48,7 +48,7 @@ async def read_message(
 
 async def test_text_is_unreadable_in_the_raw_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "raw.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
     await upgrade(engine)
     cipher = DataCipher([Fernet.generate_key()])
     ident = await store_message(session_factory(engine), cipher)

@@ -26,7 +26,7 @@ async def test_upgrade_twice_is_a_no_op(engine: AsyncEngine) -> None:
 
 
 async def test_upgrade_creates_schema_in_an_empty_sqlite_file(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'sub' / 'new.db'}")
+    engine = create_engine(f"sqlite:///{tmp_path / 'sub' / 'new.db'}")
     try:
         assert await current_revision(engine) is None
         await upgrade(engine)
@@ -37,7 +37,7 @@ async def test_upgrade_creates_schema_in_an_empty_sqlite_file(tmp_path: Path) ->
 
 
 async def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     try:
         async with engine.connect() as conn:
             journal = (await conn.execute(text("PRAGMA journal_mode"))).scalar()

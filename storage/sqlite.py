@@ -1,0 +1,145 @@
+"""SQLite for the async engine, run on the event loop's own thread.
+
+SQLAlchemy's aiosqlite adapter hands every statement to a helper thread four times (cursor,
+execute, fetch, close); on this project's machines each hand-off cost about 70 µs, which was
+most of what a chat message cost. SQLite in WAL mode answers our statements in microseconds
+from its page cache, so this dialect calls the standard ``sqlite3`` module directly inside
+SQLAlchemy's greenlet, and a message's whole transaction runs without a thread switch.
+
+The one call that may wait long is taking the write lock while another process (a worker,
+a CLI import) holds it. That wait must never block the event loop, so ``BEGIN IMMEDIATE`` is
+tried without waiting and retried after ``asyncio.sleep`` with a growing pause, up to
+``LOCK_WAIT`` seconds; SQLite's own busy timeout is kept short for the rare statement that
+still meets a lock (WAL readers do not). The price: a statement that is slow by nature (a
+100,000-row scan) holds the loop while it runs. Deployments that need more than one machine's
+worth of writers use PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from typing import Any
+
+from sqlalchemy import pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.util.concurrency import await_, in_greenlet
+
+DRIVER = "heartguard"
+# How long a transaction waits for another process's write lock before giving up (seconds).
+LOCK_WAIT = 30.0
+# SQLite's own wait for the rare lock met outside BEGIN; this one does block the loop.
+BUSY_TIMEOUT_MS = 1000
+_FIRST_PAUSE = 0.0005
+_LONGEST_PAUSE = 0.05
+
+
+class Cursor(sqlite3.Cursor):
+    """A ``sqlite3`` cursor with the one coroutine SQLAlchemy's async results call."""
+
+    async def _async_soft_close(self) -> None:
+        """Nothing to do: ``sqlite3`` keeps pending rows readable without a thread."""
+
+
+class Connection(sqlite3.Connection):
+    """A ``sqlite3`` connection whose cursors are :class:`Cursor`."""
+
+    def cursor(self, factory: Any = Cursor) -> Any:
+        """A new cursor (of ours unless told otherwise)."""
+        return super().cursor(factory)
+
+
+def connect_args() -> dict[str, Any]:
+    """What ``create_engine`` passes to ``sqlite3.connect``."""
+    return {
+        "factory": Connection,
+        "timeout": BUSY_TIMEOUT_MS / 1000,
+        # The pool hands a connection to one task at a time, on whichever thread runs the loop.
+        "check_same_thread": False,
+    }
+
+
+async def _done() -> None:
+    """An awaitable that finishes at once: awaiting it never yields to the event loop."""
+
+
+def _handoff() -> None:
+    # AsyncConnection.execute insists that the driver awaited something. Handing SQLAlchemy's
+    # greenlet an awaitable that is already done satisfies that for two greenlet switches
+    # (about a microsecond) without letting other tasks in mid-statement.
+    if in_greenlet():
+        await_(_done())
+
+
+class InlineSQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite, declared async so that ``create_async_engine`` accepts it."""
+
+    driver = DRIVER
+    is_async = True
+    supports_statement_cache = True
+
+    def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
+        _handoff()
+        cursor.execute(statement, parameters)
+
+    def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
+        _handoff()
+        cursor.execute(statement)
+
+    def do_executemany(
+        self, cursor: Any, statement: Any, parameters: Any, context: Any = None
+    ) -> None:
+        _handoff()
+        cursor.executemany(statement, parameters)
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        # A file database gets a pool that waits with asyncio; memory keeps one connection.
+        if cls._is_url_file_db(url):
+            return pool.AsyncAdaptedQueuePool
+        return pool.StaticPool
+
+
+registry.register(f"sqlite.{DRIVER}", __name__, "InlineSQLiteDialect")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _pause(seconds: float) -> None:
+    # Inside SQLAlchemy's greenlet the loop runs other work meanwhile; a plain thread (a
+    # synchronous caller) can only sleep.
+    if in_greenlet():
+        await_(asyncio.sleep(seconds))
+    else:
+        time.sleep(seconds)
+
+
+def begin_immediate(raw: Any, *, wait: float | None = None) -> None:
+    """``BEGIN IMMEDIATE`` on a ``sqlite3`` connection, waiting for the lock without blocking.
+
+    Raises ``sqlite3.OperationalError`` ("database is locked") after ``wait`` seconds
+    (default ``LOCK_WAIT``).
+    """
+    deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+    pause = _FIRST_PAUSE
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            _pause(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
