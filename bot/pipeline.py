@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import students
@@ -30,8 +30,8 @@ from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal,
 from flows.signals import RiskLevel as RiskLevelName
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
-from storage.models import ChannelIdentity, Message, RiskAssessmentRecord, SafetyPlan
 from storage.models import Conversation as ConversationRow
+from storage.models import Message, RiskAssessmentRecord, SafetyPlan, Student
 
 log = logging.getLogger(__name__)
 # The flows speak level names; index by the detector's ordered enum.
@@ -55,11 +55,18 @@ class Inbound:
     value: str
     chat_id: str | None = None
     message_id: str | None = None
+    # A button press names the question its keyboard was shown with; it counts only while
+    # that question is still the chat's current one (see ``prompt_of``).
+    prompt: str | None = None
 
 
 @dataclass
 class Outcome:
-    """What the pipeline did: replies to send, events for observers, the student id."""
+    """What the pipeline did: replies to send, events for observers, the student id.
+
+    ``stale``: a press on a keyboard that is no longer current; nothing was stored or done
+    (``student_id`` is 0 when the chat is not known at all).
+    """
 
     student_id: int
     replies: list[Outbound] = field(default_factory=list)
@@ -69,6 +76,7 @@ class Outcome:
     created_case_request: bool = False
     erased: bool = False
     language: str = "zh"
+    stale: bool = False
 
 
 class Pipeline:
@@ -117,31 +125,31 @@ class Pipeline:
         """
         async with self._lock(inbound.channel, inbound.external_id):
             async with self.sessions() as session, session.begin():
-                outcome, pending, language = await self._transaction(session, inbound, now)
+                found = await students.find_or_create(
+                    session,
+                    channel=inbound.channel,
+                    external_id=inbound.external_id,
+                    chat_id=inbound.chat_id,
+                    now=now,
+                    create=inbound.prompt is None,
+                )
+                if found is None:
+                    return Outcome(student_id=0, stale=True)
+                student, identity = found
+                if inbound.prompt is not None and identity.prompt != inbound.prompt:
+                    # Checked in the step's own transaction: no other step can slip between.
+                    return Outcome(student_id=student.id, stale=True, language=student.language)
+                outcome, pending, language = await self._transaction(session, student, inbound, now)
                 # Rendering is pure; the student is told nothing before the commit.
                 outcome.replies = self.renderer.replies(pending, language)
                 outcome.language = language
                 if prompt_of is not None and outcome.replies and not outcome.erased:
-                    await session.execute(
-                        update(ChannelIdentity)
-                        .where(
-                            ChannelIdentity.channel == inbound.channel,
-                            ChannelIdentity.external_id == inbound.external_id,
-                        )
-                        .values(prompt=prompt_of(outcome.replies))
-                    )
+                    identity.prompt = prompt_of(outcome.replies)
             return outcome
 
     async def _transaction(
-        self, session: AsyncSession, inbound: Inbound, now: datetime
+        self, session: AsyncSession, student: Student, inbound: Inbound, now: datetime
     ) -> tuple[Outcome, list[Reply], str]:
-        student = await students.find_or_create(
-            session,
-            channel=inbound.channel,
-            external_id=inbound.external_id,
-            chat_id=inbound.chat_id,
-            now=now,
-        )
         if students.mark_reachable(session, student, now):
             # They wrote, so they unblocked us: reminders and replies may reach them again.
             log.info("student %s wrote again; reachable", student.id)

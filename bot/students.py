@@ -30,30 +30,42 @@ WINDOW = 5
 
 
 async def find_or_create(
-    session: AsyncSession, *, channel: str, external_id: str, chat_id: str | None, now: datetime
-) -> Student:
-    """The student behind a chat identity; an unknown identity gets a new, unlinked student."""
-    student = await session.scalar(
-        select(Student)
-        .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
-        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    )
-    if student is not None:
-        return student
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    chat_id: str | None,
+    now: datetime,
+    create: bool = True,
+) -> tuple[Student, ChannelIdentity] | None:
+    """The student behind a chat identity, with the identity row.
+
+    An unknown identity gets a new, unlinked student, unless ``create`` is off (then None).
+    """
+    found = (
+        await session.execute(
+            select(Student, ChannelIdentity)
+            .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+        )
+    ).first()
+    if found is not None:
+        return found[0], found[1]
+    if not create:
+        return None
     student = Student(display_name=ANONYMOUS_NAME, status="unlinked", created_at=now)
     session.add(student)
     await session.flush()
-    session.add(
-        ChannelIdentity(
-            student_id=student.id,
-            channel=channel,
-            external_id=external_id,
-            chat_id=chat_id,
-            created_at=now,
-        )
+    identity = ChannelIdentity(
+        student_id=student.id,
+        channel=channel,
+        external_id=external_id,
+        chat_id=chat_id,
+        created_at=now,
     )
+    session.add(identity)
     await session.flush()
-    return student
+    return student, identity
 
 
 async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id: int) -> Student:

@@ -1,15 +1,19 @@
 """The counselor side in Telegram: /link, alert buttons, /queue, /case and /note.
 
-Someone is a counselor here only because their private chat id is a counselor's "telegram"
-contact (linked with a one-time code), never because of anything a message says. Every
-action and every case view goes through escalation's CaseService, which checks scope and
-records the event.
+Someone is a counselor here only because their Telegram account is a counselor's "telegram"
+contact (linked with a one-time code in a private chat), never because of anything a message
+says. They act as counselors in that private chat, and in the counselor groups registered in
+config (``telegram.counselor_groups``), where the bot answers only linked counselors. Case
+lists and timelines asked for in a group go to the asker's private chat, so a group never
+shows more than who did what. Every action and every case view goes through escalation's
+CaseService, which checks scope and records the event.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,14 +21,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import CallbackQuery, MaybeInaccessibleMessage, Message, Update
-from telegram.error import TelegramError
+from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import counselor_links
 from bot.codes import Redemption
+from bot.telegram import CHANNEL
 from bot.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
-from bot.telegram.prompts import CHANNEL
 from bot.telegram.texts import Texts
 from escalation.actions import Actor, CaseActionError, CaseService, NotAllowedError
 from escalation.cases import case_number
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 STATUS_MARK = "—— 状态 Status:"
 QUEUE_LIMIT = 30
 TIMELINE_LIMIT = 20
+# How old the in-memory list of linked Telegram accounts may get (seconds); see CounselorDesk.who.
+DIRECTORY_TTL = 30.0
 
 Clock = Callable[[], datetime]
 
@@ -81,15 +87,41 @@ class CounselorDesk:
         *,
         clock: Clock,
         zone: str,
+        groups: Iterable[int] = (),
     ) -> None:
         self.sessions = sessions
         self.service = service
         self.texts = texts
         self.clock = clock
         self.zone = ZoneInfo(zone)
+        self.groups = frozenset(groups)
+        self._linked: frozenset[str] = frozenset()
+        self._linked_at = -DIRECTORY_TTL
 
-    async def who(self, chat_id: int) -> Who | None:
-        """The active counselor linked to this private chat, if any."""
+    async def _maybe_linked(self, user_id: int) -> bool:
+        """Whether this account may be a linked counselor, from a list kept up to 30 s old.
+
+        Every private message asks, and nearly all come from students: reading the short list
+        of linked accounts twice a minute, instead of the database per message, saves a
+        transaction on each. A "yes" is always checked against the database (so an unlinked
+        or deactivated counselor loses access at once); a "no" may be up to DIRECTORY_TTL old
+        only for an account linked through another bot process (this one adds its own links
+        at once), which is then answered as a student until the list is read again.
+        """
+        now = time.monotonic()
+        if now - self._linked_at >= DIRECTORY_TTL:
+            async with self.sessions() as session:
+                addresses = await session.scalars(
+                    select(CounselorContact.address).where(CounselorContact.channel == CHANNEL)
+                )
+                self._linked = frozenset(addresses)
+            self._linked_at = now
+        return str(user_id) in self._linked
+
+    async def who(self, user_id: int) -> Who | None:
+        """The active counselor linked to this Telegram account (its private chat id), if any."""
+        if not await self._maybe_linked(user_id):
+            return None
         async with self.sessions() as session:
             row = (
                 await session.execute(
@@ -97,7 +129,7 @@ class CounselorDesk:
                     .join(CounselorContact, CounselorContact.counselor_id == Counselor.id)
                     .where(
                         CounselorContact.channel == CHANNEL,
-                        CounselorContact.address == str(chat_id),
+                        CounselorContact.address == str(user_id),
                         Counselor.active.is_(True),
                     )
                     .order_by(CounselorContact.id)
@@ -112,15 +144,48 @@ class CounselorDesk:
         if message is not None:
             await message.get_bot().send_message(message.chat.id, text)
 
-    async def private_counselor(self, update: Update) -> Who | None:
-        """The linked counselor of this private chat; anyone else is told it is for counselors."""
+    def in_group(self, update: Update) -> bool:
+        """Whether the update comes from a registered counselor group."""
         chat = update.effective_chat
-        if chat is None or chat.type != chat.PRIVATE:
+        return chat is not None and chat.id in self.groups
+
+    async def counselor_of(self, update: Update) -> Who | None:
+        """The linked counselor writing in their private chat or a counselor group.
+
+        Anyone else there is told it is for counselors; other chats get nothing.
+        """
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None or user is None:
             return None
-        who = await self.who(chat.id)
+        if chat.type == chat.PRIVATE:
+            who = await self.who(chat.id)
+        elif chat.id in self.groups and not user.is_bot:
+            who = await self.who(user.id)
+        else:
+            return None
         if who is None:
             await self.reply(update, self.texts.counselor("not_counselor"))
         return who
+
+    async def reply_privately(
+        self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Case details: in the chat itself when private; from a group, to the asker's own chat."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None:
+            return
+        bot = message.get_bot()
+        if not self.in_group(update):
+            await bot.send_message(message.chat.id, text, reply_markup=markup)
+            return
+        try:
+            await bot.send_message(user.id, text, reply_markup=markup)
+        except Forbidden:
+            await self.reply(update, self.texts.counselor("private_refused"))
+            return
+        await self.reply(update, self.texts.counselor("sent_privately"))
 
     async def on_link(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/link CODE``: attach this private chat to the counselor the code was issued for."""
@@ -142,6 +207,7 @@ class CounselorDesk:
                 now=self.clock(),
             )
         if result.outcome is Redemption.OK:
+            self._linked |= {str(chat.id)}
             log.info("chat %s linked to counselor %s", chat.id, result.counselor_id)
             await self.reply(update, self.texts.counselor("link_ok", name=result.counselor_name))
         else:
@@ -164,7 +230,9 @@ class CounselorDesk:
             and message.chat.type == message.chat.PRIVATE
             and message.chat.id == query.from_user.id
         )
-        who = await self.who(query.from_user.id) if own_chat else None
+        counselor_group = message is not None and message.chat.id in self.groups
+        mine = (own_chat or counselor_group) and not query.from_user.is_bot
+        who = await self.who(query.from_user.id) if mine else None
         if not isinstance(press, CounselorPress) or who is None:
             await query.answer(self.texts.counselor("not_counselor"), show_alert=True)
             return
@@ -231,7 +299,7 @@ class CounselorDesk:
 
     async def on_queue(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/queue``: open cases in the counselor's scope, most urgent and oldest first."""
-        who = await self.private_counselor(update)
+        who = await self.counselor_of(update)
         if who is None:
             return
         now = self.clock()
@@ -255,7 +323,7 @@ class CounselorDesk:
                 )
             rows = (await session.execute(query)).all()
         if not rows:
-            await self.reply(update, self.texts.counselor("queue_empty"))
+            await self.reply_privately(update, self.texts.counselor("queue_empty"))
             return
         lines = [self.texts.counselor("queue_head")]
         for case, school in rows:
@@ -270,11 +338,11 @@ class CounselorDesk:
                     age=_age(case.created_at, now),
                 )
             )
-        await self.reply(update, "\n".join(lines))
+        await self.reply_privately(update, "\n".join(lines))
 
     async def on_case(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/case N``: one case and its timeline; the view itself is recorded."""
-        who = await self.private_counselor(update)
+        who = await self.counselor_of(update)
         if who is None:
             return
         arg = (context.args or [""])[0].lstrip("#")
@@ -319,15 +387,11 @@ class CounselorDesk:
                 )
             )
         markup = case_keyboard(case.id, open_actions(case.status), dict(self.texts.action_labels))
-        message = update.effective_message
-        if message is not None:
-            await message.get_bot().send_message(
-                message.chat.id, "\n".join(lines), reply_markup=markup
-            )
+        await self.reply_privately(update, "\n".join(lines), markup)
 
     async def on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/note N text``: add a note to a case's timeline (scope-checked like /case)."""
-        who = await self.private_counselor(update)
+        who = await self.counselor_of(update)
         message = update.effective_message
         if who is None or message is None:
             return

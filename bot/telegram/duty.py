@@ -37,7 +37,7 @@ class DutyDesk:
 
     async def on_duty(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/duty``, ``/duty start [4h]`` or ``/duty end``."""
-        who = await self.desk.private_counselor(update)
+        who = await self.desk.counselor_of(update)
         if who is None:
             return
         args = [a.lower() for a in context.args or []]
@@ -92,7 +92,8 @@ class DutyDesk:
             return
         log.info("counselor %s started an ad-hoc shift", who.counselor_id)
         shown = until.astimezone(ZoneInfo(self.district_zone)).strftime("%m-%d %H:%M")
-        await self.desk.reply(update, self.texts.counselor("duty_started", until=shown))
+        # "Alerts come to this chat" is true of their private chat, not of a group.
+        await self.desk.reply_privately(update, self.texts.counselor("duty_started", until=shown))
 
     def _refusal(self, span: timedelta) -> str:
         if not timedelta(minutes=1) <= span <= duty.MAX_SHIFT:

@@ -71,10 +71,14 @@ def install(
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
     groups: filters.BaseFilter = filters.ChatType.GROUPS
-    quiet = tuple(counselor_groups)
-    if quiet:
-        # Counselor groups get their own features later; students are never there.
-        groups = groups & ~filters.Chat(chat_id=quiet)
+    desks: filters.BaseFilter = private
+    registered = tuple(counselor_groups)
+    if registered:
+        # In a registered counselor group the counselor commands work for linked counselors;
+        # nothing else is answered there (students are never sent to one).
+        counselors_group = filters.ChatType.GROUPS & filters.Chat(chat_id=registered)
+        groups = groups & ~filters.Chat(chat_id=registered)
+        desks = private | counselors_group
     addressed = filters.COMMAND | filters.Entity(MessageEntity.MENTION)
     application.add_handler(MessageHandler(groups & new_message & addressed, students.on_group))
     for name, callback in (
@@ -84,7 +88,7 @@ def install(
         ("note", desk.on_note),
         ("duty", duty.on_duty),
     ):
-        application.add_handler(CommandHandler(name, callback, filters=private & new_message))
+        application.add_handler(CommandHandler(name, callback, filters=desks & new_message))
     application.add_handler(CallbackQueryHandler(desk.on_press, pattern=f"^{COUNSELOR}:"))
     application.add_handler(CallbackQueryHandler(students.on_press, pattern=f"^{STUDENT}:"))
     application.add_handler(CallbackQueryHandler(ForeignPress(texts)))

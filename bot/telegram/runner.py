@@ -31,7 +31,6 @@ from bot.telegram.errors import ErrorHandler
 from bot.telegram.flood import FloodGate
 from bot.telegram.handlers import ALLOWED_UPDATES, install
 from bot.telegram.notifier import TelegramNotifier
-from bot.telegram.prompts import PromptStore
 from bot.telegram.reminders import TelegramReminderTransport
 from bot.telegram.student import StudentChannel
 from bot.telegram.texts import load_texts
@@ -77,7 +76,6 @@ class BotProcess:
         tg = settings.telegram
         self.students = StudentChannel(
             self.pipeline,
-            PromptStore(ctx.sessions),
             self.texts,
             kick=self.runner.kick,
             clock=clock,
@@ -89,6 +87,7 @@ class BotProcess:
             self.texts,
             clock=clock,
             zone=settings.schools.default_timezone,
+            groups=settings.telegram.counselor_groups,
         )
         self.duty = DutyDesk(
             self.desk,

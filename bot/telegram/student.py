@@ -27,9 +27,9 @@ from telegram.ext import ContextTypes
 from bot.pipeline import Inbound, InboundKind, Outcome, Pipeline
 from bot.render import Outbound
 from bot.students import mark_unreachable
+from bot.telegram import CHANNEL
 from bot.telegram.callbacks import StudentPress, parse, prompt_token, student_keyboard
 from bot.telegram.flood import PRUNE_AT, FloodGate
-from bot.telegram.prompts import CHANNEL, PromptStore
 from bot.telegram.texts import Texts, language_of
 from lexicons.levels import RiskLevel
 
@@ -142,7 +142,6 @@ class StudentChannel:
     def __init__(
         self,
         pipeline: Pipeline,
-        prompts: PromptStore,
         texts: Texts,
         *,
         kick: Kick,
@@ -150,7 +149,6 @@ class StudentChannel:
         flood: FloodGate | None = None,
     ) -> None:
         self.pipeline = pipeline
-        self.prompts = prompts
         self.texts = texts
         self.kick = kick
         self.clock = clock
@@ -202,18 +200,6 @@ class StudentChannel:
             )
             return
         async with self._lock(message.chat.id):
-            prompt = await self.prompts.current(user.id)
-            if prompt is None or prompt.token is None or prompt.token != press.token:
-                language = prompt.language if prompt else language_of(user.language_code)
-                await query.answer(self.texts.student("stale_button", language))
-                log.info("stale button press in chat %s", message.chat.id)
-                return
-            await query.answer()
-            try:
-                # The answer is given: take the keyboard away so it cannot be pressed twice.
-                await query.edit_message_reply_markup(reply_markup=None)
-            except TelegramError as exc:
-                log.debug("keyboard of chat %s kept: %s", message.chat.id, type(exc).__name__)
             inbound = Inbound(
                 channel=CHANNEL,
                 external_id=str(user.id),
@@ -221,8 +207,22 @@ class StudentChannel:
                 value=press.value,
                 chat_id=str(message.chat.id),
                 message_id=str(message.message_id),
+                prompt=press.token,
             )
+            # The pipeline checks the token in the step's own transaction.
             outcome = await self._handle(inbound)
+            if outcome.stale:
+                known = outcome.student_id != 0
+                language = outcome.language if known else language_of(user.language_code)
+                await query.answer(self.texts.student("stale_button", language))
+                log.info("stale button press in chat %s", message.chat.id)
+                return
+            await query.answer()
+            try:
+                # The answer is taken: take the keyboard away so it cannot be pressed twice.
+                await query.edit_message_reply_markup(reply_markup=None)
+            except TelegramError as exc:
+                log.debug("keyboard of chat %s kept: %s", message.chat.id, type(exc).__name__)
             await self._send(context.bot, message.chat.id, outcome)
 
     async def _handle(self, inbound: Inbound) -> Outcome:

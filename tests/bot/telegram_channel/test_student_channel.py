@@ -74,6 +74,17 @@ async def test_a_stale_button_gets_a_note_and_never_reaches_the_pipeline(
     assert await count(ctx, Message) == stored
 
 
+async def test_a_press_from_an_unknown_account_is_stale_and_creates_no_student(
+    chat: Chat, ctx: AppContext
+) -> None:
+    # An old keyboard in the chat of an account we hold nothing for (never met, or erased).
+    calls = await chat.send(chat.make.press(8181, "s:0badc0de:zh", chat_id=8181))
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert "过期" in calls[0].params["text"]
+    assert await count(ctx, Student) == 0
+    assert await count(ctx, ChannelIdentity) == 0
+
+
 async def test_same_option_keys_on_an_older_question_are_still_stale(
     chat: Chat, district: dict[str, object]
 ) -> None:
