@@ -13,14 +13,19 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+sys.path.insert(0, str(Path(__file__).with_name("hook")))
+from emulator_shapes import telegram_shaped
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = ROOT / ".e2e"
@@ -107,7 +112,7 @@ class BotRun:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             text = self.log.read_text(encoding="utf-8").rsplit(marker, 1)[-1]
-            if "running (polling)" in text:
+            if "running (polling)" in text or "running (webhook)" in text:
                 return
             if self.proc.poll() is not None:
                 raise AssertionError(f"heartguard run exited early:\n{text}")
@@ -225,3 +230,52 @@ def button(item: dict[str, Any], suffix: str) -> str:
             if str(key.get("callback_data", "")).endswith(suffix):
                 return str(key["callback_data"])
     return ""
+
+
+class WebhookRelay:
+    """TEST ONLY: stands where Telegram's servers would, between the emulator and the bot.
+
+    The emulator calls a bot's webhook without the ``X-Telegram-Bot-Api-Secret-Token`` header
+    Telegram sends, and with dates in milliseconds. The relay takes its calls, reshapes them
+    as Telegram would send them, adds the secret, and forwards them to the bot's webhook,
+    answering the emulator with the bot's status.
+    """
+
+    def __init__(self, target: str, secret: str) -> None:
+        self.target = target
+        self.secret = secret
+        self.port = free_port()
+        self.statuses: list[int] = []
+        relay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                answer = httpx.post(
+                    relay.target,
+                    json=telegram_shaped(body),
+                    headers={"X-Telegram-Bot-Api-Secret-Token": relay.secret},
+                    timeout=10,
+                )
+                relay.statuses.append(answer.status_code)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> WebhookRelay:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -20,26 +20,11 @@ import json
 import os
 from typing import Any
 
+from emulator_shapes import telegram_shaped
 from telegram.request import HTTPXRequest, RequestData
 
 _original = HTTPXRequest.do_request
 _ANSWERED_HERE: dict[str, Any] = {"setMyCommands": True, "deleteMyCommands": True}
-_MILLISECONDS = 10**11  # no date in seconds is this large before the year 5138
-
-
-def _seconds(node: Any) -> Any:
-    if isinstance(node, dict):
-        out = {key: _seconds(value) for key, value in node.items()}
-        for key in ("date", "edit_date"):
-            if isinstance(out.get(key), int) and out[key] > _MILLISECONDS:
-                out[key] //= 1000
-        query = out.get("callback_query")
-        if isinstance(query, dict):
-            query.setdefault("chat_instance", "e2e")
-        return out
-    if isinstance(node, list):
-        return [_seconds(item) for item in node]
-    return node
 
 
 def _record(api: str, request_data: RequestData | None) -> None:
@@ -80,7 +65,7 @@ async def _adapted(
         body["result"] = True
     if api == "getUpdates" and result == []:
         await asyncio.sleep(0.1)
-    return status, json.dumps(_seconds(body)).encode()
+    return status, json.dumps(telegram_shaped(body)).encode()
 
 
 HTTPXRequest.do_request = _adapted  # type: ignore[method-assign]
