@@ -22,7 +22,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import counselor_links
@@ -182,7 +182,9 @@ class CounselorDesk:
             return
         try:
             await bot.send_message(user.id, text, reply_markup=markup)
-        except Forbidden:
+        except (Forbidden, BadRequest) as exc:
+            # They blocked the bot, or never opened a private chat with it ("chat not found").
+            log.info("counselor chat %s not reachable privately: %s", user.id, type(exc).__name__)
             await self.reply(update, self.texts.counselor("private_refused"))
             return
         await self.reply(update, self.texts.counselor("sent_privately"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fake_telegram import Call
+from fake_telegram import FORBIDDEN, Call
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from test_counselor_desk import case_of, crisis_alert
@@ -170,3 +170,14 @@ async def test_a_counselor_linked_by_another_process_is_recognised_after_the_lis
     fresh = await chat.command(8080, "/queue")
     assert "只有已绑定的心理老师" not in texts_of(fresh)
     assert "待处理案例" in texts_of(fresh) or "没有待处理" in texts_of(fresh)
+
+
+async def test_details_that_cannot_be_sent_privately_are_not_shown_in_the_group(
+    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+) -> None:
+    await crisis_alert(chat, process, clock, district)
+    case = await case_of(ctx)
+    chat.api.failures["sendMessage"] = [FORBIDDEN]  # the counselor blocked the bot since
+    calls = await chat.send(in_group(chat, COUNSELOR, f"/case {case.id}"))
+    assert "无法私信你" in sent(calls, GROUP)
+    assert "EMERGENCY" not in sent(calls, GROUP)
