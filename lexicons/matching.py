@@ -109,15 +109,23 @@ class Matcher:
         starts = clause_starts(text)
         raw: list[Hit] = []
         needs_tokens: set[int] = set()
+        # One-character degree heads (累, 难, 笑 …) only matter beside 死 (累死了); without
+        # one they would send nearly every clause through jieba for nothing.
+        heads_matter = "死" in text
         for end_index, (pattern, entries) in self.lexicon.automaton.iter(text):
             start = end_index - len(pattern) + 1
             end = end_index + 1
             if entries[0].latin and _cuts_latin_word(text, start, end):
                 continue
             clause = bisect.bisect_right(starts, start) - 1
+            single = pattern in self._single
+            added = False
             for entry in entries:
+                if single and not heads_matter and entry.category == "degree_head":
+                    continue
                 raw.append(Hit(start, end, entry, clause))
-            if pattern in self._single:
+                added = True
+            if single and added:
                 needs_tokens.add(clause)
         if not raw and not _QUANTITY.search(text):
             return []
@@ -219,13 +227,16 @@ def _resolve(hits: list[Hit]) -> list[Hit]:
     """Drop hits inside suppressors, and cues or risks inside a longer hit (maximal munch)."""
     if not hits:
         return []
-    longest = max(h.length for h in hits)
-    suppressors = _covering([h for h in hits if h.category in ("idiom", "collision")])
-    kept = [
-        h
-        for h in hits
-        if h.category not in ("idiom", "collision") and not _inside(h, suppressors, longest)
-    ]
+    covering = [h for h in hits if h.category in ("idiom", "collision")]
+    kept = [h for h in hits if h.category not in ("idiom", "collision")]
+    if covering:
+        # Each index is searched back only as far as its own longest span reaches.
+        suppressors = _covering(covering)
+        longest = max(h.length for h in covering)
+        kept = [h for h in kept if not _inside(h, suppressors, longest)]
+    if not kept:
+        return []
+    longest = max(h.length for h in kept)
     index = _covering(kept)
     out = []
     for hit in kept:
