@@ -66,7 +66,12 @@ def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
     active = tuple(h for p in parts for h in p.active)
     # An object that only counts in combination (药, 小刀) makes a passive wish a plan only
     # next to a real wish to die; means of their own weight do so with any ideation.
-    weighty = tuple(h for h in means if h.level is not None and h.level >= MODERATE)
+    # A place to fall or drown (天台, 江边) is a means next to a wish to die, low as it is alone.
+    weighty = tuple(
+        h
+        for h in means
+        if (h.level is not None and h.level >= MODERATE) or h.category == "location"
+    )
     out: list[Finding] = []
     # "I've decided" means nothing alone; next to means or a death wish it is intent.
     intent = ideation or plan or resolve
@@ -102,26 +107,44 @@ def _farewells(msg: Message, intent: tuple[Hit, ...], hopeless: tuple[Hit, ...])
     """
     goodbyes = [h for h in msg.risks if h.category == "farewell" and own(msg, h)]
     serious = [h for h in goodbyes if h.level is not None and h.level >= MODERATE]
-    if len(goodbyes) >= 2 or (goodbyes and intent) or (serious and hopeless):
+    # 最后再看一眼月亮，就下去了: a serious goodbye with a jump is going over.
+    going = serious and any(own(msg, j) for j in msg.cues.get("jump", ()))
+    if len(goodbyes) >= 2 or (goodbyes and intent) or (serious and (hopeless or going)):
         return [Finding(IMMINENT, "farewell", "final_farewell", tuple(goodbyes[:2]))]
     return []
+
+
+# Said right before a place, these put the student there now: 我在江边 / 站在 / 已经到了.
+_PRESENCE = ("在", "到", "到了", "上了")
+# … unless the place is where something lives or someone is kept: 我家在江边, 被关在阳台.
+_RESIDENCE = ("家在", "住在", "校在", "家就在", "关在", "锁在")
+
+
+def _present(msg: Message, place: Hit) -> bool:
+    """我在河边 / 已经在顶楼了 / 坐在窗台上: the student is at the place as they write."""
+    before = msg.text[max(0, place.start - 3) : place.start]
+    if before.endswith(_RESIDENCE) or msg.in_clause("timing_past", place.clause):
+        return False
+    return before.endswith(_PRESENCE) or place.entry.pattern.startswith(("在", "站在", "坐在"))
 
 
 def _locations(msg: Message, ideation: tuple[Hit, ...]) -> list[Finding]:
     out = []
     for place in (h for h in msg.risks if h.category == "location" and own(msg, h)):
         high_place = place.level is not None and place.level >= HIGH
-        now = msg.has("timing_now")
+        now = msg.has("timing_now") or _present(msg, place)
+        soon = msg.has("timing_soon")
         danger = (
             bool(ideation)
             or msg.has("symptom")
             or msg.has("jump")
+            or msg.has("edge")
             or any(h.category == "farewell" for h in msg.risks)
         )
-        if (now and (high_place or danger)) or (high_place and danger):
+        if ((now or soon) and danger) or (now and high_place) or (high_place and danger):
             out.append(Finding(IMMINENT, "location", "at_the_place", (place,)))
         elif now:
-            # 我现在在楼顶, said to a crisis line, is worth an urgent call even without words
-            # of despair; a plain place alone is not.
+            # 我现在在楼顶 / 我在河边那座桥上, said to a crisis line, is worth an urgent call
+            # even without words of despair; a plain place alone is not.
             out.append(Finding(HIGH, "location", "at_a_high_place_now", (place,)))
     return out

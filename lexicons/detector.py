@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from lexicons.combinations import Features, combine, features
-from lexicons.ideation import ideation_rules
+from lexicons.ideation import ideation_rules, in_earnest
 from lexicons.levels import RiskLevel
 from lexicons.lexicon import Lexicon, load_lexicon
 from lexicons.matching import Hit, Matcher
@@ -57,6 +57,12 @@ REASONS = {
     "ideation_with_resolve": "有意念且已下决心 (ideation with resolve)",
     "resolved_to_die": "已下决心去死 (resolved to die)",
     "farewell_preparations": "告别准备 (farewell preparations)",
+    "acquired_means": "已弄到手段 (has got hold of the means)",
+    "bleeding": "自伤部位在流血 (bleeding from a self-harm site)",
+    "bleeding_now": "正在流血且有其他症状 (bleeding now, with other signs)",
+    "urge_with_means": "有自伤冲动且手段就在手边 (urge to self-harm with the means at hand)",
+    "ideation_in_earnest": "认真表达的轻生念头 (a wish to die said in earnest)",
+    "peer_hurt": "同伴在家被伤害 (a peer hurt at home)",
     "window": "结合前几条消息 (together with earlier messages)",
 }
 LEVEL_NAMES = {
@@ -129,6 +135,7 @@ class Detector:
         msg = Message(normalized.text, self.matcher.hits(normalized.text))
         findings, live, negations = standalone(msg)
         findings += ideation_rules(msg)
+        findings += in_earnest(msg, findings)
         findings += means_rules(msg)
         findings += safeguarding_rules(msg)
         feats = features(msg, live, findings)
@@ -153,6 +160,9 @@ class Detector:
         return _verdict(findings, evidence, self.lexicon.version)
 
 
+_NEVER = ("从没", "从来没", "从未", "从来不", "never")
+
+
 def _ambivalence(msg: Message, negations: list[Hit], findings: list[Finding]) -> list[Finding]:
     """我不想死，可是好痛苦: a negated wish to die next to pain.
 
@@ -163,7 +173,10 @@ def _ambivalence(msg: Message, negations: list[Hit], findings: list[Finding]) ->
     if not negations:
         return []
     despair = ("hopelessness", *IDEATION)
-    kinds = (*despair, "distress") if msg.has("contrast") else despair
+    # 我从没想过自杀，只是好烦: a denial that it ever crossed their mind, then everyday
+    # stress, is not ambivalence; 我不想死，可是好痛苦 is.
+    never = negations[0].entry.pattern.startswith(_NEVER)
+    kinds = (*despair, "distress") if msg.has("contrast") and not never else despair
     suffering = [f for f in findings if f.category in kinds]
     if not suffering:
         return []

@@ -7,8 +7,18 @@ I wish I'd never been born are caught without each being listed.
 
 from __future__ import annotations
 
-from lexicons.matching import Hit
-from lexicons.rules import HIGH, MODERATE, Finding, Message, framed, negated, own, person
+from lexicons.matching import Hit, gap
+from lexicons.rules import (
+    HIGH,
+    MODERATE,
+    Finding,
+    Message,
+    earnest,
+    framed,
+    negated,
+    own,
+    person,
+)
 
 END_OF_WISH = ("vanish", "death")
 # Negation cues that already hold the wish: 不打算再活, 不要活了, do not want to live.
@@ -22,6 +32,16 @@ def _tone(msg: Message, hit: Hit, level: str) -> tuple[str, str]:
         if msg.has("joke"):
             return "moderate", "_joking"
     return level, ""
+
+
+def _better_without_me(msg: Message, end: Hit) -> Hit | None:
+    """没有我，他们应该会过得更好吧: "without me" reaches on, past a comma, for "better"."""
+    if not end.entry.pattern.startswith(("没有我", "without me")):
+        return None
+    for better in msg.cues.get("better_off", ()):
+        if better.start >= end.end and gap(msg.text, end.end, better.start) <= 10:
+            return better
+    return None
 
 
 def ideation_rules(msg: Message) -> list[Finding]:
@@ -81,7 +101,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
                     Finding(MODERATE, "passive_ideation", "preoccupied_with_death", (dwell, end))
                 )
                 continue
-            better = msg.near(end, "better_off", 4)
+            better = msg.near(end, "better_off", 4) or _better_without_me(msg, end)
             if better is not None and better.start >= end.start:
                 out.append(Finding(MODERATE, "passive_ideation", "better_off_dead", (end, better)))
     for life in msg.cues.get("life", ()):
@@ -90,8 +110,10 @@ def ideation_rules(msg: Message) -> list[Finding]:
             continue
         desire = msg.before(life, "desire", 3)
         negation = msg.before(desire, "negation", 3) if desire is not None else None
+        # 不想活了，说真的 / 这次不是说说而已: said in earnest it is a wish to die, not a sigh.
+        serious = resolved or earnest(msg)
         if desire is not None and negation is not None:
-            lvl = HIGH if resolved else MODERATE
+            lvl = HIGH if serious else MODERATE
             out.append(
                 Finding(lvl, "passive_ideation", "not_want_to_live", (negation, desire, life))
             )
@@ -100,7 +122,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
         if refusal is not None and refusal.entry.pattern.endswith(_NEGATED_WISH):
             out.append(
                 Finding(
-                    HIGH if resolved else MODERATE,
+                    HIGH if serious else MODERATE,
                     "passive_ideation",
                     "not_want_to_live",
                     (refusal, life),
@@ -111,3 +133,16 @@ def ideation_rules(msg: Message) -> list[Finding]:
         if futile is not None and negated(msg, futile) is None:
             out.append(Finding(MODERATE, "passive_ideation", "life_is_futile", (life, futile)))
     return out
+
+
+def in_earnest(msg: Message, findings: list[Finding]) -> list[Finding]:
+    """不想活了，这次不是说说而已: a passive wish said in earnest is treated as a wish to die."""
+    if not earnest(msg):
+        return []
+    for finding in findings:
+        if (
+            finding.category in ("passive_ideation", "active_ideation")
+            and finding.level == MODERATE
+        ):
+            return [Finding(HIGH, "active_ideation", "ideation_in_earnest", finding.hits)]
+    return []

@@ -41,6 +41,7 @@ CUE_CATEGORIES = frozenset({
     "futility", "better_off", "conditional", "resolve", "harm_act", "body_part", "jump",
     "symptom", "outcome", "hostile_act", "peer_agent", "family_agent", "adult_agent", "secrecy",
     "photo_request", "meet_request", "gift", "revenge", "rumination", "method_word",
+    "acquire", "edge", "height",
 })  # fmt: skip
 
 # A hit inside one of these spans is ignored.

@@ -16,7 +16,7 @@ from lexicons.normalize import CLAUSE_BREAKS, is_cjk, is_latin
 
 # Counted doses: 三十多片, 40颗, 两板, 20 pills. A number with a pill word is a quantity.
 _QUANTITY = re.compile(
-    r"(?:[1-9]\d+|[二三四五六七八九几]?十[一二三四五六七八九]?|[一二两三四五六七八九]?百)\s*多?\s*"
+    r"(?:[1-9]\d+|[二三四五六七八九几]?十[一二三四五六七八九几]?|[一二两三四五六七八九]?百)\s*多?\s*"
     r"(?:片|颗|粒|板|盒|瓶|包)"
     r"|\b(?:[1-9]\d+|a dozen|dozens of|twenty|thirty|forty|fifty|a hundred)\s+"
     r"(?:pills|tablets|capsules|of them)\b"

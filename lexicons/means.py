@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from lexicons.levels import SUICIDALITY
 from lexicons.matching import Hit, gap
-from lexicons.rules import HIGH, IMMINENT, MODERATE, Finding, Message, framed, own, person
+from lexicons.rules import (
+    DAYS_AGO,
+    HIGH,
+    IMMINENT,
+    MODERATE,
+    Finding,
+    Message,
+    framed,
+    own,
+    person,
+)
 
 # The injured object must follow the verb: 划了自己 / cut my arm, not "i cut class".
 REFLEXIVE = frozenset({"自己", "我自己", "myself", "me"})
@@ -60,24 +70,40 @@ def _first(msg: Message, category: str) -> Hit | None:
 
 
 # "Already" and "just" say when, not what: 刀片我已经磨好了 is a plan, not an overdose.
-WEAK_COMPLETION = frozenset({"已经", "已", "刚", "刚刚", "刚才", "already", "just"})
+_WHEN = frozenset({"已经", "已", "刚", "刚刚", "刚才", "already", "just"})
+# 买了 / 买好了 say it was got hold of, never that it was taken (acquired_means below).
+_BOUGHT = frozenset({"买了", "买好了", "bought"})
 
 
-def _done(msg: Message, item: Hit) -> Hit | None:
-    acts = [
-        c
-        for c in msg.in_clause("completion", item.clause)
-        if c.entry.pattern not in WEAK_COMPLETION
-    ]
-    for cue in acts:
+def _completion(msg: Message, item: Hit, *, bought: bool) -> Hit | None:
+    """The completion cue beside ``item``: an act done (吃了), or with ``bought`` a purchase."""
+    for cue in msg.in_clause("completion", item.clause):
+        if (cue.entry.pattern in _BOUGHT) != bought or cue.entry.pattern in _WHEN:
+            continue
         left, right = (cue, item) if cue.end <= item.start else (item, cue)
         if gap(msg.text, left.end, right.start) <= 6:
             return cue
     return None
 
 
+def _done(msg: Message, item: Hit) -> Hit | None:
+    return _completion(msg, item, bought=False)
+
+
 def _lethal(hit: Hit) -> bool:
     return hit.level is not None and hit.level >= HIGH
+
+
+# 不知道是什么 / 不清楚吃了几片: an embedded question is a statement, not a question.
+_UNSURE = ("不知道", "不清楚", "不晓得", "不确定", "没数", "i do not know", "not sure")
+
+
+def _question_near(msg: Message, item: Hit, max_gap: int) -> Hit | None:
+    question = msg.near(item, "question", max_gap)
+    if question is None:
+        return None
+    before = msg.text[max(0, question.start - 6) : question.start]
+    return None if any(u in before for u in _UNSURE) else question
 
 
 def means_rules(msg: Message) -> list[Finding]:
@@ -85,13 +111,15 @@ def means_rules(msg: Message) -> list[Finding]:
     out: list[Finding] = []
     means = _means(msg)
     for item in means:
-        question = msg.near(item, "question", 8)
+        question = _question_near(msg, item, 8)
         result = _end_of_life(msg, item)
         if question is not None and (_lethal(item) or result is not None):
             parts = tuple(h for h in (question, item, result) if h is not None)
             out.append(Finding(HIGH, "means_method", "method_question", parts))
-        if msg.in_clause("timing_past", item.clause) or msg.near(item, "question", 8):
+        if msg.in_clause("timing_past", item.clause) or question is not None:
             continue
+        if _earlier(msg, item):
+            continue  # 上周吞了一把药: an attempt survived days ago (high), not one under way
         done = _done(msg, item)
         now = msg.near(item, "timing_now", 6)
         # The count or the symptoms often come in the next clause: 吃下去了，三十多片，头好晕.
@@ -108,16 +136,78 @@ def means_rules(msg: Message) -> list[Finding]:
         hoard = msg.near(item, "accumulate", 6)
         if hoard is not None:
             out.append(Finding(HIGH, "plan", "gathering_means", (hoard, item)))
+        # 我买了刀片 / 绳子我已经买到了: a named means got hold of. A bare 药 or 刀 bought is
+        # a cold or a kitchen, so one-character means do not count.
+        got = msg.near(item, "acquire", 6) or _completion(msg, item, bought=True)
+        if got is not None and hoard is None and len(item.entry.pattern) >= 2:
+            out.append(Finding(HIGH, "plan", "acquired_means", (got, item)))
         ready = msg.near(item, "preparation", 6)
         if ready is not None and done is None:
             out.append(Finding(HIGH, "plan", "means_ready", (ready, item)))
+    out.extend(_counted_hoard(msg))
     out.extend(_jumping(msg))
     out.extend(_self_injury(msg, means))
+    out.extend(_bleeding(msg))
     out.extend(_method_seeking(msg))
+    out.extend(_place_question(msg))
     dwell = _first(msg, "rumination")
     if dwell is not None and means and not out:
         out.append(Finding(HIGH, "means_method", "preoccupied_with_means", (dwell, means[0])))
     return out
+
+
+def _earlier(msg: Message, item: Hit) -> bool:
+    return any(c.entry.pattern in DAYS_AGO for c in msg.in_clause("timing_recent", item.clause))
+
+
+def _counted_hoard(msg: Message) -> list[Finding]:
+    """我已经存了二十几片: saving up a counted dose is gathering means, pills named or not."""
+    out = []
+    for hoard in msg.cues.get("accumulate", ()):
+        if not own(msg, hoard):
+            continue
+        for amount in msg.cues.get("quantity", ()):
+            counted = amount.entry.source == "rule:quantity" and amount.clause == hoard.clause
+            after = amount.start >= hoard.end
+            if counted and after and gap(msg.text, hoard.end, amount.start) <= 4:
+                out.append(Finding(HIGH, "plan", "gathering_means", (hoard, amount)))
+                return out
+    return out
+
+
+def _bleeding(msg: Message) -> list[Finding]:
+    """手腕一直在流血: bleeding from a self-harm site; with another sign, happening now."""
+    out = []
+    bleeding = [
+        s for s in msg.cues.get("symptom", ()) if "血" in s.entry.pattern or "流" in s.entry.pattern
+    ]
+    for part in msg.cues.get("body_part", ()):
+        if not own(msg, part) or len(part.entry.pattern) < 2:
+            continue
+        sign = next((b for b in bleeding if b.clause == part.clause), None)
+        if sign is None:
+            continue
+        other = [s for s in msg.cues.get("symptom", ()) if s is not sign]
+        if other or msg.has("timing_now"):
+            out.append(Finding(IMMINENT, "attempt", "bleeding_now", (part, sign)))
+        else:
+            out.append(Finding(HIGH, "self_harm", "bleeding", (part, sign)))
+        break
+    return out
+
+
+def _place_question(msg: Message) -> list[Finding]:
+    """哪栋楼最高 / 哪座桥下面水深: asking which place is high or deep enough is a method."""
+    if framed(msg) is not None:
+        return []
+    for place in (h for h in msg.risks if h.category == "location"):
+        height = msg.near(place, "height", 6)
+        question = _question_near(msg, place, 8) or (
+            msg.near(height, "question", 8) if height is not None else None
+        )
+        if height is not None and question is not None:
+            return [Finding(HIGH, "means_method", "method_question", (question, place, height))]
+    return []
 
 
 def _method_seeking(msg: Message) -> list[Finding]:
@@ -154,12 +244,18 @@ def _self_injury(msg: Message, means: list[Hit]) -> list[Finding]:
             continue
         target = _injured(msg, act)
         tool = next((m for m in means if m.clause == act.clause), None)
-        if target is None and tool is None:
+        # 好想划一下，小刀就在桌上: the blade is often named in the next clause.
+        at_hand = tool or next((m for m in means if m.clause > act.clause), None)
+        urge = msg.before(act, "desire", 4)
+        if target is None and tool is None and not (urge and at_hand):
             continue
         parts = tuple(h for h in (tool, act, target) if h is not None)
         clause = act.clause
         if msg.in_clause("timing_past", clause) and not msg.in_clause("timing_recent", clause):
             out.append(Finding(MODERATE, "past_attempt", "past_self_harm", parts))
+        elif urge is not None and at_hand is not None:
+            # 好想割，刀片就在笔袋里: the urge with the blade at hand is more than a thought.
+            out.append(Finding(HIGH, "self_harm", "urge_with_means", (act, at_hand)))
         elif msg.before(act, "desire", 4) or msg.before(act, "conditional", 6):
             out.append(Finding(MODERATE, "self_harm", "self_harm_thoughts", parts))
         elif msg.has("timing_now") and (msg.has("symptom") or msg.has("completion")):

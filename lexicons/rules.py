@@ -89,8 +89,13 @@ class Message:
 
 
 def _possessive(msg: Message, cue: Hit) -> bool:
-    """我妈的药 / my mom's pills: a possessor, not the one acting."""
-    return msg.text.startswith(("的", "'s"), cue.end)
+    """我妈的药 / my mom's pills / 我奶奶吃了药: a possessor, not the one acting."""
+    if msg.text.startswith(("的", "'s"), cue.end):
+        return True
+    # 我奶奶 / 我同学: a 我 glued to the person it names is "my", and that person is the subject.
+    return cue.category == "first_person" and any(
+        other.start == cue.end for other in msg.cues.get("third_person", ())
+    )
 
 
 _TO_SOMEONE = ("跟", "和", "给", "对", "告诉", "问", "求", "谢谢", "to ", "tell ", "told ", "ask ")
@@ -143,6 +148,8 @@ def _person(msg: Message, hit: Hit) -> str:
 
 def _inherent_first(hit: Hit) -> bool:
     pattern = hit.entry.pattern
+    if hit.category == "farewell" and ("你" in pattern or "you" in pattern.split()):
+        return True  # 以后拜托你了 / thank you for everything: the speaker is the one leaving
     return "我" in pattern or bool(_SELF_WORDS & set(pattern.split()))
 
 
@@ -152,6 +159,20 @@ def negated(msg: Message, hit: Hit) -> Hit | None:
     if cue is None or msg.between(cue, hit, ("contrast", *PERSON_CUES)):
         return None
     return cue
+
+
+# Days ago, and over. Anything nearer (昨晚, 今天早上, 刚才) may still be poisoning the
+# student now (paracetamol kills days later), so it stays an attempt under way.
+DAYS_AGO = frozenset({"上周", "前几天", "这几天", "这两天", "last week", "the other day"})
+
+# Bare 真的 / really is an intensifier as often as an assurance; these are only assurances.
+_WEAK_SINCERITY = frozenset({"真的", "really"})
+
+
+def earnest(msg: Message) -> bool:
+    """Said in earnest: 说真的 / 不是开玩笑 / 这次不是说说而已, with no joke marker."""
+    strong = [c for c in msg.cues.get("sincerity", ()) if c.entry.pattern not in _WEAK_SINCERITY]
+    return bool(strong) and not msg.has("joke")
 
 
 def framed(msg: Message) -> str | None:
@@ -248,6 +269,8 @@ def _time_and_tone(
             return MODERATE, "self_harm", "self_harm_thoughts"
         if msg.in_clause("timing_now", clause) and msg.in_clause("completion", clause):
             return IMMINENT, "attempt", "self_harm_now"
+        if any(c.entry.pattern in DAYS_AGO for c in msg.in_clause("timing_recent", clause)):
+            return HIGH, category, "recent_self_harm"  # survived days ago: urgent, not under way
         if msg.in_clause("timing_recent", clause) or msg.in_clause("completion", clause):
             return max(level, HIGH), category, "recent_self_harm"
     if category == "past_attempt":

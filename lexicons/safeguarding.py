@@ -11,6 +11,13 @@ def _targets_student(msg: Message, act: Hit) -> bool:
     return after is not None
 
 
+def _suffered(msg: Message, act: Hit) -> bool:
+    """被打 / 被扒裤子, with no one else named as the sufferer."""
+    if msg.text[max(0, act.start - 2) : act.start].find("被") < 0:
+        return False
+    return person(msg, act) in ("first", "none")
+
+
 def _agent(msg: Message, act: Hit) -> Hit | None:
     best = None
     for category in ("peer_agent", "family_agent", "adult_agent"):
@@ -24,13 +31,22 @@ def safeguarding_rules(msg: Message) -> list[Finding]:
     """Bullying, abuse, grooming and threats of violence from cue combinations."""
     out: list[Finding] = []
     for act in msg.cues.get("hostile_act", ()):
-        if negated(msg, act) is not None or not _targets_student(msg, act):
+        if negated(msg, act) is not None or framed(msg) is not None:
             continue
         agent = _agent(msg, act)
-        if agent is None:
-            continue
-        category = "abuse" if agent.category == "family_agent" else "bullying"
-        out.append(Finding(MODERATE, category, "hurt_by_someone", (agent, act)))
+        if _targets_student(msg, act):
+            if agent is None:
+                continue
+            category = "abuse" if agent.category == "family_agent" else "bullying"
+            out.append(Finding(MODERATE, category, "hurt_by_someone", (agent, act)))
+        elif _suffered(msg, act):
+            # 天天被扒裤子: the passive voice names the student as the one it was done to.
+            out.append(Finding(MODERATE, "bullying", "hurt_by_someone", (act,)))
+        elif agent is not None and agent.category in ("family_agent", "adult_agent"):
+            victim = msg.near(act, "third_person", 2)
+            if victim is not None and victim.start >= act.end:
+                # 我同学说她家里人打她: a friend hurt at home is a peer report.
+                out.append(Finding(MODERATE, "peer_concern", "peer_hurt", (agent, act, victim)))
     lure = msg.cues.get("adult_agent", []) + msg.cues.get("gift", [])
     asks = [c for k in ("secrecy", "photo_request", "meet_request") for c in msg.cues.get(k, ())]
     kinds = {c.category for c in asks}

@@ -45,7 +45,10 @@ def test_development_set_meets_the_targets() -> None:
     [
         ("data/heldout_zh.tsv", 0.70, 0.70, 0.08),
         ("data/heldout_en.tsv", 0.72, 0.70, 0.10),
-        ("blind/blind_zh.tsv", 0.60, 0.60, 0.12),
+        # Written apart from the lexicon, then read for classes of misses (a training set now).
+        ("data/practice_zh.tsv", 0.80, 0.85, 0.06),
+        ("blind/blind_zh.tsv", 0.68, 0.68, 0.12),
+        ("blind/blind2_zh.tsv", 0.60, 0.65, 0.10),
         ("blind/blind_en.tsv", 0.65, 0.70, 0.12),
     ],
 )
