@@ -4,6 +4,7 @@ farewells, being at the place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lexicons.levels import RiskLevel
@@ -120,10 +121,20 @@ _PRESENCE = ("在", "到", "到了", "上了")
 _RESIDENCE = ("家在", "住在", "校在", "家就在", "关在", "锁在")
 
 
+# i am on the (school) roof / standing on my window ledge / sitting at the station.
+_HERE = re.compile(
+    r"\b(?:i am|standing|sitting|stood)\s+(?:on|at|in)\s+(?:the\s+|my\s+)?(?:\w+\s+)?$"
+)
+
+
 def _present(msg: Message, place: Hit) -> bool:
-    """我在河边 / 已经在顶楼了 / 坐在窗台上: the student is at the place as they write."""
+    """我在河边 / 已经在顶楼了 / i am on the roof: the student is at the place as they write."""
+    if msg.in_clause("timing_past", place.clause):
+        return False
+    if place.entry.latin:
+        return bool(_HERE.search(msg.text[max(0, place.start - 40) : place.start]))
     before = msg.text[max(0, place.start - 3) : place.start]
-    if before.endswith(_RESIDENCE) or msg.in_clause("timing_past", place.clause):
+    if before.endswith(_RESIDENCE):
         return False
     return before.endswith(_PRESENCE) or place.entry.pattern.startswith(("在", "站在", "坐在"))
 

@@ -175,7 +175,8 @@ def _ambivalence(msg: Message, negations: list[Hit], findings: list[Finding]) ->
     despair = ("hopelessness", *IDEATION)
     # 我从没想过自杀，只是好烦: a denial that it ever crossed their mind, then everyday
     # stress, is not ambivalence; 我不想死，可是好痛苦 is.
-    never = negations[0].entry.pattern.startswith(_NEVER)
+    cues = [msg.before(n, "negation", 3) for n in negations]
+    never = any(c is not None and c.entry.pattern.startswith(_NEVER) for c in cues)
     kinds = (*despair, "distress") if msg.has("contrast") and not never else despair
     suffering = [f for f in findings if f.category in kinds]
     if not suffering:

@@ -90,8 +90,14 @@ def _done(msg: Message, item: Hit) -> Hit | None:
     return _completion(msg, item, bought=False)
 
 
+# Any swallow of these can kill (paraquat has no antidote): taken at all is an attempt.
+_POISONS = ("农药", "百草枯", "老鼠药", "敌敌畏", "除草剂", "杀虫剂", "pesticide", "paraquat")
+
+
 def _lethal(hit: Hit) -> bool:
-    return hit.level is not None and hit.level >= HIGH
+    if hit.level is not None and hit.level >= HIGH:
+        return True
+    return any(poison in hit.entry.pattern for poison in _POISONS)
 
 
 # 不知道是什么 / 不清楚吃了几片: an embedded question is a statement, not a question.
@@ -145,6 +151,8 @@ def means_rules(msg: Message) -> list[Finding]:
         if ready is not None and done is None:
             out.append(Finding(HIGH, "plan", "means_ready", (ready, item)))
     out.extend(_counted_hoard(msg))
+    if not means:
+        out.extend(_took_everything(msg))
     out.extend(_jumping(msg))
     out.extend(_self_injury(msg, means))
     out.extend(_bleeding(msg))
@@ -158,6 +166,33 @@ def means_rules(msg: Message) -> list[Finding]:
 
 def _earlier(msg: Message, item: Hit) -> bool:
     return any(c.entry.pattern in DAYS_AGO for c in msg.in_clause("timing_recent", item.clause))
+
+
+# Swallowing verbs (not 买了 / bought) and quantities that mean the whole supply.
+_SWALLOWED = ("吞", "吃了", "吃完", "喝了", "喝完", "took", "swallowed", "downed")
+_EVERYTHING = ("所有", "全部", "一整", "整瓶", "整板", "all of them", "all of it", "whole", "every")
+
+
+def _took_everything(msg: Message) -> list[Finding]:
+    """已经吃了所有的药 / took all of them, getting hard to keep my eyes open: the means
+    unnamed (or inside the quantity), the whole supply swallowed, with a sign or a word of it.
+    """
+    if msg.has("joke") or framed(msg) is not None:
+        return []
+    for amount in msg.cues.get("quantity", ()):
+        if not any(word in amount.entry.pattern for word in _EVERYTHING):
+            continue
+        for act in msg.cues.get("completion", ()):
+            close = abs(act.clause - amount.clause) <= 1 and own(msg, act)
+            if not close or not any(v in act.entry.pattern for v in _SWALLOWED):
+                continue
+            named = "药" in amount.entry.pattern or "pill" in amount.entry.pattern
+            sign = _first(msg, "symptom")
+            goodbye = any(h.category == "farewell" for h in msg.risks)
+            if named or sign is not None or goodbye:
+                parts = tuple(h for h in (act, amount, sign) if h is not None)
+                return [Finding(IMMINENT, "attempt", "means_taken", parts)]
+    return []
 
 
 def _counted_hoard(msg: Message) -> list[Finding]:
@@ -200,12 +235,18 @@ def _place_question(msg: Message) -> list[Finding]:
     """哪栋楼最高 / 哪座桥下面水深: asking which place is high or deep enough is a method."""
     if framed(msg) is not None:
         return []
+    for high in msg.cues.get("height", ()):
+        # 从几楼下去肯定就没了 / which floor is high enough that you do not survive
+        outcome = msg.near(high, "outcome", 10) or msg.near(high, "death", 10)
+        asked = any(q.clause == high.clause for q in msg.cues.get("question", ()))
+        if outcome is not None and asked:
+            return [Finding(HIGH, "means_method", "method_question", (high, outcome))]
     for place in (h for h in msg.risks if h.category == "location"):
         height = msg.near(place, "height", 6)
-        question = _question_near(msg, place, 8) or (
-            msg.near(height, "question", 8) if height is not None else None
-        )
-        if height is not None and question is not None:
+        if height is None:
+            continue
+        question = _question_near(msg, place, 8) or msg.near(height, "question", 8)
+        if question is not None:
             return [Finding(HIGH, "means_method", "method_question", (question, place, height))]
     return []
 

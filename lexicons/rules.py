@@ -116,6 +116,16 @@ def person(msg: Message, hit: Hit) -> str:
     return found  # type: ignore[return-value]
 
 
+def _modifier(cue: Hit, hit: Hit) -> bool:
+    """奶奶坟前 / 我妈药箱: a noun for a person right before a place or a thing is its owner."""
+    return (
+        cue.end == hit.start
+        and hit.category in ("location", "means_method")
+        and cue.category == "third_person"
+        and len(cue.entry.pattern) >= 2
+    )
+
+
 def _person(msg: Message, hit: Hit) -> str:
     """Whose experience a hit describes: first, second, third, or none (unstated).
 
@@ -128,7 +138,10 @@ def _person(msg: Message, hit: Hit) -> str:
             c
             for category in PERSON_CUES
             for c in msg.cues.get(category, ())
-            if c.end <= hit.start and not _possessive(msg, c) and not _addressee(msg, c)
+            if c.end <= hit.start
+            and not _possessive(msg, c)
+            and not _addressee(msg, c)
+            and not _modifier(c, hit)
         ),
         key=lambda c: c.start,
     )

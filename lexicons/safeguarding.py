@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lexicons.matching import Hit
+from lexicons.normalize import CLAUSE_BREAKS
 from lexicons.rules import HIGH, MODERATE, Finding, Message, framed, negated, person
 
 
@@ -11,10 +12,26 @@ def _targets_student(msg: Message, act: Hit) -> bool:
     return after is not None
 
 
+_SCOLDING = frozenset({"骂", "说", "批评", "吼", "凶", "训"})
+
+
 def _suffered(msg: Message, act: Hit) -> bool:
-    """被打 / 被扒裤子, with no one else named as the sufferer."""
-    if msg.text[max(0, act.start - 2) : act.start].find("被") < 0:
+    """被打 / 被扒裤子 / 被几个高年级的要钱, with no one else named as the sufferer."""
+    if msg.text.startswith("醒", act.end):
+        return False  # 被粉笔头砸醒: woken up by it, a classroom joke
+    start = max(0, act.start - 7)
+    bei = msg.text.rfind("被", start, act.start)
+    if bei < 0 or any(ch in CLAUSE_BREAKS for ch in msg.text[bei : act.start]):
         return False
+    # Who was it done to: the last person named before 被 in the clause (我同学被…: not us).
+    named = [
+        c
+        for category in ("first_person", "third_person")
+        for c in msg.cues.get(category, ())
+        if c.clause == act.clause and c.end <= bei
+    ]
+    if named:
+        return max(named, key=lambda c: c.end).category == "first_person"
     return person(msg, act) in ("first", "none")
 
 
@@ -41,7 +58,14 @@ def safeguarding_rules(msg: Message) -> list[Finding]:
             out.append(Finding(MODERATE, category, "hurt_by_someone", (agent, act)))
         elif _suffered(msg, act):
             # 天天被扒裤子: the passive voice names the student as the one it was done to.
-            out.append(Finding(MODERATE, "bullying", "hurt_by_someone", (act,)))
+            # Being told off (被妈妈骂了) by a carer or a teacher is everyday, not abuse.
+            grown_up = agent is not None and agent.category in ("family_agent", "adult_agent")
+            if grown_up and act.entry.pattern in _SCOLDING:
+                continue
+            category = (
+                "abuse" if agent is not None and agent.category == "family_agent" else "bullying"
+            )
+            out.append(Finding(MODERATE, category, "hurt_by_someone", (act,)))
         elif agent is not None and agent.category in ("family_agent", "adult_agent"):
             victim = msg.near(act, "third_person", 2)
             if victim is not None and victim.start >= act.end:

@@ -52,6 +52,25 @@ def rules(text: str) -> set[str]:
         ("又被扒裤子了，全班都在笑", M, "hurt_by_someone"),
         ("我同桌说她家里人打她", M, "peer_hurt"),
         ("教练让我单独去他家，还不让我说出去", M, "secret_contact"),
+        # Second set: metaphors, rural means, logistics of leaving.
+        ("农药刚喝了一点，嗓子好烫", IMM, "means_taken"),
+        ("我已经把所有的药都吃了", IMM, "means_taken"),
+        ("我现在在池塘边上，鞋子脱了", IMM, "at_the_place"),
+        ("从几楼跳下去才会没命", H, "method_question"),
+        ("QQ账号密码都发你了，以后替我好好玩", IMM, "final_farewell"),
+        ("日子选好了", H, None),
+        ("被几个初三的要钱，不给就挨打", M, "hurt_by_someone"),
+        ("我想给自己关机，不是手机是我", H, "ideation_in_earnest"),
+        # English: presence, sideways goodbyes, disguised questions.
+        (
+            "i am on the roof of my building, this is the last time you will hear from me",
+            IMM,
+            "at_the_place",
+        ),
+        ("took all of them. cannot keep my eyes open", IMM, "means_taken"),
+        ("which floor is high enough that you do not survive", H, "method_question"),
+        ("wanna log off for good. not the game. me.", H, "ideation_in_earnest"),
+        ("i tried to end it in middle school", M, None),
     ],
 )
 def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | None) -> None:
@@ -72,6 +91,12 @@ def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | Non
         "我从没想过自杀，只是最近有点烦",  # a denial, then everyday stress
         "我的手腕写字写得好酸，好困",  # no bleeding
         "这本书的意义是什么",  # no life or existence in it
+        "今天数学课睡着了，被粉笔头砸醒",  # woken up, a classroom joke
+        "被妈妈骂了一顿，因为没写作业",  # told off by a parent
+        "what is even the point of algebra",  # the point of a subject
+        "this is the last time you will hear from me until monday, camping trip",
+        "tell my mom sorry i will be late",
+        "going to disappear for a week, holiday with family",
     ],
 )
 def test_look_alikes_stay_below_moderate(text: str) -> None:

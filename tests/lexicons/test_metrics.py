@@ -43,13 +43,16 @@ def test_development_set_meets_the_targets() -> None:
 @pytest.mark.parametrize(
     ("name", "recall_high", "recall_moderate", "false_alarms"),
     [
-        ("data/heldout_zh.tsv", 0.70, 0.70, 0.08),
-        ("data/heldout_en.tsv", 0.72, 0.70, 0.10),
-        # Written apart from the lexicon, then read for classes of misses (a training set now).
+        ("data/heldout_zh.tsv", 0.72, 0.72, 0.08),
+        ("data/heldout_en.tsv", 0.76, 0.74, 0.10),
+        # Written apart from the lexicon, then read for classes of misses (training sets now).
         ("data/practice_zh.tsv", 0.80, 0.85, 0.06),
-        ("blind/blind_zh.tsv", 0.68, 0.68, 0.12),
+        ("data/practice2_zh.tsv", 0.65, 0.75, 0.05),
+        ("data/practice_en.tsv", 0.70, 0.85, 0.06),
+        # Sealed: only their scores are ever read.
+        ("blind/blind_zh.tsv", 0.70, 0.68, 0.12),
         ("blind/blind2_zh.tsv", 0.60, 0.65, 0.10),
-        ("blind/blind_en.tsv", 0.65, 0.70, 0.12),
+        ("blind/blind_en.tsv", 0.72, 0.75, 0.12),
     ],
 )
 def test_own_labelled_sets_stay_above_their_floors(
