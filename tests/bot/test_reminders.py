@@ -110,6 +110,33 @@ async def test_weekly_reminders_go_out_on_time_once_in_each_language(
     assert (await reminders.tick(FRI_1630 + 2 * MIN)).sent == 0  # never twice
 
 
+async def test_planning_reads_the_roster_in_pages_and_lets_other_work_run(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.reminders as reminders_module
+
+    monkeypatch.setattr(reminders_module, "PLAN_PAGE", 4)
+    ids = await seed(sessions, count=11)
+    beats = 0
+
+    async def other_work() -> None:
+        nonlocal beats
+        while True:
+            beats += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    before = beats
+    async with sessions() as session:
+        planned = await runner(sessions, Transport()).plan_weekly(session, FRI_1630 + MIN)
+    during = beats - before
+    task.cancel()
+    # Every student once, across page edges; the loop ran other work between pages.
+    assert sorted(p.student_id for p in planned) == sorted(ids)
+    assert during >= 2
+
+
 async def test_two_processes_racing_send_each_reminder_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
