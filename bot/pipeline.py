@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import students
@@ -31,7 +30,7 @@ from flows.signals import RiskLevel as RiskLevelName
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
 from storage.models import Conversation as ConversationRow
-from storage.models import Message, RiskAssessmentRecord, SafetyPlan, Student
+from storage.models import Message, RiskAssessmentRecord
 
 log = logging.getLogger(__name__)
 # The flows speak level names; index by the detector's ordered enum.
@@ -125,7 +124,7 @@ class Pipeline:
         """
         async with self._lock(inbound.channel, inbound.external_id):
             async with self.sessions() as session, session.begin():
-                found = await students.find_or_create(
+                chat = await students.open_chat(
                     session,
                     channel=inbound.channel,
                     external_id=inbound.external_id,
@@ -133,13 +132,13 @@ class Pipeline:
                     now=now,
                     create=inbound.prompt is None,
                 )
-                if found is None:
+                if chat is None:
                     return Outcome(student_id=0, stale=True)
-                student, identity = found
+                student, identity = chat.student, chat.identity
                 if inbound.prompt is not None and identity.prompt != inbound.prompt:
                     # Checked in the step's own transaction: no other step can slip between.
                     return Outcome(student_id=student.id, stale=True, language=student.language)
-                outcome, pending, language = await self._transaction(session, student, inbound, now)
+                outcome, pending, language = await self._transaction(session, chat, inbound, now)
                 # Rendering is pure; the student is told nothing before the commit.
                 outcome.replies = self.renderer.replies(pending, language)
                 outcome.language = language
@@ -148,24 +147,12 @@ class Pipeline:
             return outcome
 
     async def _transaction(
-        self, session: AsyncSession, student: Student, inbound: Inbound, now: datetime
+        self, session: AsyncSession, chat: students.Chat, inbound: Inbound, now: datetime
     ) -> tuple[Outcome, list[Reply], str]:
+        student, row, plan_token = chat.student, chat.conversation, chat.plan_token
         if students.mark_reachable(session, student, now):
             # They wrote, so they unblocked us: reminders and replies may reach them again.
             log.info("student %s wrote again; reachable", student.id)
-        # The conversation row is locked so two processes never step one student at once.
-        loaded = (
-            await session.execute(
-                select(ConversationRow, SafetyPlan.plan_enc)
-                .outerjoin(SafetyPlan, SafetyPlan.student_id == ConversationRow.student_id)
-                .where(ConversationRow.student_id == student.id)
-                .with_for_update(of=ConversationRow)
-            )
-        ).first()
-        row, plan_token = (loaded[0], loaded[1]) if loaded else (None, None)
-        if row is None and student.onboarded:
-            plan_row = await session.get(SafetyPlan, student.id)
-            plan_token = plan_row.plan_enc if plan_row else None
         message = Message(
             student_id=student.id,
             direction="in",
@@ -254,7 +241,9 @@ class Pipeline:
         student = context.student
         outcome.student_id = student.id
         if not outcome.erased and conversation is not None:
-            await self._store(session, student.id, row, conversation, now)
+            # Without a row before the step and without a relink, there is none to look up.
+            fresh = chat.conversation is None and student is chat.student
+            await self._store(session, student.id, row, conversation, now, fresh=fresh)
         return outcome, pending, language
 
     def _load(self, row: ConversationRow | None) -> Conversation | None:
@@ -274,10 +263,12 @@ class Pipeline:
         row: ConversationRow | None,
         conversation: Conversation,
         now: datetime,
+        *,
+        fresh: bool = False,
     ) -> None:
         blob = self.cipher.encrypt(conversation.to_json())
         if row is None or row.student_id != student_id:
-            existing = await session.get(ConversationRow, student_id)
+            existing = None if fresh else await session.get(ConversationRow, student_id)
             if existing is None:
                 session.add(
                     ConversationRow(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin import audit
@@ -29,7 +30,31 @@ ANONYMOUS_NAME = "匿名同学"
 WINDOW = 5
 
 
-async def find_or_create(
+# Built once: constructing this statement cost more than running it (every message asks).
+_OPEN_CHAT = (
+    select(Student, ChannelIdentity, Conversation, SafetyPlan.plan_enc)
+    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+    .outerjoin(Conversation, Conversation.student_id == Student.id)
+    .outerjoin(SafetyPlan, SafetyPlan.student_id == Student.id)
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.external_id == bindparam("external_id"),
+    )
+    .with_for_update(of=Student)
+)
+
+
+@dataclass
+class Chat:
+    """The student behind a chat identity, as one message's step needs them."""
+
+    student: Student
+    identity: ChannelIdentity
+    conversation: Conversation | None
+    plan_token: bytes | None
+
+
+async def open_chat(
     session: AsyncSession,
     *,
     channel: str,
@@ -37,20 +62,18 @@ async def find_or_create(
     chat_id: str | None,
     now: datetime,
     create: bool = True,
-) -> tuple[Student, ChannelIdentity] | None:
-    """The student behind a chat identity, with the identity row.
+) -> Chat | None:
+    """The student, identity, conversation and safety plan behind a chat, in one query.
 
-    An unknown identity gets a new, unlinked student, unless ``create`` is off (then None).
+    The student row is locked (on PostgreSQL; SQLite's write transaction already holds the
+    database) so two processes never step one student at once, first message included. An
+    unknown identity gets a new, unlinked student, unless ``create`` is off (then None).
     """
     found = (
-        await session.execute(
-            select(Student, ChannelIdentity)
-            .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
-            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-        )
+        await session.execute(_OPEN_CHAT, {"channel": channel, "external_id": external_id})
     ).first()
     if found is not None:
-        return found[0], found[1]
+        return Chat(found[0], found[1], found[2], found[3])
     if not create:
         return None
     student = Student(display_name=ANONYMOUS_NAME, status="unlinked", created_at=now)
@@ -65,7 +88,7 @@ async def find_or_create(
     )
     session.add(identity)
     await session.flush()
-    return student, identity
+    return Chat(student, identity, None, None)
 
 
 async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id: int) -> Student:
@@ -169,14 +192,11 @@ def profile_of(
     )
 
 
-async def recent_texts(
-    session: AsyncSession, cipher: DataCipher, student_id: int, *, before_id: int | None
-) -> list[str]:
-    """The student's last few inbound texts, oldest first, for the detector's window."""
+def _recent_query(before: bool) -> Any:
     query = (
         select(Message.text_enc)
         .where(
-            Message.student_id == student_id,
+            Message.student_id == bindparam("student_id"),
             Message.direction == "in",
             Message.kind.in_(("text", "edited", "caption")),
             Message.text_enc.is_not(None),
@@ -184,9 +204,21 @@ async def recent_texts(
         .order_by(Message.id.desc())
         .limit(WINDOW)
     )
+    return query.where(Message.id < bindparam("before_id")) if before else query
+
+
+# Built once, like _OPEN_CHAT: every scanned message reads its window.
+_RECENT = {before: _recent_query(before) for before in (False, True)}
+
+
+async def recent_texts(
+    session: AsyncSession, cipher: DataCipher, student_id: int, *, before_id: int | None
+) -> list[str]:
+    """The student's last few inbound texts, oldest first, for the detector's window."""
+    params = {"student_id": student_id}
     if before_id is not None:
-        query = query.where(Message.id < before_id)
-    tokens = (await session.scalars(query)).all()
+        params["before_id"] = before_id
+    tokens = (await session.scalars(_RECENT[before_id is not None], params)).all()
     return [cipher.decrypt(token) for token in reversed(tokens) if token is not None]
 
 
