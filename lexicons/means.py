@@ -210,6 +210,11 @@ def _counted_hoard(msg: Message) -> list[Finding]:
     return out
 
 
+def _other_object(msg: Message, act: Hit) -> bool:
+    """An English harm verb followed by an article: what it acts on is a thing, not the self."""
+    return act.entry.latin and msg.text.startswith((" the ", " a ", " an ", " some "), act.end)
+
+
 def _bleeding(msg: Message) -> list[Finding]:
     """手腕一直在流血: bleeding from a self-harm site; with another sign, happening now."""
     out = []
@@ -290,6 +295,8 @@ def _self_injury(msg: Message, means: list[Hit]) -> list[Finding]:
         urge = msg.before(act, "desire", 4)
         if target is None and tool is None and not (urge and at_hand):
             continue
+        if target is None and _other_object(msg, act):
+            continue  # cut the watermelon / cut a piece of string: something else is cut
         parts = tuple(h for h in (tool, act, target) if h is not None)
         clause = act.clause
         if msg.in_clause("timing_past", clause) and not msg.in_clause("timing_recent", clause):

@@ -71,6 +71,8 @@ def rules(text: str) -> set[str]:
         ("which floor is high enough that you do not survive", H, "method_question"),
         ("wanna log off for good. not the game. me.", H, "ideation_in_earnest"),
         ("i tried to end it in middle school", M, None),
+        ("i keep thinking about jumping in front of a train", H, None),
+        ("再见了，以后不会再见了，谢谢你们对我好", IMM, "final_farewell"),
     ],
 )
 def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | None) -> None:
@@ -97,6 +99,10 @@ def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | Non
         "this is the last time you will hear from me until monday, camping trip",
         "tell my mom sorry i will be late",
         "going to disappear for a week, holiday with family",
+        "晚上在楼顶上看烟花，好多人",  # everyday life on a roof
+        "手工课要做吊桥模型，我去买了一卷绳子",  # a class project
+        "mum let me use the big knife to cut the melon",  # something else is cut
+        "我在写小说，主角最后从悬崖上跳下去了",  # a character in a story
     ],
 )
 def test_look_alikes_stay_below_moderate(text: str) -> None:
