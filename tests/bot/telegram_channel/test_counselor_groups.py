@@ -9,7 +9,7 @@ from fake_telegram import FORBIDDEN, Call
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from test_counselor_desk import case_of, crisis_alert
-from tg_world import COUNSELOR, TOKEN, Chat, Clock, texts_of
+from tg_world import COUNSELOR, STUDENT, TOKEN, Chat, Clock, onboard, texts_of
 
 import bot.telegram.counselor as desk_module
 from bot.app import AppContext
@@ -181,3 +181,44 @@ async def test_details_that_cannot_be_sent_privately_are_not_shown_in_the_group(
     calls = await chat.send(in_group(chat, COUNSELOR, f"/case {case.id}"))
     assert "无法私信你" in sent(calls, GROUP)
     assert "EMERGENCY" not in sent(calls, GROUP)
+
+
+async def test_a_group_can_be_a_counselors_first_contact_and_its_members_act_as_themselves(
+    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+) -> None:
+    await chat.command(COUNSELOR, f"/link {district['link']}")
+    async with ctx.sessions.begin() as session:  # `counselors add --contact telegram:-100300`
+        session.add(
+            CounselorContact(
+                counselor_id=int(str(district["counselor"])),
+                channel="telegram",
+                address=str(GROUP),
+                rank=-1,
+            )
+        )
+    await onboard(chat, STUDENT, str(district["code"]))
+    await chat.text(STUDENT, "我现在就站在楼顶，不想活了")
+    await process.green.engine.tick(clock())
+    [alert] = [c for c in chat.api.sent_to(GROUP) if c.callback_data]
+    assert "紧急" in alert.text
+    assert "楼顶" not in alert.text  # no student words unless configured
+    case = await case_of(ctx)
+    assert alert.message_id is not None
+    stranger = await chat.send(
+        chat.make.press(
+            MEMBER, f"c:{case.id}:ack", message_id=alert.message_id, chat_id=GROUP, text=alert.text
+        )
+    )
+    assert "只有已绑定的心理老师" in stranger[0].params["text"]
+    pressed = await chat.send(
+        chat.make.press(
+            COUNSELOR,
+            f"c:{case.id}:ack",
+            message_id=alert.message_id,
+            chat_id=GROUP,
+            text=alert.text,
+        )
+    )
+    [edit] = [c for c in pressed if c.method == "editMessageText"]
+    assert edit.params["chat_id"] == GROUP
+    assert (await case_of(ctx)).acknowledged_by == district["counselor"]
