@@ -166,6 +166,92 @@ async def add_counselor(
     return counselor
 
 
+async def counselor_by_id(session: AsyncSession, counselor_id: int) -> Counselor:
+    """A counselor with their contacts loaded, or a one-line error."""
+    counselor = await session.get(Counselor, counselor_id)
+    if counselor is None:
+        raise UsageError(f"no counselor #{counselor_id} (see `heartguard counselors list`)")
+    await session.refresh(counselor, ["contacts"])
+    return counselor
+
+
+async def set_counselor_active(
+    session: AsyncSession, counselor_id: int, *, active: bool, now: datetime, actor: str
+) -> Counselor:
+    """Take a counselor off (or back on) the green channel.
+
+    An inactive counselor is never paged and loses the Telegram desk at once; their case
+    history stays.
+    """
+    counselor = await counselor_by_id(session, counselor_id)
+    if counselor.active != active:
+        counselor.active = active
+        audit(
+            session,
+            now=now,
+            actor=actor,
+            action="counselor_reactivated" if active else "counselor_deactivated",
+            subject_type="counselor",
+            subject_id=counselor.id,
+        )
+    return counselor
+
+
+async def change_contacts(
+    session: AsyncSession,
+    counselor_id: int,
+    *,
+    add: list[tuple[str, str]],
+    remove: list[tuple[str, str]],
+    first: bool,
+    now: datetime,
+    actor: str,
+) -> list[tuple[str, str]]:
+    """Add and remove a counselor's contacts; returns them in the order they are tried.
+
+    New contacts go last (or first with ``first``); removing one that is not there is an
+    error, so a typo never passes silently.
+    """
+    counselor = await counselor_by_id(session, counselor_id)
+    for channel, address in [*add, *remove]:
+        if channel not in CONTACT_CHANNELS:
+            raise UsageError(f"contact channel: expected one of {', '.join(CONTACT_CHANNELS)}")
+        if not address.strip():
+            raise UsageError(f"{channel} contact: must not be empty")
+    kept = sorted(counselor.contacts, key=lambda c: c.rank)
+    for channel, address in remove:
+        match = [c for c in kept if (c.channel, c.address) == (channel, address.strip())]
+        if not match:
+            raise UsageError(f"counselor #{counselor_id} has no {channel} contact {address!r}")
+        for contact in match:
+            kept.remove(contact)
+            await session.delete(contact)
+    known = {(c.channel, c.address) for c in kept}
+    fresh = [
+        CounselorContact(counselor_id=counselor.id, channel=channel, address=address.strip())
+        for channel, address in add
+        if (channel, address.strip()) not in known
+    ]
+    ordered = [*fresh, *kept] if first else [*kept, *fresh]
+    await session.flush()  # deletions first: (counselor, channel, address) is unique
+    for rank, contact in enumerate(ordered):
+        contact.rank = rank
+        if contact in fresh:
+            session.add(contact)
+    await session.flush()
+    audit(
+        session,
+        now=now,
+        actor=actor,
+        action="counselor_contacts_changed",
+        subject_type="counselor",
+        subject_id=counselor.id,
+        added=len(fresh),
+        removed=len(remove),
+    )
+    return [(c.channel, c.address) for c in ordered]
+
+
 @dataclass(frozen=True)
 class SchoolRow:
     """A school with head counts, for listing."""
@@ -210,5 +296,7 @@ async def list_counselors(session: AsyncSession) -> list[tuple[int, str, str, st
         await session.refresh(counselor, ["schools", "contacts"])
         schools = ",".join(codes[s.school_id] for s in counselor.schools) or "(district)"
         channels = ",".join(c.channel for c in counselor.contacts) or "-"
+        if not counselor.active:
+            channels += "\tinactive"
         out.append((counselor.id, counselor.name, counselor.role, schools, channels))
     return out

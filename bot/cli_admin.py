@@ -97,6 +97,31 @@ def register(commands: Any) -> None:
         "--ttl", type=_duration, default=timedelta(hours=24), help="validity (default 24h)"
     )
     colink.set_defaults(handler=run_async(_counselors_code))
+    for action, help_text in (
+        (
+            "deactivate",
+            "take a counselor off the green channel (never paged; Telegram desk closed)",
+        ),
+        ("activate", "put a deactivated counselor back on the green channel"),
+    ):
+        toggle = cos.add_parser(action, help=help_text)
+        toggle.add_argument("counselor", type=int, metavar="ID")
+        toggle.set_defaults(handler=run_async(_counselors_active), active=action == "activate")
+    cocontacts = cos.add_parser(
+        "contacts", help="add or remove a counselor's contacts (tried in the order shown)"
+    )
+    cocontacts.add_argument("counselor", type=int, metavar="ID")
+    for channel in admin.CONTACT_CHANNELS:
+        cocontacts.add_argument(f"--{channel}", metavar="ADDRESS", help=f"add a {channel} contact")
+    cocontacts.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="CHANNEL:ADDRESS",
+        help="remove a contact, e.g. email:old@school.cn (repeatable)",
+    )
+    cocontacts.add_argument("--first", action="store_true", help="try the new contacts first")
+    cocontacts.set_defaults(handler=run_async(_counselors_contacts))
 
     students = commands.add_parser("students", help="import and list students")
     sts = students.add_subparsers(dest="students_command", metavar="ACTION")
@@ -243,6 +268,44 @@ async def _counselors_code(args: argparse.Namespace, settings: Settings) -> int:
     print(f"code for counselor #{issued.counselor_id} {issued.counselor_name}: {issued.code}")
     print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; single use.")
     print(f"The counselor sends this to the bot in a private chat: /link {issued.code}")
+    return 0
+
+
+async def _counselors_active(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        counselor = await admin.set_counselor_active(
+            session, args.counselor, active=args.active, now=utcnow(), actor=ACTOR
+        )
+        state = "active" if counselor.active else "inactive"
+        print(f"ok: counselor #{counselor.id} {counselor.name} is {state}")
+    return 0
+
+
+def _contact_ref(text: str) -> tuple[str, str]:
+    channel, sep, address = text.partition(":")
+    if not sep:
+        raise UsageError(f"--remove {text!r}: expected CHANNEL:ADDRESS, e.g. email:a@b.cn")
+    return channel.strip(), address
+
+
+async def _counselors_contacts(args: argparse.Namespace, settings: Settings) -> int:
+    add = [(c, getattr(args, c)) for c in admin.CONTACT_CHANNELS if getattr(args, c)]
+    remove = [_contact_ref(ref) for ref in args.remove]
+    if not add and not remove:
+        raise UsageError("nothing to change: give a contact to add (--email …) or --remove")
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        contacts = await admin.change_contacts(
+            session,
+            args.counselor,
+            add=add,
+            remove=remove,
+            first=args.first,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+    print(f"ok: counselor #{args.counselor} contacts, in order:")
+    for channel, address in contacts:
+        print(f"  {channel}\t{address}")
     return 0
 
 

@@ -59,6 +59,32 @@ def test_full_admin_round(cli_env: Path, capsys: Capture) -> None:
     assert "陈老师\tschool_counselor\tBB01\ttelegram,email" in ok(["counselors", "list"], capsys)
 
 
+def test_counselors_change_contacts_and_leave_the_green_channel(
+    cli_env: Path, capsys: Capture
+) -> None:
+    ok(["schools", "add", "BB01", "北碚示例中学"], capsys)
+    out = ok(
+        ["counselors", "add", "陈老师", "--role", "district_crisis", "--email", "a@x.cn"], capsys
+    )
+    ident = out.split("#", 1)[1].split()[0]
+    changed = ok(["counselors", "contacts", ident, "--telegram", "-1001234567", "--first"], capsys)
+    assert changed.splitlines()[1:] == ["  telegram\t-1001234567", "  email\ta@x.cn"]
+    changed = ok(
+        ["counselors", "contacts", ident, "--remove", "email:a@x.cn", "--email", "b@x.cn"], capsys
+    )
+    assert changed.splitlines()[1:] == ["  telegram\t-1001234567", "  email\tb@x.cn"]
+    assert main(["counselors", "contacts", ident, "--remove", "email:typo@x.cn"]) == 1
+    assert "has no email contact 'typo@x.cn'" in capsys.readouterr().err
+    assert main(["counselors", "contacts", ident]) == 1
+    assert "nothing to change" in capsys.readouterr().err
+    assert "is inactive" in ok(["counselors", "deactivate", ident], capsys)
+    assert "telegram,email\tinactive" in ok(["counselors", "list"], capsys)
+    assert "is active" in ok(["counselors", "activate", ident], capsys)
+    assert "inactive" not in ok(["counselors", "list"], capsys)
+    assert main(["counselors", "deactivate", "999"]) == 1
+    assert "no counselor #999" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
