@@ -123,6 +123,13 @@ async def add_class(
     return klass
 
 
+def _check_contact(channel: str, address: str) -> None:
+    if channel not in CONTACT_CHANNELS:
+        raise UsageError(f"contact channel: expected one of {', '.join(CONTACT_CHANNELS)}")
+    if not address.strip():
+        raise UsageError(f"{channel} contact: must not be empty")
+
+
 async def add_counselor(
     session: AsyncSession,
     *,
@@ -146,10 +153,7 @@ async def add_counselor(
         school = await school_by_ref(session, ref)
         counselor.schools.append(CounselorSchool(school_id=school.id))
     for rank, (channel, address) in enumerate(contacts):
-        if channel not in CONTACT_CHANNELS:
-            raise UsageError(f"contact channel: expected one of {', '.join(CONTACT_CHANNELS)}")
-        if not address.strip():
-            raise UsageError(f"{channel} contact: must not be empty")
+        _check_contact(channel, address)
         counselor.contacts.append(
             CounselorContact(channel=channel, address=address.strip(), rank=rank)
         )
@@ -214,10 +218,7 @@ async def change_contacts(
     """
     counselor = await counselor_by_id(session, counselor_id)
     for channel, address in [*add, *remove]:
-        if channel not in CONTACT_CHANNELS:
-            raise UsageError(f"contact channel: expected one of {', '.join(CONTACT_CHANNELS)}")
-        if not address.strip():
-            raise UsageError(f"{channel} contact: must not be empty")
+        _check_contact(channel, address)
     kept = sorted(counselor.contacts, key=lambda c: c.rank)
     for channel, address in remove:
         match = [c for c in kept if (c.channel, c.address) == (channel, address.strip())]

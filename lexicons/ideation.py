@@ -110,10 +110,8 @@ def ideation_rules(msg: Message) -> list[Finding]:
             continue
         desire = msg.before(life, "desire", 3)
         negation = msg.before(desire, "negation", 3) if desire is not None else None
-        # 不想活了，说真的 / 这次不是说说而已: said in earnest it is a wish to die, not a sigh.
-        serious = resolved or earnest(msg)
         if desire is not None and negation is not None:
-            lvl = HIGH if serious else MODERATE
+            lvl = HIGH if resolved else MODERATE
             out.append(
                 Finding(lvl, "passive_ideation", "not_want_to_live", (negation, desire, life))
             )
@@ -122,7 +120,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
         if refusal is not None and refusal.entry.pattern.endswith(_NEGATED_WISH):
             out.append(
                 Finding(
-                    HIGH if serious else MODERATE,
+                    HIGH if resolved else MODERATE,
                     "passive_ideation",
                     "not_want_to_live",
                     (refusal, life),

@@ -9,12 +9,12 @@ from __future__ import annotations
 from lexicons.levels import SUICIDALITY
 from lexicons.matching import Hit, gap
 from lexicons.rules import (
-    DAYS_AGO,
     HIGH,
     IMMINENT,
     MODERATE,
     Finding,
     Message,
+    days_ago,
     framed,
     own,
     person,
@@ -124,7 +124,7 @@ def means_rules(msg: Message) -> list[Finding]:
             out.append(Finding(HIGH, "means_method", "method_question", parts))
         if msg.in_clause("timing_past", item.clause) or question is not None:
             continue
-        if _earlier(msg, item):
+        if days_ago(msg, item.clause):
             continue  # 上周吞了一把药: an attempt survived days ago (high), not one under way
         done = _done(msg, item)
         now = msg.near(item, "timing_now", 6)
@@ -162,10 +162,6 @@ def means_rules(msg: Message) -> list[Finding]:
     if dwell is not None and means and not out:
         out.append(Finding(HIGH, "means_method", "preoccupied_with_means", (dwell, means[0])))
     return out
-
-
-def _earlier(msg: Message, item: Hit) -> bool:
-    return any(c.entry.pattern in DAYS_AGO for c in msg.in_clause("timing_recent", item.clause))
 
 
 # Swallowing verbs (not 买了 / bought) and quantities that mean the whole supply.

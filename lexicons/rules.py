@@ -176,7 +176,13 @@ def negated(msg: Message, hit: Hit) -> Hit | None:
 
 # Days ago, and over. Anything nearer (昨晚, 今天早上, 刚才) may still be poisoning the
 # student now (paracetamol kills days later), so it stays an attempt under way.
-DAYS_AGO = frozenset({"上周", "前几天", "这几天", "这两天", "last week", "the other day"})
+_DAYS_AGO = frozenset({"上周", "前几天", "这几天", "这两天", "last week", "the other day"})
+
+
+def days_ago(msg: Message, clause: int) -> bool:
+    """The clause says it happened days ago (上周, the other day), not just now."""
+    return any(c.entry.pattern in _DAYS_AGO for c in msg.in_clause("timing_recent", clause))
+
 
 # Bare 真的 / really is an intensifier as often as an assurance; these are only assurances.
 _WEAK_SINCERITY = frozenset({"真的", "really"})
@@ -282,7 +288,7 @@ def _time_and_tone(
             return MODERATE, "self_harm", "self_harm_thoughts"
         if msg.in_clause("timing_now", clause) and msg.in_clause("completion", clause):
             return IMMINENT, "attempt", "self_harm_now"
-        if any(c.entry.pattern in DAYS_AGO for c in msg.in_clause("timing_recent", clause)):
+        if days_ago(msg, clause):
             return HIGH, category, "recent_self_harm"  # survived days ago: urgent, not under way
         if msg.in_clause("timing_recent", clause) or msg.in_clause("completion", clause):
             return max(level, HIGH), category, "recent_self_harm"
