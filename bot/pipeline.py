@@ -26,15 +26,12 @@ from bot.events import EventContext, apply_event
 from bot.render import Outbound, Renderer
 from bot.settings import Settings
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
-from flows.signals import RiskLevel as RiskLevelName
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
 from storage.models import Conversation as ConversationRow
 from storage.models import Message, RiskAssessmentRecord
 
 log = logging.getLogger(__name__)
-# The flows speak level names; index by the detector's ordered enum.
-LEVELS: tuple[RiskLevelName, ...] = ("none", "low", "moderate", "high", "imminent")
 
 InboundKind = Literal["text", "edited", "caption", "button", "command", "media"]
 SCANNED: frozenset[str] = frozenset({"text", "edited", "caption"})
@@ -195,7 +192,7 @@ class Pipeline:
             )
             session.add(record)
             outcome.assessment = assessment
-            signal = RiskSignal(LEVELS[assessment.level], frozenset(assessment.categories))
+            signal = RiskSignal(assessment.level.label, frozenset(assessment.categories))
             outcome.events.append(
                 {
                     "event": "risk_assessed",

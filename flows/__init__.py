@@ -19,14 +19,12 @@ from flows.errors import DefinitionError, FlowError
 from flows.graph import mermaid
 from flows.inputs import Input
 from flows.profile import StudentProfile
-from flows.signals import NO_SIGNAL, SAFEGUARDING, SUICIDALITY, RiskSignal
+from flows.signals import NO_SIGNAL, RiskSignal
 
 __all__ = [
     "CALLER_PARAMS",
     "JSON",
     "NO_SIGNAL",
-    "SAFEGUARDING",
-    "SUICIDALITY",
     "Catalog",
     "Conversation",
     "DefinitionError",

@@ -18,6 +18,7 @@ FLOW_EXPIRED = "flow.expired"
 FLOW_RESUME = "flow.resume"
 CARE_SAFEGUARDING = "care.safeguarding"
 CARE_PEER = "care.peer"
+CARE_OTHERS = "care.others"
 
 ENGINE_TEXTS = frozenset(
     {
@@ -37,6 +38,7 @@ ENGINE_TEXTS = frozenset(
         FLOW_RESUME,
         CARE_SAFEGUARDING,
         CARE_PEER,
+        CARE_OTHERS,
     }
 )
 

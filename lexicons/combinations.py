@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lexicons.levels import RiskLevel
+from core.vocabulary import RiskLevel
 from lexicons.matching import Hit
 from lexicons.rules import HIGH, IDEATION, IMMINENT, MODERATE, Finding, Message, framed, own
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.vocabulary import RiskLevel
 from lexicons.combinations import Features, combine, features
 from lexicons.ideation import ideation_rules, in_earnest
-from lexicons.levels import RiskLevel
 from lexicons.lexicon import Lexicon, load_lexicon
 from lexicons.matching import Hit, Matcher
 from lexicons.means import means_rules

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lexicons.levels import RiskLevel
+from core.vocabulary import RiskLevel
 
 
 class EvalFileError(ValueError):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import ahocorasick
 
-from lexicons.levels import ALL_CATEGORIES, RISK_CATEGORIES, RiskLevel
+from core.vocabulary import RISK_CATEGORIES, RiskLevel
+from lexicons.cues import ALL_CATEGORIES, RULE_ONLY
 from lexicons.normalize import Normalizer, is_cjk
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -82,7 +83,7 @@ def _entry(path: Path, number: int, fields: list[str], lang: str) -> Entry:
         raise LexiconError(f"{where}: empty pattern")
     if pattern != pattern.casefold() or "  " in pattern:
         raise LexiconError(f"{where}: pattern {pattern!r} must be lower case with single spaces")
-    if category not in ALL_CATEGORIES:
+    if category not in ALL_CATEGORIES or category in RULE_ONLY:
         raise LexiconError(f"{where}: unknown category {category!r}")
     level: RiskLevel | None = None
     if category in RISK_CATEGORIES:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import jieba
 
-from lexicons.levels import RiskLevel
+from core.vocabulary import RiskLevel
 from lexicons.lexicon import Entry, Lexicon
 from lexicons.normalize import CLAUSE_BREAKS, is_cjk, is_latin
 

@@ -6,7 +6,7 @@ a blade on the wrist is serious however calmly it is written.
 
 from __future__ import annotations
 
-from lexicons.levels import SUICIDALITY
+from core.vocabulary import SUICIDALITY
 from lexicons.matching import Hit, gap
 from lexicons.rules import (
     HIGH,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from lexicons.levels import SELF_DIRECTED, RiskLevel
+from core.vocabulary import SELF_DIRECTED, RiskLevel
 from lexicons.matching import Hit, gap
 
 NONE, LOW, MODERATE, HIGH, IMMINENT = (

@@ -31,7 +31,7 @@ from bot.telegram import CHANNEL
 from bot.telegram.callbacks import StudentPress, parse, prompt_token, student_keyboard
 from bot.telegram.flood import PRUNE_AT, FloodGate
 from bot.telegram.texts import Texts, language_of
-from lexicons.levels import RiskLevel
+from core.vocabulary import RiskLevel
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096

@@ -12,10 +12,9 @@ from flowchat import Chat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.vocabulary import RISK_CATEGORIES
 from flows import (
     NO_SIGNAL,
-    SAFEGUARDING,
-    SUICIDALITY,
     Conversation,
     FlowEngine,
     Input,
@@ -49,7 +48,7 @@ WORDS = [
     " ",
     "😭",
 ]
-CATEGORIES = sorted(SUICIDALITY | SAFEGUARDING | {"distress"})
+CATEGORIES = sorted(RISK_CATEGORIES)
 
 PROFILES = [
     StudentProfile(),  # brand new, no anonymous use

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.vocabulary import RiskLevel
 from lexicons.detector import assess
-from lexicons.levels import RiskLevel
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from core.vocabulary import RiskLevel
 from lexicons.evaluation import Example, evaluate
-from lexicons.levels import RiskLevel
 
 Capture = pytest.CaptureFixture[str]
 

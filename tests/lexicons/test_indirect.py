@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.vocabulary import RiskLevel
 from lexicons.detector import assess
-from lexicons.levels import RiskLevel
 
 N, L, M, H = RiskLevel.NONE, RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH
 IMM = RiskLevel.IMMINENT

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from core.vocabulary import RiskLevel
 from lexicons.detector import default_detector
 from lexicons.evaluation import Report, evaluate, read_examples
-from lexicons.levels import RiskLevel
 
 HERE = Path(__file__).resolve().parent
 DEV = HERE.parents[2] / "shared" / "eval" / "risk-dev.tsv"
