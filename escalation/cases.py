@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.policy import Chain, rank
-from storage.models import OPEN_STATUSES, Case, CaseEvent, CaseRequest, Student
+from escalation.lifecycle import OPEN_STATUSES, rank
+from escalation.policy import Chain
+from storage.models import Case, CaseEvent, CaseRequest, Student
 
 Policies = Mapping[str, Chain]
 

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 # A worker claims only what it can send soon: rows it holds are rows no other worker can
 # send, and a claim held past its lease is taken over (and sent twice).
 CLAIM_PER_SLOT = 2
-OPEN = ("open", "acknowledged", "in_progress", "referred")
 
 
 class Dispatcher:

@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import Policies, record, take_in
 from escalation.dispatch import Dispatcher
+from escalation.lifecycle import OPEN_STATUSES
 from escalation.notifiers.base import Notifier
 from escalation.outbox import LEASE, enqueue
 from escalation.policy import Chain, Position, advance, skip_to_next
 from escalation.roster import Recipient, ShiftSpec, recipients
 from storage.crypto import DataCipher
-from storage.models import OPEN_STATUSES, Case, CaseRequest, School, Student
+from storage.models import Case, CaseRequest, School, Student
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -289,11 +290,3 @@ class EscalationEngine:
             school = await session.get(School, case.school_id)
             self._zones[case.school_id] = school.timezone if school else self.district_zone
         return self._zones[case.school_id]
-
-
-def policies_from(chains: Mapping[str, Chain]) -> Policies:
-    """Policies keyed by priority, checking every priority is present."""
-    missing = {"routine", "urgent", "emergency"} - set(chains)
-    if missing:
-        raise ValueError("escalation policies missing: " + ", ".join(sorted(missing)))
-    return dict(chains)

@@ -209,19 +209,6 @@ async def claim(
     return [Claimed(i, c, a) for i, c, a in result.all()]
 
 
-async def mark_sent(
-    session: AsyncSession, ident: int, now: datetime, external_id: str | None
-) -> None:
-    """Delivered."""
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == ident, Notification.status == "sending")
-        .values(
-            status="sent", sent_at=now, lease_until=None, external_id=external_id, last_error=None
-        )
-    )
-
-
 async def mark_failed(
     session: AsyncSession,
     row: Notification,

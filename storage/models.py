@@ -377,8 +377,6 @@ class SafetyPlan(Base):
 
 # --- Green channel -----------------------------------------------------------------------
 
-OPEN_STATUSES = ("open", "acknowledged", "in_progress", "referred")
-
 
 class Case(Base):
     """A green-channel case: one open case per student at most (a partial unique index).

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,8 +140,3 @@ def _parse(line: str) -> tuple[str, InboundKind, str]:
 def _emit(sink: TextIO, payload: dict[str, Any]) -> None:
     sink.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
     sink.flush()
-
-
-def stdio() -> tuple[TextIO, TextIO]:
-    """Standard input and output, for the CLI."""
-    return sys.stdin, sys.stdout

@@ -17,6 +17,7 @@ from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError, UsageError
 from bot.services import admin, enrollment, roster_import
+from bot.services.one_time_codes import check_ttl
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import SchoolClass, Student
 from storage.rotation import rotate_all
@@ -367,7 +368,7 @@ async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
-    ttl = enrollment.check_ttl(args.ttl or settings.schools.enrollment_code_ttl)
+    ttl = check_ttl(args.ttl or settings.schools.enrollment_code_ttl)
     async with open_app(settings) as app, app.sessions.begin() as session:
         issued = await enrollment.issue_codes(
             session,

@@ -13,12 +13,13 @@ from bot.app import open_app
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
-from bot.services.admin import audit, school_by_ref
-from escalation.actions import ACTIONS, RESOLUTIONS, Actor, CaseActionError
+from bot.services.admin import school_by_ref
+from core.clock import WEEKDAYS
+from escalation.actions import Actor, CaseActionError
 from escalation.cases import case_number
+from escalation.lifecycle import ACTIONS, OPEN_STATUSES, RESOLUTIONS
+from storage.audit import audit
 from storage.models import Case, Counselor, DutyOverride, DutyShift, Hospital, School, Student
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -112,9 +113,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
             .order_by(Case.id)
         )
         if not args.all:
-            query = query.where(
-                Case.status.in_(("open", "acknowledged", "in_progress", "referred"))
-            )
+            query = query.where(Case.status.in_(OPEN_STATUSES))
         rows = (await session.execute(query)).all()
     items = [
         {

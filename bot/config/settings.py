@@ -42,7 +42,6 @@ _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Priority = Literal["routine", "urgent", "emergency"]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _parse_clock(value: object) -> time:

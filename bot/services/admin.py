@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFoundError, UsageError
+from storage.audit import audit
 from storage.models import (
-    AuditEvent,
     Counselor,
     CounselorContact,
     CounselorSchool,
@@ -24,29 +24,6 @@ from storage.models import (
 ROLES = ("school_counselor", "district_crisis", "hospital_liaison", "admin")
 CONTACT_CHANNELS = ("telegram", "email", "wecom", "dingtalk", "webhook", "phone", "console")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
-
-def audit(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    actor: str,
-    action: str,
-    subject_type: str,
-    subject_id: object,
-    **details: object,
-) -> None:
-    """Append an audit event (ids and counts only, never student text)."""
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            details=dict(details),
-        )
-    )
 
 
 async def school_by_ref(session: AsyncSession, ref: str) -> School:

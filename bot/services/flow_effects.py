@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.settings import Settings
 from bot.services import enrollment, students
+from bot.services.one_time_codes import Redemption
+from escalation.requests import request_case
 from flows import Event
 from storage.crypto import DataCipher
-from storage.models import CaseRequest, CheckinResult, RiskAssessmentRecord, SafetyPlan, Student
+from storage.models import CheckinResult, RiskAssessmentRecord, SafetyPlan, Student
 
 log = logging.getLogger(__name__)
-PRIORITIES = ("routine", "urgent", "emergency")
 
 
 @dataclass
@@ -45,7 +46,7 @@ Handler = Callable[[EventContext, dict[str, Any]], Awaitable[str | None]]
 
 async def _code(ctx: EventContext, data: dict[str, Any]) -> str | None:
     result = await enrollment.redeem(ctx.session, str(data.get("code", "")), now=ctx.now)
-    if result.outcome is not enrollment.Redemption.OK or result.student_id is None:
+    if result.outcome is not Redemption.OK or result.student_id is None:
         return f"code_{result.outcome.value}"
     ctx.student = await students.link_to_roster(ctx.session, ctx.student, result.student_id)
     ctx.student.guardian_consent = result.guardian_consent
@@ -105,31 +106,20 @@ async def _result(ctx: EventContext, data: dict[str, Any]) -> None:
 
 
 async def _case(ctx: EventContext, data: dict[str, Any]) -> None:
-    priority = data.get("priority")
-    if priority not in PRIORITIES:
-        # Never drop a request for help: an unknown priority is treated as urgent.
-        log.error("case request with unknown priority %r for student %s", priority, ctx.student.id)
-        priority = "urgent"
-    reason = str(data.get("reason", "unspecified"))[:64]
-    details = {
-        k: v
-        for k, v in data.items()
-        if k in ("flow", "preferred_time", "preferred_channel", "bands")
-    }
-    ctx.session.add(
-        CaseRequest(
-            student_id=ctx.student.id,
-            priority=priority,
-            reason=reason,
-            categories=[str(c) for c in data.get("categories", [])],
-            assessment=ctx.assessment,
-            details=details,
-            created_at=ctx.now,
-        )
+    request = request_case(
+        ctx.session,
+        student_id=ctx.student.id,
+        priority=str(data.get("priority")),
+        reason=str(data.get("reason", "unspecified")),
+        now=ctx.now,
+        categories=data.get("categories", []),
+        assessment=ctx.assessment,
+        details=data,
     )
     ctx.outcome.created_case_request = True
-    ctx.outcome.events.append({"event": "case_requested", "priority": priority, "reason": reason})
-    log.info("case requested: student=%s priority=%s reason=%s", ctx.student.id, priority, reason)
+    ctx.outcome.events.append(
+        {"event": "case_requested", "priority": request.priority, "reason": request.reason}
+    )
 
 
 async def _plan(ctx: EventContext, data: dict[str, Any]) -> None:

@@ -10,7 +10,6 @@ commit loses nothing the student was told; a crash after it loses no case reques
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import weakref
 from collections.abc import Callable, Sequence
@@ -22,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
 from bot.services import students
-from bot.services.enrollment import looks_like_code
 from bot.services.flow_effects import EventContext, apply_event
+from bot.services.one_time_codes import looks_like_code
 from bot.services.render import Outbound, Renderer
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
 from lexicons.detector import Detector, RiskAssessment
@@ -293,8 +292,3 @@ def _flow_input(inbound: Inbound) -> Input:
     if inbound.kind == "media":
         return Input.media(inbound.value)
     return Input.text(inbound.value)
-
-
-def dumps_event(student: str, event: dict[str, Any]) -> str:
-    """One JSON line for an event, naming its student."""
-    return json.dumps({**event, "student": student}, ensure_ascii=False, default=str)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config.settings import WEEKDAYS, ReminderSettings
+from bot.config.settings import ReminderSettings
+from core.clock import WEEKDAYS
 
 # A reminder missed by a restart or an outage is still sent within this window.
 CATCH_UP = timedelta(hours=6)

@@ -22,12 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
-from bot.services.reminder_plan import due_weekly, slot_for, week_key
+from bot.services.reminder_plan import due_weekly, slot_for
 from bot.services.render import Renderer
 from bot.services.students import mark_unreachable
+from escalation.requests import request_case
 from storage.models import (
     Case,
-    CaseRequest,
     ChannelIdentity,
     CheckinResult,
     ReminderDelivery,
@@ -372,15 +372,13 @@ class ReminderRunner:
                     continue
                 slot = latest_slot.replace("weekly:", "missed:")
                 if await self._claim_one(session, sid, "missed", slot, now):
-                    session.add(
-                        CaseRequest(
-                            student_id=sid,
-                            priority="routine",
-                            reason="missed_checkins",
-                            categories=[],
-                            details={"missed": needed},
-                            created_at=now,
-                        )
+                    request_case(
+                        session,
+                        student_id=sid,
+                        priority="routine",
+                        reason="missed_checkins",
+                        now=now,
+                        details={"missed": needed},
                     )
                     created += 1
                     log.info(
@@ -503,8 +501,3 @@ _TEXT = {"weekly": "weekly", "nudge": "nudge", "caring": "caring"}
 def _insert_for(session: AsyncSession) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT DO NOTHING on both databases."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def reminder_week(now: datetime) -> str:
-    """This UTC week's key (for logs and tests)."""
-    return week_key(now.date())

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.admin import audit
 from flows import StudentProfile
+from storage.audit import audit
 from storage.crypto import DataCipher
 from storage.models import (
     CaseRequest,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from escalation.actions import ALLOWED
+from escalation.lifecycle import ALLOWED
 
 MAX_DATA = 64
 STUDENT = "s"

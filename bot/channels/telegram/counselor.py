@@ -29,11 +29,12 @@ from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
 from bot.channels.telegram.texts import Texts
 from bot.services import counselor_links
-from bot.services.enrollment import Redemption
+from bot.services.one_time_codes import Redemption
 from escalation.actions import Actor, CaseActionError, CaseService, NotAllowedError
 from escalation.cases import case_number
+from escalation.lifecycle import OPEN_STATUSES
 from escalation.notifiers.render import PRIORITY, STATUS
-from storage.models import OPEN_STATUSES, Case, Counselor, CounselorContact, CounselorSchool, School
+from storage.models import Case, Counselor, CounselorContact, CounselorSchool, School
 
 log = logging.getLogger(__name__)
 STATUS_MARK = "—— 状态 Status:"
