@@ -8,10 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal
 
-Priority = Literal["routine", "urgent", "emergency"]
-PRIORITIES: tuple[Priority, ...] = ("routine", "urgent", "emergency")
+from core.vocabulary import PRIORITIES, Priority
+
+__all__ = [
+    "ACTIONS",
+    "ALLOWED",
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
+    "PRIORITIES",
+    "RESOLUTIONS",
+    "STATUSES",
+    "Priority",
+    "is_open",
+    "is_priority",
+    "may",
+    "rank",
+]
 
 # open → acknowledged → in_progress (student contacted) → referred → resolved / closed.
 OPEN_STATUSES: tuple[str, ...] = ("open", "acknowledged", "in_progress", "referred")

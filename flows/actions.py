@@ -7,8 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.clock import WEEKDAYS
 from flows.conditions import canonical_code, item_scores, phq_a_wording
-from flows.conversation import JSON
+from flows.effects import (
+    AnonymousChosen,
+    ConsentGiven,
+    DataDeletionConfirmed,
+    DataExportRequested,
+    EnrollmentCodeSubmitted,
+    LanguageChanged,
+    OnboardingCompleted,
+    ReminderPreferenceSet,
+    SafetyPlanSaved,
+)
 from flows.instruments import (
     FREQUENCY,
     MOOD_CHECK_SCALE,
@@ -27,48 +38,40 @@ from flows.instruments import (
 from flows.params import plan_answers
 from flows.turn import Action, Turn
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 
 def set_language(turn: Turn) -> None:
     """The answer is a language key: switch to it for this step and tell the caller."""
     language = "en" if turn.answer == "en" else "zh"
     turn.update_profile(language=language)
-    turn.emit("language_changed", {"language": language})
+    turn.emit(LanguageChanged(language))
 
 
 def give_consent(turn: Turn) -> None:
     """The student agreed to how HeartGuard works."""
-    turn.emit("consent_given", {"at": turn.now.isoformat()})
+    turn.emit(ConsentGiven(turn.now))
 
 
 def submit_code(turn: Turn) -> None:
     """Ask the caller to check the typed enrollment code and answer with a system input."""
-    turn.emit("enrollment_code_submitted", {"code": canonical_code(turn.text)})
+    turn.emit(EnrollmentCodeSubmitted(canonical_code(turn.text)))
 
 
 def choose_anonymous(turn: Turn) -> None:
     """Anonymous use, with the age group the student gave."""
     age_group = "under_age" if turn.answer == "under_age" else "of_age"
     turn.update_profile(age_group=age_group)
-    turn.emit("anonymous_chosen", {"age_group": age_group})
+    turn.emit(AnonymousChosen(age_group))
 
 
 def set_reminder_preference(turn: Turn) -> None:
     """Onboarding's yes/no to weekly reminders (the day and time come from config)."""
-    turn.emit(
-        "reminder_preference_set",
-        {"enabled": turn.answer == "reminder_weekly", "weekday": None, "minute": None},
-    )
+    turn.emit(ReminderPreferenceSet(enabled=turn.answer == "reminder_weekly"))
 
 
 def complete_onboarding(turn: Turn) -> None:
     """Onboarding is done; later steps in this turn see the student as onboarded."""
     turn.update_profile(onboarded=True)
-    turn.emit(
-        "onboarding_completed",
-        {"anonymous": not turn.profile.enrolled, "restricted": turn.restricted},
-    )
+    turn.emit(OnboardingCompleted(anonymous=not turn.profile.enrolled, restricted=turn.restricted))
 
 
 def set_reminder(turn: Turn) -> None:
@@ -79,12 +82,12 @@ def set_reminder(turn: Turn) -> None:
     minute = None
     if isinstance(slot, str) and slot.startswith("t") and slot[1:].isdigit():
         minute = int(slot[1:3]) * 60 + int(slot[3:5])
-    turn.emit("reminder_preference_set", {"enabled": True, "weekday": weekday, "minute": minute})
+    turn.emit(ReminderPreferenceSet(enabled=True, weekday=weekday, minute=minute))
 
 
 def set_reminder_off(turn: Turn) -> None:
     """Settings: no reminders."""
-    turn.emit("reminder_preference_set", {"enabled": False, "weekday": None, "minute": None})
+    turn.emit(ReminderPreferenceSet(enabled=False))
 
 
 def _checkin_scores(turn: Turn) -> list[Score]:
@@ -134,10 +137,10 @@ def score_checkin(turn: Turn) -> None:
     scores = _checkin_scores(turn)
     by_name = {score.instrument: score for score in scores}
     for score in scores:
-        data = score.event_data(turn.now)
+        form = None
         if score.instrument == "phq9":
-            data["form"] = "phq_a" if phq_a_wording(turn) else "phq9"
-        turn.emit("checkin_completed", data)
+            form = "phq_a" if phq_a_wording(turn) else "phq9"
+        turn.emit(score.checkin_event(turn.now, form))
     phq = item_scores(turn.context, "phq", 9, FREQUENCY)
     concern = _concern(turn, by_name)
     turn.context["needs_asq"] = phq_item9_needs_asq(phq[8], asked="phq_9" in turn.context)
@@ -162,7 +165,7 @@ def record_asq(turn: Turn) -> None:
     """Record the finished ASQ and request the case its result calls for."""
     first_four, q5 = _asq_answers(turn)
     result = score_asq(first_four, q5)
-    turn.emit("screen_completed", result.event_data(turn.now))
+    turn.emit(result.screen_event(turn.now))
     if result.band == "acute_positive":
         turn.request_case("emergency", "asq_acute_positive")
     elif result.band == "non_acute_positive":
@@ -175,7 +178,7 @@ def asq_abandoned(turn: Turn) -> None:
     first_four, _ = _asq_answers(turn)
     result = score_asq(first_four, None)
     if result.band != "negative":
-        turn.emit("screen_completed", result.event_data(turn.now))
+        turn.emit(result.screen_event(turn.now))
         turn.request_case("urgent", "asq_incomplete_positive")
 
 
@@ -200,8 +203,7 @@ def save_plan(turn: Turn) -> None:
     """Save the safety plan as reviewed."""
     plan = plan_answers(turn)
     turn.update_profile(safety_plan=plan)
-    saved: dict[str, JSON] = dict(plan)
-    turn.emit("safety_plan_saved", {"plan": saved, "at": turn.now.isoformat()})
+    turn.emit(SafetyPlanSaved(plan, turn.now))
 
 
 def _mark(level: str) -> Action:
@@ -229,8 +231,6 @@ ACTIONS: Mapping[str, Action] = {
     "save_plan": save_plan,
     "mark_high": _mark("high"),
     "mark_imminent": _mark("imminent"),
-    "request_export": lambda turn: turn.emit("data_export_requested", {"at": turn.now.isoformat()}),
-    "confirm_deletion": lambda turn: turn.emit(
-        "data_deletion_confirmed", {"at": turn.now.isoformat()}
-    ),
+    "request_export": lambda turn: turn.emit(DataExportRequested(turn.now)),
+    "confirm_deletion": lambda turn: turn.emit(DataDeletionConfirmed(turn.now)),
 }

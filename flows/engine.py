@@ -52,7 +52,7 @@ from flows.definition import (
     load_flows,
     split_target,
 )
-from flows.effects import StepResult
+from flows.effects import FlowChanged, StepResult
 from flows.errors import DefinitionError, FlowError
 from flows.inputs import Input
 from flows.machine import FlowMachine
@@ -143,9 +143,7 @@ class FlowEngine:
         if self._waiting_state(turn.flow, turn.state) is None:
             raise FlowError(f"step ended outside a waiting state: {turn.flow}.{turn.state}")
         if turn.flow != started_in:
-            turn.emit(
-                "flow_changed", {"flow": turn.flow, "state": turn.state, "previous": started_in}
-            )
+            turn.emit(FlowChanged(turn.flow, turn.state, started_in))
         return StepResult(turn.conversation(), tuple(turn.effects), turn.profile.language)
 
     # -- the step, in order ------------------------------------------------------------------

@@ -23,7 +23,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Literal
 
-from flows.conversation import JSON
+from flows.effects import CheckinCompleted, ScreenCompleted
 
 UNSCORED = "unscored"
 
@@ -56,15 +56,13 @@ class Score:
     score: int | None
     band: str
 
-    def event_data(self, at: datetime) -> dict[str, JSON]:
-        """The data of a ``checkin_completed`` / ``screen_completed`` event."""
-        return {
-            "instrument": self.instrument,
-            "answers": list(self.answers),
-            "score": self.score,
-            "band": self.band,
-            "at": at.isoformat(),
-        }
+    def checkin_event(self, at: datetime, form: str | None = None) -> CheckinCompleted:
+        """This score as one instrument of a check-in."""
+        return CheckinCompleted(self.instrument, self.answers, self.score, self.band, at, form)
+
+    def screen_event(self, at: datetime) -> ScreenCompleted:
+        """This score as a finished (or left, positive) screen."""
+        return ScreenCompleted(self.instrument, self.answers, self.score, self.band, at)
 
 
 def round_half_up(value: Fraction) -> int:

@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.vocabulary import CATEGORIES, Concern
+from core.vocabulary import CATEGORIES, Concern, Priority
 from flows.conversation import JSON
 from flows.definition import ASQ as ASQ_FLOW
 from flows.definition import CRISIS as CRISIS_FLOW
 from flows.signals import RiskSignal
 from flows.texts import CARE_OTHERS, CARE_PEER, CARE_SAFEGUARDING
-from flows.turn import Priority
 
 _CRISIS_ENTRY = {"high": "high", "imminent": "imminent"}
 _PRIORITY: dict[str, Priority] = {"high": "urgent", "imminent": "emergency"}

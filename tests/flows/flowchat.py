@@ -13,7 +13,7 @@ from typing import Any
 from flows import (
     NO_SIGNAL,
     Conversation,
-    Event,
+    FlowEvent,
     FlowEngine,
     Input,
     Reply,
@@ -81,7 +81,7 @@ class Chat:
         assert result is not None
         return result
 
-    def _apply(self, event: Event) -> None:
+    def _apply(self, event: FlowEvent) -> None:
         data = event.data
         changes: dict[str, Any] = {}
         if event.name == "language_changed":

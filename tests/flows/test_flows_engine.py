@@ -216,8 +216,8 @@ def test_the_result_tells_which_language_to_render_in(chat: Chat) -> None:
 def test_replies_and_events_keep_their_order(chat: Chat) -> None:
     result = chat.say("我想自杀", signal("high", "active_ideation"))
     kinds = [type(effect).__name__ for effect in result.effects]
-    assert kinds[0] == "Event"  # the case request comes first
-    assert kinds[-1] == "Event"  # flow_changed is last
+    assert kinds[0] == "CaseRequested"  # the case request comes first
+    assert kinds[-1] == "FlowChanged"  # flow_changed is last
     assert result.replies
     assert result.events
 

@@ -187,13 +187,14 @@ def test_mood_bands(value: int, band: str) -> None:
 
 def test_event_data_carries_time_and_everything_storage_needs() -> None:
     at = datetime(2025, 3, 7, 16, 30, tzinfo=timezone(timedelta(hours=8)))
-    data = score_gad7([1] * 7).event_data(at)
+    data = score_gad7([1] * 7).checkin_event(at).data
     assert data == {
         "instrument": "gad7",
         "answers": [1] * 7,
         "score": 7,
         "band": "mild",
         "at": "2025-03-07T16:30:00+08:00",
+        "form": None,
     }
 
 

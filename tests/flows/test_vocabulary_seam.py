@@ -45,3 +45,15 @@ def test_ambivalence_is_screened() -> None:
 @pytest.mark.parametrize("level", ["none", "low"])
 def test_below_moderate_changes_nothing(level: str) -> None:
     assert decide(RiskSignal(level, RISK_CATEGORIES), None, {}) == NOTHING  # type: ignore[arg-type]
+
+
+def test_every_flow_event_has_a_handler() -> None:
+    """A new event type without a handler stops the runtime from being built."""
+    from bot.services.flow_effects import HANDLERS, check_handlers
+    from flows import EVENT_TYPES
+
+    check_handlers()
+    assert set(HANDLERS) == set(EVENT_TYPES)
+    partial = {t: h for t, h in HANDLERS.items() if t.__name__ != "CaseRequested"}
+    with pytest.raises(RuntimeError, match="CaseRequested"):
+        check_handlers(partial)
