@@ -36,6 +36,7 @@ from collections import deque  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
+from bot.channels.telegram.reminders import TelegramReminderTransport  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import (  # noqa: E402
@@ -47,8 +48,7 @@ from telegram.ext import (  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
 import bot.channels.telegram.builder as builder  # noqa: E402
-from bot.app import AppContext  # noqa: E402
-from bot.channels.telegram.reminders import TelegramReminderTransport  # noqa: E402
+from bot.bootstrap import AppContext  # noqa: E402
 from bot.channels.telegram.runner import BotProcess  # noqa: E402
 from bot.config.settings import Settings, settings_from_mapping  # noqa: E402
 from bot.services.reminders import ReminderRunner  # noqa: E402

@@ -70,7 +70,9 @@ class Dispatcher:
         """Claim and send until nothing is due, a batch at a time."""
         while True:
             async with self.sessions() as session, session.begin():
-                claimed = await claim(session, now, self.batch, self.lease)
+                claimed = await claim(
+                    session, now, self.batch, self.lease, channels=self.notifiers.keys()
+                )
             if not claimed:
                 return
             async with self.sessions() as session:
@@ -84,7 +86,9 @@ class Dispatcher:
         async with self.limit:
             notifier = self.notifiers.get(alert.channel)
             if notifier is None:
-                return SendResult.failed(f"no notifier configured for {alert.channel}")
+                # Never claimed by this process (see claim); should one slip through, it is
+                # not this recipient's fault: try again later, perhaps in another process.
+                return SendResult.retry(f"no notifier for {alert.channel} in this process")
             try:
                 return await notifier.send(alert)
             except Exception as exc:  # a notifier bug must not kill the loop

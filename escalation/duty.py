@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import HeartGuardError
 from escalation.roster import ShiftSpec, on_duty
 from storage.audit import audit
-from storage.models import Counselor, CounselorSchool, DutyOverride, School
+from storage.models import Counselor, CounselorSchool, DutyOverride, DutyShift, School
 
 BOARD_SCHOOLS = 30  # a district counselor's board lists this many schools at most
 MAX_SHIFT = timedelta(hours=24)
@@ -264,3 +264,21 @@ async def end_shift(
         )
         still = still or counselor_id in ids
     return ended, still
+
+
+def round_the_clock(
+    session: AsyncSession, counselor_id: int, *, tier: str, school_id: int | None, now: datetime
+) -> None:
+    """A weekly shift for every day, all day: the demo's counselor, and test and bench setups."""
+    session.add_all(
+        DutyShift(
+            counselor_id=counselor_id,
+            tier=tier,
+            school_id=school_id,
+            weekday=day,
+            start_minute=0,
+            end_minute=1440,
+            created_at=now,
+        )
+        for day in range(7)
+    )

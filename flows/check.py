@@ -187,6 +187,7 @@ def graph_problems(flows: Mapping[str, FlowDef]) -> list[str]:
 
 def _used_text_ids(flows: Mapping[str, FlowDef]) -> dict[str, str]:
     used = dict.fromkeys(texts.ENGINE_TEXTS, "the engine")
+    used.update(dict.fromkeys(texts.CALLER_TEXTS, "the caller"))
     for flow in flows.values():
         used.setdefault(flow.cancel_text, flow.source)
         for state in flow.states.values():

@@ -42,6 +42,10 @@ ENGINE_TEXTS = frozenset(
     }
 )
 
+# Texts the caller sends itself, outside any step (flood control's "slow down" note).
+SLOW_DOWN = "notice.slow_down"
+CALLER_TEXTS = frozenset({SLOW_DOWN})
+
 # Placeholders the engine fills itself in the texts above ("{max}" in TOO_LONG).
 ENGINE_PARAMS = frozenset({"max"})
 

@@ -1,6 +1,7 @@
 """The console channel: talk to HeartGuard from a terminal, or script it with JSON lines.
 
-It uses the same database and pipeline as production; only the transport differs.
+It uses the same database, pipeline and student service as production; only the transport
+differs (replies are printed from the outcome, so the console plugs in no port).
 """
 
 from __future__ import annotations
@@ -8,19 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.services.pipeline import Inbound, InboundKind, Outcome, Pipeline
+from bot.services.pipeline import Inbound, InboundKind, Outcome
+from bot.services.student_service import StudentService
 
 CHANNEL = "console"
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """The real clock, at the edge where it belongs."""
-    return datetime.now(UTC)
 
 
 def classify(line: str, buttons: tuple[tuple[str, str], ...] = ()) -> tuple[InboundKind, str]:
@@ -38,20 +33,17 @@ class Console:
 
     def __init__(
         self,
-        pipeline: Pipeline,
-        clock: Clock = system_clock,
+        students: StudentService,
         after_commit: Callable[[Outcome], Awaitable[None]] | None = None,
     ) -> None:
-        self.pipeline = pipeline
-        self.clock = clock
+        self.students = students
         self.after_commit = after_commit
         self.last_buttons: dict[str, tuple[tuple[str, str], ...]] = {}
 
     async def send(self, who: str, kind: InboundKind, value: str) -> Outcome:
         """One message from ``who``."""
-        outcome = await self.pipeline.handle(
-            Inbound(channel=CHANNEL, external_id=who, chat_id=who, kind=kind, value=value),
-            self.clock(),
+        outcome = await self.students.receive(
+            Inbound(channel=CHANNEL, external_id=who, chat_id=who, kind=kind, value=value)
         )
         if outcome.replies:
             self.last_buttons[who] = outcome.replies[-1].buttons

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import open_app, safe_url
+from bot.bootstrap import open_app, safe_url
 from bot.cli.main import run_async, utcnow, write_output
 from bot.config.durations import parse_duration
 from bot.config.settings import Settings

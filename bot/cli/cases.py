@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import open_app
+from bot.bootstrap import open_app, open_runtime
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
@@ -17,9 +18,10 @@ from bot.services.admin import school_by_ref
 from core.clock import WEEKDAYS
 from escalation.actions import Actor, CaseActionError
 from escalation.cases import case_number
-from escalation.lifecycle import ACTIONS, OPEN_STATUSES, RESOLUTIONS
+from escalation.lifecycle import ACTIONS, RESOLUTIONS
+from escalation.queue import open_queue
 from storage.audit import audit
-from storage.models import Case, Counselor, DutyOverride, DutyShift, Hospital, School, Student
+from storage.models import Counselor, DutyOverride, DutyShift, Hospital
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -106,15 +108,7 @@ def _age(created: datetime, now: datetime) -> str:
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     now = utcnow()
     async with open_app(settings) as app, app.sessions() as session:
-        query = (
-            select(Case, School.code, Student.display_name)
-            .join(Student, Student.id == Case.student_id)
-            .outerjoin(School, School.id == Case.school_id)
-            .order_by(Case.id)
-        )
-        if not args.all:
-            query = query.where(Case.status.in_(OPEN_STATUSES))
-        rows = (await session.execute(query)).all()
+        rows = await open_queue(session, Actor.admin(), include_closed=args.all, urgent_first=False)
     items = [
         {
             "id": c.id,
@@ -125,7 +119,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
             "student": name,
             "age": _age(c.created_at, now),
         }
-        for c, code, name in rows
+        for c, code, name in ((r.case, r.school_code, r.student_display) for r in rows)
     ]
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
@@ -139,12 +133,9 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.green import build_green_channel
-
-    async with open_app(settings) as app:
-        service = build_green_channel(app).service
+    async with open_runtime(settings) as runtime:
         try:
-            case, events = await service.view(args.case, _actor(args), utcnow())
+            case, events = await runtime.green.cases.view(args.case, _actor(args), utcnow())
         except CaseActionError as exc:
             raise NotFoundError(str(exc)) from None
     print(
@@ -160,14 +151,11 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _act(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.green import build_green_channel
-
     if args.action not in ACTIONS:
         raise UsageError(f"unknown action {args.action}")
-    async with open_app(settings) as app:
-        service = build_green_channel(app).service
+    async with open_runtime(settings) as runtime:
         try:
-            case = await service.act(
+            case = await runtime.green.cases.act(
                 args.case,
                 args.action,
                 _actor(args),
@@ -282,13 +270,10 @@ async def _hospital_list(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _worker(_args: argparse.Namespace, settings: Settings) -> int:
-    from bot.green import build_green_channel
-    from bot.scheduler import GreenChannelRunner, run_until_stopped
+    from bot.scheduler import run_until_stopped
 
-    async with open_app(settings) as app:
-        green = build_green_channel(app)
-        try:
-            await run_until_stopped(GreenChannelRunner(green, settings))
-        finally:
-            await green.aclose()
+    async with open_runtime(settings) as runtime:
+        channels = ", ".join(sorted(runtime.green.engine.dispatcher.notifiers))
+        print(f"heartguard worker: delivering alerts by {channels}", file=sys.stderr)
+        await run_until_stopped(runtime.scheduler)
     return 0

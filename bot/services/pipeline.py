@@ -9,9 +9,7 @@ commit loses nothing the student was told; a crash after it loses no case reques
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,19 +90,6 @@ class Pipeline:
         self.detector = detector
         self.engine = engine
         self.renderer = Renderer(engine.catalog, settings)
-        # One lock per chat identity: a student's messages are handled in arrival order,
-        # different students concurrently. Weak values let idle locks disappear.
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-
-    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
-        key = (channel, external_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
     async def handle(
         self, inbound: Inbound, now: datetime, *, prompt_of: PromptOf | None = None
@@ -118,29 +103,29 @@ class Pipeline:
                 on the chat identity in the same transaction, so that keyboards shown before
                 go stale together with the step that left them behind.
         """
-        async with self._lock(inbound.channel, inbound.external_id):
-            async with self.sessions() as session, session.begin():
-                chat = await students.open_chat(
-                    session,
-                    channel=inbound.channel,
-                    external_id=inbound.external_id,
-                    chat_id=inbound.chat_id,
-                    now=now,
-                    create=inbound.prompt is None,
-                )
-                if chat is None:
-                    return Outcome(student_id=0, stale=True)
-                student, identity = chat.student, chat.identity
-                if inbound.prompt is not None and identity.prompt != inbound.prompt:
-                    # Checked in the step's own transaction: no other step can slip between.
-                    return Outcome(student_id=student.id, stale=True, language=student.language)
-                outcome, pending, language = await self._transaction(session, chat, inbound, now)
-                # Rendering is pure; the student is told nothing before the commit.
-                outcome.replies = self.renderer.replies(pending, language)
-                outcome.language = language
-                if prompt_of is not None and outcome.replies and not outcome.erased:
-                    identity.prompt = prompt_of(outcome.replies)
-            return outcome
+        # Callers serialise one chat identity's messages (StudentService holds its lock).
+        async with self.sessions() as session, session.begin():
+            chat = await students.open_chat(
+                session,
+                channel=inbound.channel,
+                external_id=inbound.external_id,
+                chat_id=inbound.chat_id,
+                now=now,
+                create=inbound.prompt is None,
+            )
+            if chat is None:
+                return Outcome(student_id=0, stale=True)
+            student, identity = chat.student, chat.identity
+            if inbound.prompt is not None and identity.prompt != inbound.prompt:
+                # Checked in the step's own transaction: no other step can slip between.
+                return Outcome(student_id=student.id, stale=True, language=student.language)
+            outcome, pending, language = await self._transaction(session, chat, inbound, now)
+            # Rendering is pure; the student is told nothing before the commit.
+            outcome.replies = self.renderer.replies(pending, language)
+            outcome.language = language
+            if prompt_of is not None and outcome.replies and not outcome.erased:
+                identity.prompt = prompt_of(outcome.replies)
+        return outcome
 
     async def _transaction(
         self, session: AsyncSession, chat: students.Chat, inbound: Inbound, now: datetime

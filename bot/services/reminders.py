@@ -14,16 +14,17 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.port import Delivery, DeliveryResult, StudentPort
 from bot.config.settings import Settings
 from bot.services.reminder_plan import due_weekly, slot_for
-from bot.services.render import Renderer
+from bot.services.render import Outbound, Renderer
 from bot.services.students import mark_unreachable
 from escalation.requests import request_case
 from storage.models import (
@@ -42,23 +43,6 @@ MAX_RETRIES = 3
 ORPHANED_AFTER = timedelta(minutes=2)
 # Students read per page when planning weekly reminders (about 20 ms of the loop each).
 PLAN_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """How one send went, as the transport saw it."""
-
-    outcome: Literal["ok", "retry", "forbidden", "error"]
-    retry_after: float = 0.0
-    error: str = ""
-
-
-class ReminderTransport(Protocol):
-    """Sends one text to one chat (Telegram in production, fakes in tests)."""
-
-    async def send(self, chat_id: str, text: str) -> Delivery:
-        """Deliver; classify failures instead of raising."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -94,20 +78,20 @@ class ReminderRunner:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         renderer: Renderer,
-        transport: ReminderTransport,
+        port: StudentPort,
         *,
         channel: str = "telegram",
-        rate: float = 29.0,
+        rate: float | None = 29.0,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.renderer = renderer
-        self.transport = transport
+        self.port = port
         self.channel = channel
         # Telegram allows about 30 messages a second overall. A bucket of one, refilled
         # every 1/rate seconds, paces sends evenly: a bigger bucket would allow a burst that,
         # added to the steady rate, breaks the limit inside one second.
-        self.limiter = AsyncLimiter(1, 1.0 / rate)
+        self.limiter = AsyncLimiter(1, 1.0 / (rate or 29.0))
 
     async def tick(self, now: datetime) -> ReminderReport:
         """One pass: plan, claim, send."""
@@ -454,13 +438,13 @@ class ReminderRunner:
         results = await asyncio.gather(*(self._deliver(p, report) for _, p in claimed))
         await self._record(list(zip(claimed, results, strict=True)), now, report)
 
-    async def _deliver(self, planned: Planned, report: ReminderReport) -> Delivery:
+    async def _deliver(self, planned: Planned, report: ReminderReport) -> DeliveryResult:
         text = self.renderer.text(f"reminder.{_TEXT[planned.kind]}", planned.language)
-        result = Delivery("error", error="not sent")
+        result = DeliveryResult(Delivery.FAILED, error="not sent")
         for _ in range(MAX_RETRIES + 1):
             async with self.limiter:
-                result = await self.transport.send(planned.chat_id, text)
-            if result.outcome != "retry":
+                result = await self.port.deliver(planned.chat_id, [Outbound(text)])
+            if result.status is not Delivery.RETRY:
                 return result
             report.retries += 1
             # Telegram says how long to wait; everyone waits, not just this message.
@@ -469,7 +453,7 @@ class ReminderRunner:
 
     async def _record(
         self,
-        done: Iterable[tuple[tuple[int, Planned], Delivery]],
+        done: Iterable[tuple[tuple[int, Planned], DeliveryResult]],
         now: datetime,
         report: ReminderReport,
     ) -> None:
@@ -479,10 +463,10 @@ class ReminderRunner:
                 if row is None:
                     continue
                 report.texts[planned.kind] = report.texts.get(planned.kind, 0) + 1
-                if result.outcome == "ok":
+                if result.status is Delivery.DELIVERED:
                     row.status, row.sent_at = "sent", now
                     report.sent += 1
-                elif result.outcome == "forbidden":
+                elif result.status is Delivery.BLOCKED:
                     row.status, row.error = "unreachable", "blocked by the student"
                     await self._unreachable(session, planned.student_id, now)
                     report.unreachable += 1

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import AppContext, build_pipeline
+from bot.bootstrap import AppContext, build_runtime
 from bot.channels.console import Console
 from bot.config.settings import load_settings
 from bot.services import admin, enrollment, roster_import
@@ -77,8 +77,11 @@ async def code(app: AppContext) -> str:
     return issued[0].code
 
 
+NO_TELEGRAM = {"telegram": None}
+
+
 def console(app: AppContext) -> Console:
-    return Console(build_pipeline(app), Clock())
+    return Console(build_runtime(app, clock=Clock(), plugs=NO_TELEGRAM).students)
 
 
 def said(outcome: Outcome) -> str:

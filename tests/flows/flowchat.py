@@ -13,8 +13,8 @@ from typing import Any
 from flows import (
     NO_SIGNAL,
     Conversation,
-    FlowEvent,
     FlowEngine,
+    FlowEvent,
     Input,
     Reply,
     RiskSignal,

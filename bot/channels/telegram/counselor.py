@@ -12,46 +12,28 @@ CaseService, which checks scope and records the event.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case as sql_case
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
 from bot.channels.telegram.texts import Texts
-from bot.services import counselor_links
+from bot.services.counselor_desk import CounselorDesk as DeskService
+from bot.services.counselor_desk import Who
 from bot.services.one_time_codes import Redemption
-from escalation.actions import Actor, CaseActionError, CaseService, NotAllowedError
+from escalation.actions import Actor, CaseActionError, NotAllowedError
 from escalation.cases import case_number
-from escalation.lifecycle import OPEN_STATUSES
 from escalation.notifiers.render import PRIORITY, STATUS
-from storage.models import Case, Counselor, CounselorContact, CounselorSchool, School
 
 log = logging.getLogger(__name__)
 STATUS_MARK = "—— 状态 Status:"
 QUEUE_LIMIT = 30
 TIMELINE_LIMIT = 20
-# How old the in-memory list of linked Telegram accounts may get (seconds); see CounselorDesk.who.
-DIRECTORY_TTL = 30.0
-
-Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Who:
-    """The counselor behind a chat."""
-
-    counselor_id: int
-    name: str
 
 
 def _status(status: str) -> tuple[str, str]:
@@ -81,63 +63,17 @@ class CounselorDesk:
     """Handlers for counselors in their private chats."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        service: CaseService,
-        texts: Texts,
-        *,
-        clock: Clock,
-        zone: str,
-        groups: Iterable[int] = (),
+        self, service: DeskService, texts: Texts, *, zone: str, groups: Iterable[int] = ()
     ) -> None:
-        self.sessions = sessions
         self.service = service
         self.texts = texts
-        self.clock = clock
+        self.clock = service.clock
         self.zone = ZoneInfo(zone)
         self.groups = frozenset(groups)
-        self._linked: frozenset[str] = frozenset()
-        self._linked_at = -DIRECTORY_TTL
-
-    async def _maybe_linked(self, user_id: int) -> bool:
-        """Whether this account may be a linked counselor, from a list kept up to 30 s old.
-
-        Every private message asks, and nearly all come from students: reading the short list
-        of linked accounts twice a minute, instead of the database per message, saves a
-        transaction on each. A "yes" is always checked against the database (so an unlinked
-        or deactivated counselor loses access at once); a "no" may be up to DIRECTORY_TTL old
-        only for an account linked through another bot process (this one adds its own links
-        at once), which is then answered as a student until the list is read again.
-        """
-        now = time.monotonic()
-        if now - self._linked_at >= DIRECTORY_TTL:
-            async with self.sessions() as session:
-                addresses = await session.scalars(
-                    select(CounselorContact.address).where(CounselorContact.channel == CHANNEL)
-                )
-                self._linked = frozenset(addresses)
-            self._linked_at = now
-        return str(user_id) in self._linked
 
     async def who(self, user_id: int) -> Who | None:
         """The active counselor linked to this Telegram account (its private chat id), if any."""
-        if not await self._maybe_linked(user_id):
-            return None
-        async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    select(Counselor.id, Counselor.name)
-                    .join(CounselorContact, CounselorContact.counselor_id == Counselor.id)
-                    .where(
-                        CounselorContact.channel == CHANNEL,
-                        CounselorContact.address == str(user_id),
-                        Counselor.active.is_(True),
-                    )
-                    .order_by(CounselorContact.id)
-                    .limit(1)
-                )
-            ).first()
-        return Who(row[0], row[1]) if row is not None else None
+        return await self.service.who(str(user_id))
 
     async def reply(self, update: Update, text: str) -> None:
         """Answer in the chat the update came from."""
@@ -201,16 +137,8 @@ class CounselorDesk:
         if not context.args:
             await self.reply(update, self.texts.counselor("link_usage"))
             return
-        async with self.sessions.begin() as session:
-            result = await counselor_links.redeem(
-                session,
-                " ".join(context.args),
-                channel=CHANNEL,
-                address=str(chat.id),
-                now=self.clock(),
-            )
+        result = await self.service.link(" ".join(context.args), str(chat.id))
         if result.outcome is Redemption.OK:
-            self._linked |= {str(chat.id)}
             log.info("chat %s linked to counselor %s", chat.id, result.counselor_id)
             await self.reply(update, self.texts.counselor("link_ok", name=result.counselor_name))
         else:
@@ -241,7 +169,7 @@ class CounselorDesk:
             return
         now = self.clock()
         try:
-            case = await self.service.act(
+            case = await self.service.cases.act(
                 press.case_id, press.action, Actor.counselor(who.counselor_id), now
             )
         except NotAllowedError:
@@ -261,8 +189,7 @@ class CounselorDesk:
     async def _refuse(
         self, query: CallbackQuery, case_id: int, message: MaybeInaccessibleMessage | None
     ) -> None:
-        async with self.sessions() as session:
-            case = await session.get(Case, case_id)
+        case = await self.service.case(case_id)
         if case is None:
             await query.answer(self.texts.counselor("no_case", id=case_id), show_alert=True)
             return
@@ -282,7 +209,7 @@ class CounselorDesk:
                 log.debug("alert keyboard not refreshed: %s", type(exc).__name__)
 
     async def _show_status(
-        self, message: MaybeInaccessibleMessage | None, case: Case, name: str, now: datetime
+        self, message: MaybeInaccessibleMessage | None, case: Any, name: str, now: datetime
     ) -> None:
         if not isinstance(message, Message) or message.text is None:
             return
@@ -306,30 +233,13 @@ class CounselorDesk:
         if who is None:
             return
         now = self.clock()
-        rank = sql_case((Case.priority == "emergency", 0), (Case.priority == "urgent", 1), else_=2)
-        async with self.sessions() as session:
-            counselor = await session.get(Counselor, who.counselor_id)
-            query = (
-                select(Case, School.name)
-                .outerjoin(School, School.id == Case.school_id)
-                .where(Case.status.in_(OPEN_STATUSES))
-                .order_by(rank, Case.created_at)
-                .limit(QUEUE_LIMIT)
-            )
-            if counselor is None or counselor.scope != "district":
-                query = query.where(
-                    Case.school_id.in_(
-                        select(CounselorSchool.school_id).where(
-                            CounselorSchool.counselor_id == who.counselor_id
-                        )
-                    )
-                )
-            rows = (await session.execute(query)).all()
+        rows = await self.service.queue(who, QUEUE_LIMIT)
         if not rows:
             await self.reply_privately(update, self.texts.counselor("queue_empty"))
             return
         lines = [self.texts.counselor("queue_head")]
-        for case, school in rows:
+        for item in rows:
+            case, school = item.case, item.school_name
             p_zh, p_en = _priority(case.priority)
             lines.append(
                 self.texts.counselor(
@@ -353,17 +263,14 @@ class CounselorDesk:
             await self.reply(update, self.texts.counselor("case_usage"))
             return
         try:
-            case, events = await self.service.view(
-                int(arg), Actor.counselor(who.counselor_id), self.clock()
-            )
+            view = await self.service.view(int(arg), who)
         except NotAllowedError:
             await self.reply(update, self.texts.counselor("refused_scope"))
             return
         except CaseActionError:
             await self.reply(update, self.texts.counselor("no_case", id=arg))
             return
-        async with self.sessions() as session:
-            school = await session.get(School, case.school_id) if case.school_id else None
+        case, events = view.case, view.events
         p_zh, p_en = _priority(case.priority)
         s_zh, s_en = _status(case.status)
         lines = [
@@ -375,7 +282,7 @@ class CounselorDesk:
                 priority_en=p_en,
                 status=s_zh,
                 status_en=s_en,
-                school=school.name if school else "（匿名 / anonymous）",
+                school=view.school or "（匿名 / anonymous）",
                 reason=case.reason,
             ),
             "",
@@ -406,7 +313,7 @@ class CounselorDesk:
         case_id = int(args[0].lstrip("#"))
         try:
             # The note as typed, line breaks included (context.args splits on whitespace).
-            case = await self.service.act(
+            case = await self.service.cases.act(
                 case_id, "note", Actor.counselor(who.counselor_id), self.clock(), note=parts[2]
             )
         except NotAllowedError:

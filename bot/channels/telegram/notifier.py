@@ -30,13 +30,14 @@ def alert_text(alert: Alert) -> str:
 
 
 class TelegramNotifier:
-    """Sends alerts through the application's bot (and so through its rate limiter)."""
+    """Sends alerts through a bot: the bot process's own, or a bare one in other processes."""
 
     channel = "telegram"
 
     def __init__(self, bot: Bot, texts: Texts) -> None:
         self.bot = bot
         self.texts = texts
+        self._ready = False
 
     async def send(self, alert: Alert) -> SendResult:
         """Deliver one alert; Telegram errors become retry/failed results, never exceptions."""
@@ -51,6 +52,14 @@ class TelegramNotifier:
                 open_actions(alert.status, alert.actions),
                 dict(self.texts.action_labels),
             )
+        if not self._ready:
+            # A bare bot (worker, chat) connects on its first alert; the bot process's bot
+            # is already up, and initialize() then does nothing.
+            try:
+                await self.bot.initialize()
+            except TelegramError as exc:
+                return send_result(exc)
+            self._ready = True
         edit = alert.extra.get("edit_message_id", "")
         if alert.kind == "update" and edit.isdigit():
             return await self._edit(chat_id, int(edit), alert, markup)

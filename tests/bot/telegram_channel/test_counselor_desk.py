@@ -8,7 +8,7 @@ from fake_telegram import Call
 from sqlalchemy import select
 from tg_world import COUNSELOR, STUDENT, T0, Chat, Clock, onboard, texts_of
 
-from bot.app import AppContext
+from bot.bootstrap import AppContext
 from bot.channels.telegram.runner import BotProcess
 from bot.services import counselor_links
 from storage.models import (
@@ -43,7 +43,7 @@ async def crisis_alert(chat: Chat, process: BotProcess, clock: Clock, district: 
     await link(chat, district)
     await onboard(chat, STUDENT, str(district["code"]))
     await chat.text(STUDENT, "我现在就站在楼顶，不想活了")
-    await process.green.engine.tick(clock())
+    await process.runtime.green.engine.tick(clock())
     [alert] = [c for c in chat.api.sent_to(COUNSELOR) if c.callback_data]
     return alert
 
@@ -78,7 +78,7 @@ async def test_an_expired_or_groupwide_link_is_refused(
         )
     in_group = await chat.send(chat.make.group_text(COUNSELOR, f"/link {issued.code}"))
     assert texts_of(in_group) == "请私聊我 / please message me privately"
-    chat.process.desk.clock = lambda: T0 + timedelta(hours=1)
+    chat.process.desk.service.clock = lambda: T0 + timedelta(hours=1)
     late = await chat.command(COUNSELOR, f"/link {issued.code}")
     assert "过期" in texts_of(late)
     assert await contacts(ctx, district["other"]) == [("telegram", "6161", 0)]
@@ -133,7 +133,7 @@ async def test_the_alert_has_action_buttons_and_acknowledge_stops_escalation(
     )
     chat.api.clear()
     clock.now += timedelta(minutes=20)  # past every ack timeout: nobody is paged again
-    await process.green.engine.tick(clock())
+    await process.runtime.green.engine.tick(clock())
     assert chat.api.sent_to(COUNSELOR) == []
 
 

@@ -15,7 +15,7 @@ from fake_telegram import FORBIDDEN
 from sqlalchemy import func, select
 from tg_world import STUDENT, Chat, onboard, texts_of
 
-from bot.app import AppContext
+from bot.bootstrap import AppContext
 from bot.channels.telegram.commands import STUDENT_COMMANDS, register_commands
 from bot.channels.telegram.runner import BotProcess
 from storage.models import (
@@ -202,7 +202,7 @@ async def test_a_failure_tells_the_student_the_crisis_lines_and_logs_ids_only(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise ValueError("我真的不想活了 (a message that must never reach a log)")
 
-    monkeypatch.setattr(process.pipeline, "handle", broken)
+    monkeypatch.setattr(process.runtime.pipeline, "handle", broken)
     update = chat.make.text(STUDENT, "我真的不想活了")
     with caplog.at_level(logging.INFO):
         calls = await chat.send(update)
@@ -221,7 +221,7 @@ async def test_a_blocked_bot_is_not_retried_with_an_error_message(
     with caplog.at_level(logging.WARNING):
         calls = await chat.command(STUDENT, "/start")
     assert [c.method for c in calls] == ["sendMessage"]  # the refused one, nothing after it
-    assert f"reply to chat {STUDENT} refused (Forbidden)" in caplog.text
+    assert "refused (blocked)" in caplog.text
 
 
 async def student_status(ctx: AppContext) -> tuple[str, list[str]]:
