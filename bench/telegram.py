@@ -7,7 +7,7 @@
 2. Reminder planning for 100,000 students and its ratio to a bare SELECT of the same rows
    (bench/reminders.py's measurement).
 3. The achieved send rate of 3,000 reminders through the production stack (ReminderRunner,
-   TelegramReminderTransport, PTB's bot and AIORateLimiter) against a fake Bot API that allows
+   the Telegram port, PTB's bot and AIORateLimiter) against a fake Bot API that allows
    30 messages in any one second and answers 429 with retry_after beyond: the share of the
    allowed rate (target >= 90%) and the 429s after the first (target 0).
 
@@ -36,7 +36,6 @@ from collections import deque  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bot.channels.telegram.reminders import TelegramReminderTransport  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import (  # noqa: E402
@@ -49,6 +48,7 @@ from telegram.request import BaseRequest, RequestData  # noqa: E402
 
 import bot.channels.telegram.builder as builder  # noqa: E402
 from bot.bootstrap import AppContext  # noqa: E402
+from bot.channels.telegram.kit import TelegramPort  # noqa: E402
 from bot.channels.telegram.runner import BotProcess  # noqa: E402
 from bot.config.settings import Settings, settings_from_mapping  # noqa: E402
 from bot.services.reminders import ReminderRunner  # noqa: E402
@@ -307,13 +307,13 @@ async def updates_per_second(students: int, steps: int, together: int) -> None:
             uids = await seed_students(ctx, students + 5)
             warm, uids = uids[:5], uids[5:]
             hg_api = OfflineApi()
-            process = BotProcess(ctx, request=hg_api)
+            process = BotProcess.build(ctx, request=hg_api)
             app = process.application
             async with app:
                 await run_mix(app, hg_api, warm, steps, echo=False, together=together)
                 hg_rate = await run_mix(app, hg_api, uids, steps, echo=False, together=together)
-                await process.students.drain()
-            await process.green.aclose()
+                await process.runtime.students.drain()
+            await process.runtime.aclose()
             rates = []
             for store in (None, ctx):
                 echo_api = OfflineApi()
@@ -386,7 +386,7 @@ async def send_rate(count: int) -> None:
                 session_factory(engine),
                 settings,
                 Renderer(load_catalog(), settings),
-                TelegramReminderTransport(app.bot),
+                TelegramPort(app.bot),
             )
             t0 = time.perf_counter()
             report = await runner.tick(reminders.FRI_1631)
