@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# bench/telegram.py runs bench/reminders.py's planning (and sends through the whole Telegram
+# bench/telegram_channel.py runs bench/reminders.py's planning (and sends through the whole Telegram
 # stack), so reminders.py is not run twice; it still runs on its own.
 bench: $(STAMP)
 	@for b in $(filter-out bench/reminders.py bench/pgtemp.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

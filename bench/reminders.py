@@ -6,7 +6,7 @@
    30 messages/s and answers 429 with retry_after beyond it: the rate, the share of the
    allowed rate, and how many 429s came after the first.
 
-`make bench` runs the planning measurement through bench/telegram.py, which measures sending
+`make bench` runs the planning measurement through bench/telegram_channel.py, which measures sending
 through the whole Telegram stack instead; run this file on its own for the transport-level
 send rate (`.venv/bin/python bench/reminders.py`).
 """
