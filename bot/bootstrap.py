@@ -34,6 +34,7 @@ from bot.services.student_service import StudentService
 from core.clock import WEEKDAYS, Clock, utcnow
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
+from escalation.coverage import ReachFinder
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Notifier
 from escalation.notifiers.console import ConsoleNotifier
@@ -282,6 +283,7 @@ def build_runtime(
         heartbeat_url=settings.escalation.heartbeat_url,
         shifts=shifts,
         district_zone=settings.schools.default_timezone,
+        channels=engine.dispatcher.notifiers,
     )
     cases = CaseService(
         app.sessions, chains, emergency_ack_expiry=settings.escalation.emergency_ack_expiry
@@ -293,6 +295,11 @@ def build_runtime(
         cipher=app.cipher,
         detector=detector or default_detector(),
         engine=flows,
+        reach=ReachFinder(
+            engine.dispatcher.notifiers,
+            configured=shifts,
+            district_zone=settings.schools.default_timezone,
+        ),
     )
     runners = [
         ReminderRunner(

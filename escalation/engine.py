@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import Policies, record, take_in
+from escalation.coverage import usable
 from escalation.dispatch import Dispatcher
 from escalation.lifecycle import OPEN_STATUSES
 from escalation.notifiers.base import Notifier
@@ -209,13 +210,19 @@ class EscalationEngine:
                 tier_zone = zone if tier == "school" else self.district_zone
                 key = (tier, case.school_id if tier == "school" else None, tier_zone)
                 if key not in cache:
-                    cache[key] = await recipients(
-                        session,
-                        configured=self.shifts,
-                        tier=tier,
-                        school_id=case.school_id,
-                        now=now,
-                        zone=tier_zone,
+                    # Only people with a contact on a channel this process can send count:
+                    # an e-mail address without SMTP, or a bare phone number, reaches nobody,
+                    # and the step goes on to the next tier at once instead of waiting.
+                    cache[key] = usable(
+                        await recipients(
+                            session,
+                            configured=self.shifts,
+                            tier=tier,
+                            school_id=case.school_id,
+                            now=now,
+                            zone=tier_zone,
+                        ),
+                        self.dispatcher.notifiers,
                     )
                 people = cache[key]
                 if not people:

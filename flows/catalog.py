@@ -23,7 +23,10 @@ from flows.errors import DefinitionError
 
 # Placeholders the caller fills from configuration: the crisis lines (12356, 120, 110 and the
 # local ones, already formatted for the language) and the safety-record retention period.
-CALLER_PARAMS = frozenset({"resources", "retention"})
+# ``alerted``: who the green channel reached just now (a crisis); ``followup``: who will follow
+# up a routine case. The caller renders them from what the roster can actually do, so a text
+# never promises a counselor who cannot be reached (see escalation.coverage).
+CALLER_PARAMS = frozenset({"resources", "retention", "alerted", "followup"})
 
 DEFAULT_LANGUAGE = "zh"
 _ALIASES = "aliases"

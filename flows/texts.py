@@ -44,7 +44,17 @@ ENGINE_TEXTS = frozenset(
 
 # Texts the caller sends itself, outside any step (flood control's "slow down" note).
 SLOW_DOWN = "notice.slow_down"
-CALLER_TEXTS = frozenset({SLOW_DOWN})
+REACH_TEXTS = frozenset(
+    {
+        "reach.alerted.school",
+        "reach.alerted.district",
+        "reach.alerted.nobody",
+        "reach.followup.now",
+        "reach.followup.later",
+        "reach.followup.nobody",
+    }
+)
+CALLER_TEXTS = frozenset({SLOW_DOWN}) | REACH_TEXTS
 
 # Placeholders the engine fills itself in the texts above ("{max}" in TOO_LONG).
 ENGINE_PARAMS = frozenset({"max"})

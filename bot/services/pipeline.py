@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
@@ -22,11 +23,13 @@ from bot.services import students
 from bot.services.flow_effects import EventContext, apply_event
 from bot.services.one_time_codes import looks_like_code
 from bot.services.render import Outbound, Renderer
+from escalation.coverage import Reach, ReachFinder
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
 from storage.models import Conversation as ConversationRow
 from storage.models import Message, RiskAssessmentRecord
+from storage.models import Student as StudentRow
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ class Outcome:
     erased: bool = False
     language: str = "zh"
     stale: bool = False
+    # Who the replies said was told (a crisis) or will follow up; None when they said neither.
+    reach: Reach | None = None
 
 
 class Pipeline:
@@ -83,6 +88,7 @@ class Pipeline:
         cipher: DataCipher,
         detector: Detector,
         engine: FlowEngine,
+        reach: ReachFinder | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -90,6 +96,7 @@ class Pipeline:
         self.detector = detector
         self.engine = engine
         self.renderer = Renderer(engine.catalog, settings)
+        self.reach = reach
 
     async def handle(
         self, inbound: Inbound, now: datetime, *, prompt_of: PromptOf | None = None
@@ -120,12 +127,34 @@ class Pipeline:
                 # Checked in the step's own transaction: no other step can slip between.
                 return Outcome(student_id=student.id, stale=True, language=student.language)
             outcome, pending, language = await self._transaction(session, chat, inbound, now)
+            extra = await self._reach(session, outcome, pending, language, now)
             # Rendering is pure; the student is told nothing before the commit.
-            outcome.replies = self.renderer.replies(pending, language)
+            outcome.replies = self.renderer.replies(pending, language, extra)
             outcome.language = language
             if prompt_of is not None and outcome.replies and not outcome.erased:
                 identity.prompt = prompt_of(outcome.replies)
         return outcome
+
+    async def _reach(
+        self,
+        session: AsyncSession,
+        outcome: Outcome,
+        pending: list[Reply],
+        language: str,
+        now: datetime,
+    ) -> dict[str, str] | None:
+        """Who the replies may say was told: only what the roster can do right now."""
+        alerted, followup = self.renderer.uses_reach(pending)
+        if not (alerted or followup):
+            return None
+        reach = Reach.NOBODY  # without a way to tell, promise nobody
+        if self.reach is not None and not outcome.erased:
+            school_id = await session.scalar(
+                select(StudentRow.school_id).where(StudentRow.id == outcome.student_id)
+            )
+            reach = await self.reach.find(session, school_id, now, look_ahead=followup)
+        outcome.reach = reach
+        return self.renderer.reach_params(reach, language)
 
     async def _transaction(
         self, session: AsyncSession, chat: students.Chat, inbound: Inbound, now: datetime

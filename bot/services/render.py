@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.config.settings import Settings
+from escalation.coverage import Reach
 from flows import Catalog, Reply
+from flows.catalog import placeholders
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Renderer:
 
     def __init__(self, catalog: Catalog, settings: Settings) -> None:
         self.catalog = catalog
+        self._uses: dict[str, tuple[bool, bool]] = {}
         self._resources = {
             "zh": "\n".join(
                 f"• {line.name_zh}：{line.number}（{line.hours}）"
@@ -44,9 +47,39 @@ class Renderer:
         """One catalog text, rendered."""
         return self.catalog.render(text_id, language, {**self.params(language), **(extra or {})})
 
-    def replies(self, replies: Iterable[Reply], language: str) -> list[Outbound]:
+    def uses_reach(self, replies: Iterable[Reply]) -> tuple[bool, bool]:
+        """Whether these replies say who was alerted, and who will follow up."""
+        alerted = followup = False
+        for reply in replies:
+            found = self._uses.get(reply.text_id)
+            if found is None:
+                used: frozenset[str] = frozenset().union(
+                    *(
+                        placeholders(self.catalog.text(reply.text_id, language))
+                        for language in self.catalog.languages
+                        if self.catalog.has(reply.text_id, language)
+                    )
+                )
+                found = self._uses[reply.text_id] = ("alerted" in used, "followup" in used)
+            alerted, followup = alerted or found[0], followup or found[1]
+        return alerted, followup
+
+    def reach_params(self, reach: Reach, language: str) -> dict[str, str]:
+        """The ``alerted`` and ``followup`` sentences for what the roster can do now."""
+        alerted = reach.value if reach in (Reach.SCHOOL, Reach.DISTRICT) else "nobody"
+        followup = {Reach.SCHOOL: "now", Reach.DISTRICT: "now", Reach.LATER: "later"}.get(
+            reach, "nobody"
+        )
+        return {
+            "alerted": self.text(f"reach.alerted.{alerted}", language),
+            "followup": self.text(f"reach.followup.{followup}", language),
+        }
+
+    def replies(
+        self, replies: Iterable[Reply], language: str, extra: dict[str, str] | None = None
+    ) -> list[Outbound]:
         """Render every reply and its buttons."""
-        base = self.params(language)
+        base = {**self.params(language), **(extra or {})}
         out = []
         for reply in replies:
             params = {**base, **{k: str(v) for k, v in reply.params.items()}}
