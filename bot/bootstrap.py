@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -157,6 +158,36 @@ PlugFactory = Callable[[Settings], ChannelPlug | None]
 PLUGS: Mapping[str, PlugFactory] = {
     TELEGRAM: telegram_plug,
 }
+
+
+def configured_channels(settings: Settings) -> frozenset[str]:
+    """The channels this configuration can send alerts by (what :func:`notifiers` builds)."""
+    names = {"console", "wecom"}
+    if settings.escalation.email.host:
+        names.add("email")
+    if settings.escalation.webhook_secret is not None:
+        names.add("webhook")
+    if settings.escalation.dingtalk_secret is not None:
+        names.add("dingtalk")
+    if settings.telegram.token is not None:
+        names.add(TELEGRAM)
+    return frozenset(names)
+
+
+async def coverage_warnings(app: AppContext, now: datetime) -> list[str]:
+    """One line per coverage problem (gaps, unusable contacts), for start-up and config check."""
+    from bot.services.coverage_report import coverage_report
+
+    settings = app.settings
+    async with app.sessions() as session:
+        report = await coverage_report(
+            session,
+            channels=configured_channels(settings),
+            configured=configured_shifts(settings),
+            district_zone=settings.schools.default_timezone,
+            now=now,
+        )
+    return report.problems
 
 
 def notifiers(settings: Settings, plugs: Sequence[ChannelPlug] = ()) -> dict[str, Notifier]:

@@ -7,14 +7,22 @@ import json
 import sys
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.bootstrap import open_app, open_runtime
+from bot.bootstrap import (
+    configured_channels,
+    configured_shifts,
+    coverage_warnings,
+    open_app,
+    open_runtime,
+)
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
 from bot.services.admin import school_by_ref
+from bot.services.coverage_report import HOW_TO_CONFIGURE, coverage_report
 from core.clock import WEEKDAYS
 from escalation.actions import Actor, CaseActionError
 from escalation.cases import case_number
@@ -65,6 +73,12 @@ def register(commands: Any) -> None:
     ds.add_parser("list", help="every shift and override").set_defaults(
         handler=run_async(_duty_list)
     )
+    check = ds.add_parser(
+        "check", help="hours over the coming days when nobody on duty can be reached"
+    )
+    check.add_argument("--days", type=int, default=7, help="how far ahead (1-31, default 7)")
+    check.add_argument("--json", action="store_true", help="print JSON (for monitoring)")
+    check.set_defaults(handler=run_async(_duty_check))
     off = ds.add_parser("off", help="a counselor off duty on a date (holiday, leave)")
     off.add_argument("counselor", type=int)
     off.add_argument("day", type=date.fromisoformat, help="YYYY-MM-DD")
@@ -233,6 +247,37 @@ async def _duty_list(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _duty_check(args: argparse.Namespace, settings: Settings) -> int:
+    if not 1 <= args.days <= 31:
+        raise UsageError("--days: expected a number from 1 to 31")
+    async with open_app(settings) as app, app.sessions() as session:
+        report = await coverage_report(
+            session,
+            channels=configured_channels(settings),
+            configured=configured_shifts(settings),
+            district_zone=settings.schools.default_timezone,
+            now=utcnow(),
+            days=args.days,
+        )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return 0
+    print(f"channels that can reach counselors: {', '.join(report.channels)}")
+    for place in report.places:
+        zone = ZoneInfo(place.zone)
+        if not place.gaps:
+            print(f"{place.code}	{place.name}	covered for the next {report.days} days")
+            continue
+        print(f"{place.code}	{place.name}	nobody reachable ({place.zone}):")
+        for gap in place.gaps:
+            start, end = gap.start.astimezone(zone), gap.end.astimezone(zone)
+            print(f"	{start:%a %Y-%m-%d %H:%M} – {end:%a %Y-%m-%d %H:%M}")
+    for ident, name, channel in report.unusable:
+        how = HOW_TO_CONFIGURE.get(channel, f"no {channel} channel is configured")
+        print(f"counselor #{ident} {name}: {channel} contact cannot be used ({how})")
+    return 0
+
+
 async def _duty_off(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions.begin() as session:
         if await session.get(Counselor, args.counselor) is None:
@@ -275,5 +320,7 @@ async def _worker(_args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings) as runtime:
         channels = ", ".join(sorted(runtime.green.engine.dispatcher.notifiers))
         print(f"heartguard worker: delivering alerts by {channels}", file=sys.stderr)
+        for line in await coverage_warnings(runtime.app, utcnow()):
+            print(f"heartguard worker: warning: {line}", file=sys.stderr)
         await run_until_stopped(runtime.scheduler)
     return 0

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.bootstrap import coverage_warnings, open_app
 from bot.config.settings import Settings, load_settings, resolve_config_path
-from bot.errors import ConfigError
+from bot.errors import HeartGuardError
 
 
 def register(commands: Any) -> None:
@@ -30,12 +33,26 @@ def _check(args: argparse.Namespace, _settings: Settings) -> int:
     if path is None:
         print("ok: no config file found; the built-in defaults are valid")
         return 0
-    try:
-        load_settings(Path(path), os.environ)
-    except ConfigError:
-        raise
+    settings = load_settings(Path(path), os.environ)
     print(f"ok: {path}")
+    _warn_coverage(settings)
     return 0
+
+
+def _warn_coverage(settings: Settings) -> None:
+    """Coverage problems in the configured database, if it is reachable (warnings only)."""
+
+    async def warnings() -> list[str]:
+        async with open_app(settings) as app:
+            return await coverage_warnings(app, datetime.now(UTC))
+
+    try:
+        lines = asyncio.run(warnings())
+    except HeartGuardError as exc:
+        print(f"note: coverage not checked: {exc}")
+        return
+    for line in lines:
+        print(f"warning: {line}")
 
 
 def _show(_args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,9 @@ must page whoever can be reached at once.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.bootstrap import AppContext, build_runtime
 from bot.channels.console import CHANNEL, Console
+from bot.cli.main import main
 from bot.config.settings import load_settings
 from bot.services import admin
 from escalation.coverage import Reach, ReachFinder, gaps, snapshot
@@ -217,3 +220,26 @@ async def test_reach_and_gaps_follow_the_shifts(app: AppContext) -> None:
     assert starts[0] == ("Mon 17:00", "Tue 08:00")
     assert ("Fri 17:00", "Mon 08:00") in starts  # the weekend
     assert len(found) == 5
+
+
+def test_duty_check_names_each_gap_and_each_unusable_contact(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*args: str) -> str:
+        assert main(list(args)) == 0
+        return capsys.readouterr().out
+
+    run("schools", "add", "T01", "真话中学")
+    run("counselors", "add", "陈老师", "--role", "school_counselor", "--school", "T01",
+        "--email", "chen@school.example")  # fmt: skip
+    run("duty", "add", "1", "--tier", "school", "--school", "T01", "--days", "all",
+        "--from", "00:00", "--to", "24:00")  # fmt: skip
+    text = run("duty", "check")
+    assert "T01\t真话中学\tnobody reachable" in text  # on duty, but e-mail has no SMTP here
+    assert "email contact cannot be used (set escalation.email.host)" in text
+    report = json.loads(run("duty", "check", "--json", "--days", "2"))
+    [school] = [p for p in report["places"] if p["code"] == "T01"]
+    assert len(school["gaps"]) == 1  # the whole two days
+    assert school["gaps"][0]["start"].endswith("+08:00")
+    assert report["unusable_contacts"] == [{"counselor": 1, "name": "陈老师", "channel": "email"}]
+    assert main(["duty", "check", "--days", "0"]) == 1

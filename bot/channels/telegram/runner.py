@@ -17,7 +17,14 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
-from bot.bootstrap import AppContext, Runtime, build_runtime, configured_shifts, open_app
+from bot.bootstrap import (
+    AppContext,
+    Runtime,
+    build_runtime,
+    configured_shifts,
+    coverage_warnings,
+    open_app,
+)
 from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.builder import build_application, token_of, webhook_secret_of
 from bot.channels.telegram.commands import register_commands
@@ -133,6 +140,8 @@ class BotProcess:
             raise HeartGuardError(
                 f"cannot listen on {tg.webhook_listen}:{tg.webhook_port}: {exc.strerror}"
             ) from None
+        for line in await coverage_warnings(self.runtime.app, self.runtime.clock()):
+            log.warning("%s", line)
         log.info("telegram bot @%s running (%s)", app.bot.username, tg.mode)
 
     async def stop(self) -> None:
