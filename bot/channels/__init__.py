@@ -1,0 +1,1 @@
+"""Channels: each one translates a transport (web chat, WeChat, Telegram) for HeartGuard."""
