@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import struct
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -25,6 +27,7 @@ from wechat_samples import AES_KEY, APP_ID, ENCRYPTED, MSG_SIGNATURE, NONCE, TIM
 
 from bot.channels.wechat.crypto import (
     MessageCrypto,
+    check_fresh,
     check_msg_signature,
     check_signature,
     decode_encoding_aes_key,
@@ -34,6 +37,7 @@ from bot.channels.wechat.crypto import (
 from bot.channels.wechat.errors import (
     BadCiphertextError,
     BadSignatureError,
+    StaleRequestError,
     WeChatError,
     WrongAppIdError,
 )
@@ -70,6 +74,20 @@ def test_a_signature_over_another_nonce_is_refused() -> None:
         check_signature(
             "AAAAA", "1714036504", "1514711493", signature("AAAAA", "1714036504", "1514711492")
         )
+    assert caught.value.status == 403
+
+
+@pytest.mark.parametrize("offset", [0, 299, -299])
+def test_a_timestamp_near_now_is_fresh(offset: int) -> None:
+    now = datetime(2026, 3, 2, 21, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    check_fresh(str(int(now.timestamp()) + offset), now)
+
+
+@pytest.mark.parametrize("timestamp", ["1409735669", "99999999999", "", "12a", "١٢٣", "-5"])
+def test_an_old_or_malformed_timestamp_is_a_stale_request(timestamp: str) -> None:
+    now = datetime(2026, 3, 2, 21, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with pytest.raises(StaleRequestError) as caught:
+        check_fresh(timestamp, now)
     assert caught.value.status == 403
 
 

@@ -22,10 +22,16 @@ import hmac
 import secrets
 import struct
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.channels.wechat.errors import BadCiphertextError, BadSignatureError, WrongAppIdError
+from bot.channels.wechat.errors import (
+    BadCiphertextError,
+    BadSignatureError,
+    StaleRequestError,
+    WrongAppIdError,
+)
 
 ENCODING_AES_KEY_LENGTH = 43
 _KEY_BYTES = 32
@@ -33,6 +39,9 @@ _IV_BYTES = 16
 _PAD_BLOCK = 32
 _PREFIX_BYTES = 16
 _LENGTH = struct.Struct(">I")
+# A signed call older (or newer) than this is refused as a replay. WeChat retries a message
+# within seconds, so five minutes leaves room for clock skew and nothing more.
+TIMESTAMP_TOLERANCE = timedelta(minutes=5)
 
 
 def _utf8(text: str) -> bytes:
@@ -70,6 +79,16 @@ def check_msg_signature(token: str, timestamp: str, nonce: str, encrypted: str, 
     """Raise :class:`BadSignatureError` unless ``given`` is the message's ``msg_signature``."""
     if not _same(given, msg_signature(token, timestamp, nonce, encrypted)):
         raise BadSignatureError("the msg_signature does not match")
+
+
+def check_fresh(timestamp: str, now: datetime, tolerance: timedelta = TIMESTAMP_TOLERANCE) -> None:
+    """Raise :class:`StaleRequestError` unless ``timestamp`` (Unix seconds) is near ``now``."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise StaleRequestError("the timestamp is not a number of seconds")
+    if abs(now.timestamp() - int(timestamp)) > tolerance.total_seconds():
+        raise StaleRequestError("the timestamp is too far from now")
 
 
 def decode_encoding_aes_key(encoding_aes_key: str) -> bytes:

@@ -17,6 +17,10 @@ class BadSignatureError(WeChatError):
     status = 403
 
 
+class StaleRequestError(BadSignatureError):
+    """The call's timestamp is too far from now: a replay of a call signed long ago."""
+
+
 class WrongAppIdError(WeChatError):
     """The message decrypted, but it was sealed for another official account."""
 
