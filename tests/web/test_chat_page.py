@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import datetime
+from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +50,17 @@ def test_the_pages_own_code_stays_under_100_kb() -> None:
     sizes = {path.name: path.stat().st_size for path in PAGE_FILES}
     assert {"chat.html", "chat.css", "chat.js"} <= set(sizes)
     assert sum(sizes.values()) < BUDGET_BYTES, sizes
+
+
+def test_the_package_data_ships_every_page_file() -> None:
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    patterns = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["bot"]
+    bot_dir = TEMPLATES_DIR.parents[2]
+    for path in PAGE_FILES:
+        name = path.relative_to(bot_dir).as_posix()
+        assert any(fnmatch(name, pattern) for pattern in patterns), name
 
 
 def test_both_languages_have_the_same_strings() -> None:
