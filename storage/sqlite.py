@@ -1,18 +1,37 @@
 """SQLite for the async engine, run on the event loop's own thread.
 
-SQLAlchemy's aiosqlite adapter hands every statement to a helper thread four times (cursor,
-execute, fetch, close); on this project's machines each hand-off cost about 70 µs, which was
-most of what a chat message cost. SQLite in WAL mode answers our statements in microseconds
-from its page cache, so this dialect calls the standard ``sqlite3`` module directly inside
-SQLAlchemy's greenlet, and a message's whole transaction runs without a thread switch.
+Where statements run. SQLAlchemy's aiosqlite adapter hands every statement to a helper
+thread four times (cursor, execute, fetch, close); on this project's machines each hand-off
+cost about 70 µs, which was most of what a chat message cost. SQLite in WAL mode answers our
+statements in microseconds from its page cache, so this dialect calls the standard
+``sqlite3`` module directly inside SQLAlchemy's greenlet, and a message's whole transaction
+runs without a thread switch. We decided again (issue 16) and kept it: a thread per
+statement would cost every message more than it saves, and what made the loop stall was
+never the thread but statements that read a whole table. So every statement a process runs
+on a timer is bounded instead: it selects only what is due, through an index, in pages of
+bounded size (``tests/storage/test_query_plans.py`` keeps them on their indexes, and
+``bench/district.py`` measures the longest stall of the loop at a district's scale). The
+price stays: a statement that is slow by nature (a full-table report) holds the loop while it
+runs, so such work belongs in a CLI command, not in the bot.
 
-The one call that may wait long is taking the write lock while another process (a worker,
-a CLI import) holds it. That wait must never block the event loop, so ``BEGIN IMMEDIATE`` is
-tried without waiting and retried after ``asyncio.sleep`` with a growing pause, up to
-``LOCK_WAIT`` seconds; SQLite's own busy timeout is kept short for the rare statement that
-still meets a lock (WAL readers do not). The price: a statement that is slow by nature (a
-100,000-row scan) holds the loop while it runs. Deployments that need more than one machine's
-worth of writers use PostgreSQL.
+Who takes the write lock. SQLite has one writer. A transaction that may write takes the lock
+at its start (``BEGIN IMMEDIATE``): a deferred transaction that reads and then writes must
+*upgrade* its lock, and in WAL mode that upgrade fails at once with "database is locked"
+(``SQLITE_BUSY_SNAPSHOT``, no busy handler) whenever another process committed since it
+started reading, so read-modify-write transactions such as a message's step could fail at
+random. Transactions that only read take no write lock at all: they come from a read-only
+session factory (:func:`storage.db.read_sessions`), whose connections carry the
+:data:`READ_ONLY` execution option; their ``BEGIN`` is deferred and ``PRAGMA query_only``
+is on, so a write slipped into one fails loudly ("attempt to write a readonly database")
+instead of upgrading. The code says which it is by the factory it opens, which is explicit
+where a deferred BEGIN that upgrades would be implicit and racy.
+
+Waiting for the lock. Taking the write lock while another process (a worker, a CLI import)
+holds it must never block the event loop, so ``BEGIN IMMEDIATE`` is tried without waiting
+and retried after ``asyncio.sleep`` with a growing pause, up to ``LOCK_WAIT`` seconds;
+SQLite's own busy timeout is kept short for the rare statement that still meets a lock (WAL
+readers do not). Deployments that need more than one machine's worth of writers use
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -29,6 +48,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 DRIVER = "heartguard"
+# Execution option of connections whose transactions only read (see the module docstring).
+READ_ONLY = "heartguard_read_only"
 # How long a transaction waits for another process's write lock before giving up (seconds).
 LOCK_WAIT = 30.0
 # SQLite's own wait for the rare lock met outside BEGIN; this one does block the loop.
@@ -46,6 +67,9 @@ class Cursor(sqlite3.Cursor):
 
 class Connection(sqlite3.Connection):
     """A ``sqlite3`` connection whose cursors are :class:`Cursor`."""
+
+    # Whether PRAGMA query_only is on now: set only when it changes (a statement saved).
+    query_only = False
 
     def cursor(self, factory: Any = Cursor) -> Any:
         """A new cursor (of ours unless told otherwise)."""
@@ -122,6 +146,19 @@ def _pause(seconds: float) -> None:
         time.sleep(seconds)
 
 
+def _query_only(raw: Any, on: bool) -> None:
+    if getattr(raw, "query_only", None) is not on:
+        raw.execute(f"PRAGMA query_only={int(on)}")
+        if isinstance(raw, Connection):
+            raw.query_only = on
+
+
+def begin_read(raw: Any) -> None:
+    """A deferred ``BEGIN`` that may only read: it never takes or waits for the write lock."""
+    _query_only(raw, True)
+    raw.execute("BEGIN")
+
+
 def begin_immediate(raw: Any, *, wait: float | None = None) -> None:
     """``BEGIN IMMEDIATE`` on a ``sqlite3`` connection, waiting for the lock without blocking.
 
@@ -130,6 +167,7 @@ def begin_immediate(raw: Any, *, wait: float | None = None) -> None:
     """
     deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
     pause = _FIRST_PAUSE
+    _query_only(raw, False)
     raw.execute("PRAGMA busy_timeout=0")
     try:
         while True:
