@@ -48,11 +48,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(target, **kwargs)
     if is_sqlite(url):
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, _sqlite_file(url))
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, path: Path | None) -> None:
+    checkpointer = sqlite.Checkpointer(path) if path is not None else None
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -62,7 +64,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={sqlite.BUSY_TIMEOUT_MS}")
+        if checkpointer is not None:
+            # Commits on the loop never checkpoint; the checkpointer's thread does.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            checkpointer.start()
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _on_dispose(_engine: Any) -> None:
+        if checkpointer is not None:
+            checkpointer.stop()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

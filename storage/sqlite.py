@@ -26,6 +26,12 @@ is on, so a write slipped into one fails loudly ("attempt to write a readonly da
 instead of upgrading. The code says which it is by the factory it opens, which is explicit
 where a deferred BEGIN that upgrades would be implicit and racy.
 
+Checkpoints. A commit that grows the write-ahead log past SQLite's threshold copies it into
+the database file and syncs it (a checkpoint) inside that commit, on the loop's thread: on a
+busy disk that held the loop for tens of milliseconds. So the engine's own connections never
+checkpoint (``wal_autocheckpoint=0``), and a :class:`Checkpointer` thread with its own
+connection runs a passive checkpoint every second, which waits for nobody and blocks nobody.
+
 Waiting for the lock. Taking the write lock while another process (a worker, a CLI import)
 holds it must never block the event loop, so ``BEGIN IMMEDIATE`` is tried without waiting
 and retried after ``asyncio.sleep`` with a growing pause, up to ``LOCK_WAIT`` seconds;
@@ -37,8 +43,11 @@ PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import pool
@@ -54,6 +63,8 @@ READ_ONLY = "heartguard_read_only"
 LOCK_WAIT = 30.0
 # SQLite's own wait for the rare lock met outside BEGIN; this one does block the loop.
 BUSY_TIMEOUT_MS = 1000
+# How often the checkpointer copies the write-ahead log into the database (seconds).
+CHECKPOINT_EVERY = 1.0
 _FIRST_PAUSE = 0.0005
 _LONGEST_PAUSE = 0.05
 
@@ -128,6 +139,50 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "InlineSQLiteDialect")
+log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+    """Checkpoints one database file's write-ahead log on its own thread (see above)."""
+
+    def __init__(self, path: Path, every: float = CHECKPOINT_EVERY) -> None:
+        self.path = path
+        self.every = every
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start checkpointing, unless already running (an engine reused after dispose too)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(self._stop,),
+                name=f"sqlite-checkpoint:{self.path.name}",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the checkpoint in progress, without waiting for it (nor blocking a loop)."""
+        with self._lock:
+            self._thread = None
+            self._stop.set()
+
+    def _run(self, stop: threading.Event) -> None:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            while not stop.wait(self.every):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # the next second tries again
+                    log.debug("checkpoint of %s skipped: %s", self.path.name, exc)
+        finally:
+            connection.close()
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
