@@ -255,7 +255,12 @@ class Message(Base):
     """One chat message in or out; the text is ciphertext."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_student_created", "student_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_student_created", "student_id", "created_at"),
+        # The detector's window reads a student's newest messages by id: an index in that
+        # order reads five rows, not every message the student ever sent.
+        Index("ix_messages_student_id_id", "student_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
@@ -397,6 +402,11 @@ class Case(Base):
             postgresql_where=text("status IN ('open', 'acknowledged', 'in_progress', 'referred')"),
         ),
         Index("ix_cases_due", "status", "next_step_at"),
+        # Caring contacts: cases closed in the last few weeks.
+        Index("ix_cases_status_closed_at", "status", "closed_at"),
+        # Missed check-ins: students with a recent case.
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_student_id", "student_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -433,6 +443,8 @@ class CaseEvent(Base):
     """Append-only audit trail of a case: every change and every read by a counselor."""
 
     __tablename__ = "case_events"
+    # The auditor looks for recent events of one action.
+    __table_args__ = (Index("ix_case_events_action_at", "action", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -542,7 +554,19 @@ class ReminderDelivery(Base):
     __tablename__ = "reminder_deliveries"
     __table_args__ = (
         UniqueConstraint("student_id", "slot"),
-        Index("ix_reminder_deliveries_kind_status", "kind", "status"),
+        # Nudges: weekly reminders sent a day ago.
+        Index("ix_reminder_deliveries_kind_status_sent", "kind", "status", "sent_at"),
+        # Missed check-ins: one student's latest weekly reminders.
+        Index(
+            "ix_reminder_deliveries_student_kind_status_sent",
+            "student_id",
+            "kind",
+            "status",
+            "sent_at",
+        ),
+        # Orphaned claims, by age.
+        Index("ix_reminder_deliveries_status_claimed", "status", "claimed_at"),
+        Index("ix_reminder_deliveries_slot", "slot"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

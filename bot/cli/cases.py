@@ -317,7 +317,7 @@ async def _hospital_list(_args: argparse.Namespace, settings: Settings) -> int:
 async def _worker(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.scheduler import run_until_stopped
 
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, warm=True) as runtime:
         channels = ", ".join(sorted(runtime.green.engine.dispatcher.notifiers))
         print(f"heartguard worker: delivering alerts by {channels}", file=sys.stderr)
         for line in await coverage_warnings(runtime.app, utcnow()):

@@ -114,6 +114,7 @@ class BotProcess:
                 "(check the network and telegram.base_url)"
             ) from None
         await register_commands(app.bot, self.texts)
+        await self.runtime.warm_up()  # before the first update, not on the first risky one
         await app.start()
         self.runtime.scheduler.start()
         assert app.updater is not None  # built with the default updater
