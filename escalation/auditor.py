@@ -175,17 +175,20 @@ class Auditor:
 
     async def _unreachable(self, session: AsyncSession, now: datetime, report: AuditReport) -> None:
         since = now - timedelta(hours=24)
-        rows = (
-            await session.scalars(
-                select(CaseEvent.case_id)
-                # A recipient unreachable on every channel, or a step nobody could take.
-                .where(
-                    CaseEvent.action.in_(("unreachable", "nobody_on_duty")),
-                    CaseEvent.at >= since,
-                )
-                .distinct()
+        # A recipient unreachable on every channel, or a step nobody could take. Distinct in
+        # Python: with DISTINCT, SQLite prefers scanning every event by case id.
+        rows = sorted(
+            set(
+                (
+                    await session.scalars(
+                        select(CaseEvent.case_id).where(
+                            CaseEvent.action.in_(("unreachable", "nobody_on_duty")),
+                            CaseEvent.at >= since,
+                        )
+                    )
+                ).all()
             )
-        ).all()
+        )
         open_rows = (
             (
                 await session.scalars(
