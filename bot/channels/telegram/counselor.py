@@ -155,6 +155,10 @@ class CounselorDesk:
         if query is None:
             return
         press = parse(query.data)
+        if not isinstance(press, CounselorPress):
+            # Forged or garbled data: answered before anything reads the database.
+            await query.answer(self.texts.counselor("invalid_button"), show_alert=True)
+            return
         message = query.message
         own_chat = (
             message is not None
@@ -164,7 +168,7 @@ class CounselorDesk:
         counselor_group = message is not None and message.chat.id in self.groups
         mine = (own_chat or counselor_group) and not query.from_user.is_bot
         who = await self.who(query.from_user.id) if mine else None
-        if not isinstance(press, CounselorPress) or who is None:
+        if who is None:
             await query.answer(self.texts.counselor("not_counselor"), show_alert=True)
             return
         now = self.clock()
