@@ -12,7 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config.settings import Settings, load_settings, resolve_config_path
+from bot.config.settings import (
+    Settings,
+    database_password,
+    load_settings,
+    resolve_config_path,
+)
 from bot.errors import ConfigError, HeartGuardError
 from bot.logs import configure_logging
 
@@ -76,17 +81,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("choose a command")
     try:
         settings = _settings_for(args)
+        secrets = [
+            s.get_secret_value()
+            for s in (
+                *settings.data_keys,
+                settings.telegram.token,
+                settings.telegram.webhook_secret,
+                settings.escalation.email.password,
+                settings.escalation.webhook_secret,
+                settings.escalation.dingtalk_secret,
+            )
+            if s is not None
+        ]
+        password = database_password(settings.database.url)
         configure_logging(
             "DEBUG" if args.debug else settings.logging.level,
-            [
-                s.get_secret_value()
-                for s in (
-                    *settings.data_keys,
-                    settings.telegram.token,
-                    settings.telegram.webhook_secret,
-                )
-                if s is not None
-            ],
+            [*secrets, *([password] if password else [])],
         )
         return handler(args, settings)
     except ConfigError as exc:
