@@ -11,7 +11,7 @@ from bot.cli.main import main
 from bot.config.masking import mask_url
 
 Capture = pytest.CaptureFixture[str]
-PASSWORD = "S3cr3t-Pa55word"  # noqa: S105 (a test value)
+PASSWORD = "S3cr3t-Pa55word"
 HEARTBEAT = "b1c2d3e4f5a6b7c8d9e0f1a2"
 
 
