@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -103,8 +104,11 @@ class Console:
                 sink.write(f"      {index}) {label}\n")
         for name, data in outcome.attachments:
             target = Path("var") / "exports" / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            try:
+                _save(target, data)
+            except OSError as exc:
+                sink.write(f"      [没能保存 / could not save {target}: {exc.strerror}]\n")
+                continue
             sink.write(f"      [已保存 / saved: {target}]\n")
         sink.flush()
 
@@ -127,6 +131,17 @@ def _parse(line: str) -> tuple[str, InboundKind, str]:
         kind, value = classify(data["text"])
         return who, kind, value if kind == "command" else data["text"]
     raise ValueError('expected a "text", "button", "command" or "media" field')
+
+
+def _save(target: Path, data: bytes) -> None:
+    """Write a file whole or not at all: a temporary file beside it, then a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _emit(sink: TextIO, payload: dict[str, Any]) -> None:

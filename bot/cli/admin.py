@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.bootstrap import open_app, safe_url
-from bot.cli.main import run_async, utcnow, write_output
+from bot.cli.files import stage_output, write_output
+from bot.cli.main import run_async, utcnow
 from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError, UsageError
@@ -369,22 +370,32 @@ async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
     ttl = check_ttl(args.ttl or settings.schools.enrollment_code_ttl)
-    async with open_app(settings) as app, app.sessions.begin() as session:
-        issued = await enrollment.issue_codes(
-            session,
-            app.cipher,
-            school_ref=args.school,
-            class_name=args.class_name,
-            student_number=args.student_number,
-            ttl=ttl,
-            now=utcnow(),
-            actor=ACTOR,
-            include_enrolled=args.include_enrolled,
-        )
-        school = await admin.school_by_ref(session, args.school)
-    if not issued:
-        raise HeartGuardError("no students to issue codes for (all enrolled already?)")
-    write_output(args.out, enrollment.to_csv(issued, school.timezone))
+    async with open_app(settings) as app, app.sessions() as session:
+        staged = None
+        try:
+            async with session.begin():
+                issued = await enrollment.issue_codes(
+                    session,
+                    app.cipher,
+                    school_ref=args.school,
+                    class_name=args.class_name,
+                    student_number=args.student_number,
+                    ttl=ttl,
+                    now=utcnow(),
+                    actor=ACTOR,
+                    include_enrolled=args.include_enrolled,
+                )
+                school = await admin.school_by_ref(session, args.school)
+                if not issued:
+                    raise HeartGuardError("no students to issue codes for (all enrolled already?)")
+                # The file first: if it cannot be written, the new codes roll back and the
+                # codes teachers already hold stay valid.
+                staged = stage_output(args.out, enrollment.to_csv(issued, school.timezone))
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+        staged.publish()
     print(f"ok: issued {len(issued)} code(s)", file=sys.stderr)
     return 0
 

@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bot.config.settings import (
@@ -129,18 +128,6 @@ def _settings_for(args: argparse.Namespace) -> Settings:
     if getattr(args, "skip_settings", False):
         return load_settings(None, os.environ)
     return load_settings(resolve_config_path(args.config, os.environ), os.environ)
-
-
-def write_output(path: str | None, text: str) -> None:
-    """Write to a file, or to stdout when no path (or "-") is given."""
-    if not path or path == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(path)
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise HeartGuardError(f"cannot write {target}: {exc.strerror}") from None
 
 
 if __name__ == "__main__":
