@@ -149,7 +149,8 @@ async def _plan(ctx: EventContext, event: SafetyPlanSaved) -> None:
 
 async def _export(ctx: EventContext, _event: DataExportRequested) -> None:
     data = await students.export(ctx.session, ctx.cipher, ctx.student)
-    body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    # printable() again over the whole dump: one odd character must never break /mydata.
+    body = students.printable(json.dumps(data, ensure_ascii=False, indent=2)).encode("utf-8")
     ctx.outcome.attachments.append(("heartguard-mydata.json", body))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,14 @@ from storage.models import (
 
 ANONYMOUS_NAME = "匿名同学"
 WINDOW = 5
+# A lone UTF-16 surrogate: Python keeps one from JSON ("\ud800") and stores it (the cipher
+# passes it through), but no UTF-8 file can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Text any UTF-8 file can hold: lone surrogates become U+FFFD (�), nothing else changes."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 # Built once: constructing this statement cost more than running it (every message asks).
@@ -258,7 +267,7 @@ async def export(session: AsyncSession, cipher: DataCipher, student: Student) ->
                 "at": m.created_at.isoformat(),
                 "direction": m.direction,
                 "kind": m.kind,
-                "text": cipher.decrypt(m.text_enc) if m.text_enc else None,
+                "text": printable(cipher.decrypt(m.text_enc)) if m.text_enc else None,
             }
             for m in messages
         ],
@@ -272,7 +281,7 @@ async def export(session: AsyncSession, cipher: DataCipher, student: Student) ->
             }
             for r in results
         ],
-        "safety_plan": json.loads(cipher.decrypt(plan.plan_enc)) if plan else None,
+        "safety_plan": json.loads(printable(cipher.decrypt(plan.plan_enc))) if plan else None,
     }
 
 
