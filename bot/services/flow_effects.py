@@ -90,6 +90,7 @@ async def _anonymous(ctx: EventContext, event: AnonymousChosen) -> None:
 async def _language(ctx: EventContext, event: LanguageChanged) -> None:
     if event.language in ("zh", "en"):
         ctx.student.language = event.language
+        ctx.student.language_source = "chosen"
 
 
 async def _reminders(ctx: EventContext, event: ReminderPreferenceSet) -> None:

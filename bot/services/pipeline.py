@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config.settings import Settings
 from bot.services import students
 from bot.services.flow_effects import EventContext, apply_event
+from bot.services.language import script_language
 from bot.services.one_time_codes import looks_like_code
 from bot.services.render import Outbound, Renderer
 from escalation.coverage import Reach, ReachFinder
@@ -181,6 +182,12 @@ class Pipeline:
         signal = NO_SIGNAL
         record: RiskAssessmentRecord | None = None
         said = scanned_text(inbound)
+        if said and student.language_source is None and not looks_like_code(said):
+            # A newcomer who writes English is answered in English, crisis replies included,
+            # from this very message until they pick a language.
+            guess = script_language(said)
+            if guess is not None:
+                student.language, student.language_source = guess, "detected"
         if said is not None and not looks_like_code(said):
             # Read before this message is flushed, so the window is the messages before it.
             with session.no_autoflush:

@@ -121,6 +121,7 @@ async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id
         delete(Conversation).where(Conversation.student_id.in_((chat_student.id, roster.id)))
     )
     roster.language = chat_student.language
+    roster.language_source = chat_student.language_source
     roster.consent_at = chat_student.consent_at
     roster.status = "active"
     await session.flush()
