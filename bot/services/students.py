@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import StudentProfile
@@ -289,12 +289,21 @@ async def export(session: AsyncSession, cipher: DataCipher, student: Student) ->
 async def erase(session: AsyncSession, student: Student, now: datetime) -> None:
     """Erase the student's data on request; safety records stay for the retention period.
 
-    Messages, check-ins, the safety plan, the conversation and the chat link go. Risk
-    assessments (levels and offsets, no text) and case requests stay, tied to the student id,
-    until the retention period ends.
+    Messages, check-ins, the safety plan, the conversation, the chat link and the verdicts on
+    everyday messages go. Safety records (risk assessments at moderate or above: levels and
+    offsets, no text; case requests; cases) stay, tied to the student id, until the retention
+    period ends, when the daily retention job (``bot/services/retention.py``) deletes them.
     """
     for model in (Message, CheckinResult, SafetyPlan, Conversation, ChannelIdentity):
         await session.execute(delete(model).where(model.student_id == student.id))
+    # Verdicts on everyday messages are no safety record: they go with the messages.
+    await session.execute(
+        delete(RiskAssessmentRecord).where(
+            RiskAssessmentRecord.student_id == student.id,
+            RiskAssessmentRecord.level.in_(("none", "low")),
+            ~exists().where(CaseRequest.assessment_id == RiskAssessmentRecord.id),
+        )
+    )
     student.status = "deleted"
     student.reminder_opt_in = False
     student.consent_at = None
