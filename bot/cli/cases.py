@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.bootstrap import (
     configured_channels,
@@ -29,7 +30,7 @@ from escalation.cases import case_number
 from escalation.lifecycle import ACTIONS, RESOLUTIONS
 from escalation.queue import open_queue
 from storage.audit import audit
-from storage.models import Counselor, DutyOverride, DutyShift, Hospital
+from storage.models import Counselor, CounselorSchool, DutyOverride, DutyShift, Hospital, School
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -67,10 +68,13 @@ def register(commands: Any) -> None:
     add.add_argument("--tier", choices=("school", "district"), required=True)
     add.add_argument("--school", help="school code (school tier)")
     add.add_argument("--days", default="mon,tue,wed,thu,fri", help="e.g. mon,tue or all")
-    add.add_argument("--from", dest="start", default="08:00", help="local start, HH:MM")
-    add.add_argument("--to", dest="end", default="17:00", help="local end, HH:MM (may wrap)")
+    add.add_argument("--from", dest="start", required=True, help="local start, HH:MM")
+    add.add_argument("--to", dest="end", required=True, help="local end, HH:MM (may wrap midnight)")
     add.set_defaults(handler=run_async(_duty_add))
-    ds.add_parser("list", help="every shift and override").set_defaults(
+    remove = ds.add_parser("remove", help="remove a weekly shift (ids from `duty list`)")
+    remove.add_argument("shift", type=_positive_id, metavar="ID")
+    remove.set_defaults(handler=run_async(_duty_remove))
+    ds.add_parser("list", help="every shift and override, with names").set_defaults(
         handler=run_async(_duty_list)
     )
     check = ds.add_parser(
@@ -196,11 +200,7 @@ async def _duty_add(args: argparse.Namespace, settings: Settings) -> int:
             raise NotFoundError(
                 f"no counselor #{args.counselor} (see `heartguard counselors list`)"
             )
-        school_id = None
-        if args.tier == "school":
-            if not args.school:
-                raise UsageError("a school-tier shift needs --school")
-            school_id = (await school_by_ref(session, args.school)).id
+        school_id = await _shift_school(session, counselor, args.tier, args.school)
         now = utcnow()
         for day in days:
             session.add(
@@ -227,6 +227,68 @@ async def _duty_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _shift_school(
+    session: AsyncSession, counselor: Counselor, tier: str, school_ref: str | None
+) -> int | None:
+    """The school a shift is for, refusing counselors who cannot take it (one line each)."""
+    who = f"counselor #{counselor.id} {counselor.name}"
+    if not counselor.active:
+        raise UsageError(f"{who} is inactive (heartguard counselors activate {counselor.id})")
+    if tier == "district":
+        if school_ref:
+            raise UsageError("a district shift covers every school: leave out --school")
+        if counselor.role != "district_crisis":
+            raise UsageError(
+                f"{who} is a {counselor.role}; district shifts are for the district crisis team"
+            )
+        return None
+    if not school_ref:
+        raise UsageError("a school-tier shift needs --school")
+    school = await school_by_ref(session, school_ref)
+    if counselor.role != "school_counselor":
+        raise UsageError(f"{who} is a {counselor.role}; school shifts are for school counselors")
+    covered = await session.scalar(
+        select(CounselorSchool.school_id).where(
+            CounselorSchool.counselor_id == counselor.id, CounselorSchool.school_id == school.id
+        )
+    )
+    if covered is None:
+        raise UsageError(f"{who} is not a counselor of {school.code} ({school.name})")
+    return school.id
+
+
+def _positive_id(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**31:
+        raise argparse.ArgumentTypeError(f"expected an id such as 12, got {text!r}")
+    return int(text)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+async def _duty_remove(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        shift = await session.get(DutyShift, args.shift)
+        if shift is None:
+            raise NotFoundError(f"no shift #{args.shift} (see `heartguard duty list`)")
+        await session.delete(shift)
+        audit(
+            session,
+            now=utcnow(),
+            actor="cli:admin",
+            action="duty_removed",
+            subject_type="counselor",
+            subject_id=shift.counselor_id,
+            shift=shift.id,
+        )
+    print(
+        f"ok: removed shift #{args.shift} (counselor #{shift.counselor_id}, "
+        f"{WEEKDAYS[shift.weekday]} {_clock(shift.start_minute)}-{_clock(shift.end_minute)})"
+    )
+    return 0
+
+
 async def _duty_list(_args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions() as session:
         shifts = (
@@ -235,15 +297,31 @@ async def _duty_list(_args: argparse.Namespace, settings: Settings) -> int:
             )
         ).all()
         overrides = (await session.scalars(select(DutyOverride).order_by(DutyOverride.day))).all()
+        names = dict((await session.execute(select(Counselor.id, Counselor.name))).all())
+        schools = {
+            ident: f"{code} {name}"
+            for ident, code, name in (
+                await session.execute(select(School.id, School.code, School.name))
+            ).all()
+        }
     for s in shifts:
+        where = schools.get(s.school_id, "?") if s.school_id else "(district)"
         print(
-            f"shift #{s.id}\tcounselor #{s.counselor_id}\t{s.tier}\t"
-            f"school {s.school_id or '-'}\t{WEEKDAYS[s.weekday]}\t"
-            f"{s.start_minute // 60:02d}:{s.start_minute % 60:02d}-"
-            f"{s.end_minute // 60:02d}:{s.end_minute % 60:02d}"
+            f"shift #{s.id}\tcounselor #{s.counselor_id} {names.get(s.counselor_id, '?')}\t"
+            f"{s.tier}\t{where}\t{WEEKDAYS[s.weekday]}\t"
+            f"{_clock(s.start_minute)}-{_clock(s.end_minute)}"
         )
     for o in overrides:
-        print(f"override #{o.id}\tcounselor #{o.counselor_id}\t{o.day}\t{o.kind}")
+        where = schools.get(o.school_id, "?") if o.school_id else ""
+        print(
+            f"override #{o.id}\tcounselor #{o.counselor_id} {names.get(o.counselor_id, '?')}\t"
+            f"{o.day}\t{o.kind}" + (f"\t{where}" if where else "")
+        )
+    if not shifts and not overrides:
+        print(
+            "no shifts yet: heartguard duty add ID --tier school --school CODE "
+            "--from HH:MM --to HH:MM"
+        )
     return 0
 
 
