@@ -23,6 +23,8 @@ from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
 from bot.services.admin import school_by_ref
+from bot.services.case_refs import CaseRef, parse_case_ref
+from bot.services.counselor_desk import case_subject
 from bot.services.coverage_report import HOW_TO_CONFIGURE, coverage_report
 from core.clock import WEEKDAYS
 from escalation.actions import Actor, CaseActionError
@@ -30,11 +32,43 @@ from escalation.cases import case_number
 from escalation.lifecycle import ACTIONS, RESOLUTIONS
 from escalation.queue import open_queue
 from storage.audit import audit
-from storage.models import Counselor, CounselorSchool, DutyOverride, DutyShift, Hospital, School
+from storage.models import (
+    Case,
+    Counselor,
+    CounselorSchool,
+    DutyOverride,
+    DutyShift,
+    Hospital,
+    School,
+)
 
 
 def _actor(args: argparse.Namespace) -> Actor:
     return Actor.counselor(args.as_counselor) if args.as_counselor else Actor.admin()
+
+
+def _case_ref(text: str) -> CaseRef:
+    ref = parse_case_ref(text)
+    if ref is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a case id or number such as 12 or 2026-00012, got {text!r}"
+        )
+    return ref
+
+
+async def _resolve(session: AsyncSession, args: argparse.Namespace) -> int:
+    """The case id behind the reference, after checking the case and the acting counselor."""
+    if args.as_counselor is not None:
+        counselor = await session.get(Counselor, args.as_counselor)
+        if counselor is None:
+            raise NotFoundError(
+                f"no counselor #{args.as_counselor} (see `heartguard counselors list`)"
+            )
+    ref: CaseRef = args.case
+    case = await session.get(Case, ref.case_id)
+    if case is None or not ref.matches(case):
+        raise NotFoundError(f"no case {ref} (see `heartguard cases list`)")
+    return case.id
 
 
 def register(commands: Any) -> None:
@@ -47,15 +81,20 @@ def register(commands: Any) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=run_async(_list))
     show = cs.add_parser("show", help="a case and its timeline (the read is recorded)")
-    show.add_argument("case", type=int)
+    show.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
     show.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
     show.set_defaults(handler=run_async(_show))
     for action in ("ack", "contacted", "refer", "resolve", "reopen", "note"):
         sub = cs.add_parser(action, help=f"{action} a case")
-        sub.add_argument("case", type=int)
+        sub.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
         sub.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
         if action == "resolve":
-            sub.add_argument("--resolution", choices=RESOLUTIONS, default="safe")
+            # No default: an outcome nobody chose would be a false record.
+            sub.add_argument(
+                "--resolution",
+                choices=RESOLUTIONS,
+                help=f"the outcome (required): {', '.join(RESOLUTIONS)}",
+            )
         if action == "note":
             sub.add_argument("text")
         sub.set_defaults(handler=run_async(_act), action=action)
@@ -152,17 +191,37 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings) as runtime:
+        async with runtime.sessions() as session:
+            case_id = await _resolve(session, args)
         try:
-            case, events = await runtime.green.cases.view(args.case, _actor(args), utcnow())
+            case, events = await runtime.green.cases.view(case_id, _actor(args), utcnow())
         except CaseActionError as exc:
             raise NotFoundError(str(exc)) from None
+        async with runtime.sessions() as session:
+            who = await case_subject(session, case)
+    zone = ZoneInfo(who.timezone or settings.schools.default_timezone)
+
+    def local(at: datetime) -> str:
+        return f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S %z}"
+
     print(
-        f"case {case_number(case)} (#{case.id}) {case.priority} {case.status} "
-        f"reason={case.reason} categories={','.join(case.categories)}"
+        f"case {case_number(case)} (#{case.id}) {case.priority} {case.status}"
+        + (f" ({case.resolution})" if case.resolution else "")
     )
-    for event in events:
+    print(f"student: {who.name}" + (f" ({who.number})" if who.number else ""))
+    print(f"school: {who.school or '(anonymous: the district team)'}")
+    print(f"class: {who.class_name or '-'}")
+    print(f"reason: {case.reason}; categories: {', '.join(case.categories) or '-'}")
+    print(f"opened: {local(case.created_at)} ({zone.key})")
+    if who.scores:
+        print("check-ins:")
+        for score in who.scores:
+            value = "unscored" if score.score is None else str(score.score)
+            print(f"  {local(score.at)}  {score.label} {value} ({score.band})")
+    print(f"timeline ({zone.key}):")
+    for event in sorted(events, key=lambda e: (e.at, e.id)):
         print(
-            f"  {event.at:%Y-%m-%d %H:%M:%S}Z {event.actor:<14} {event.action:<16} "
+            f"  {local(event.at)} {event.actor:<14} {event.action:<16} "
             f"{json.dumps(event.details, ensure_ascii=False)}"
         )
     return 0
@@ -171,19 +230,24 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
 async def _act(args: argparse.Namespace, settings: Settings) -> int:
     if args.action not in ACTIONS:
         raise UsageError(f"unknown action {args.action}")
+    resolution = getattr(args, "resolution", None)
+    if args.action == "resolve" and resolution is None:
+        raise UsageError(f"cases resolve needs --resolution: one of {', '.join(RESOLUTIONS)}")
     async with open_runtime(settings) as runtime:
+        async with runtime.sessions() as session:
+            case_id = await _resolve(session, args)
         try:
             case = await runtime.green.cases.act(
-                args.case,
+                case_id,
                 args.action,
                 _actor(args),
                 utcnow(),
                 note=getattr(args, "text", ""),
-                resolution=getattr(args, "resolution", "other"),
+                resolution=resolution or "other",
             )
         except CaseActionError as exc:
             raise UsageError(str(exc)) from None
-    print(f"ok: case #{case.id} is {case.status}")
+    print(f"ok: case {case_number(case)} (#{case.id}) is {case.status}")
     return 0
 
 

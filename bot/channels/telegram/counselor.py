@@ -23,6 +23,7 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
 from bot.channels.telegram.texts import Texts
+from bot.services.case_refs import CaseRef, parse_case_ref
 from bot.services.counselor_desk import CounselorDesk as DeskService
 from bot.services.counselor_desk import Who
 from bot.services.one_time_codes import Redemption
@@ -262,12 +263,16 @@ class CounselorDesk:
         who = await self.counselor_of(update)
         if who is None:
             return
-        arg = (context.args or [""])[0].lstrip("#")
-        if not arg.isdigit():
+        arg = (context.args or [""])[0]
+        ref = parse_case_ref(arg)
+        if ref is None:
             await self.reply(update, self.texts.counselor("case_usage"))
             return
+        if not await self._exists(ref):
+            await self.reply(update, self.texts.counselor("no_case", id=str(ref).lstrip("#")))
+            return
         try:
-            view = await self.service.view(int(arg), who)
+            view = await self.service.view(ref.case_id, who)
         except NotAllowedError:
             await self.reply(update, self.texts.counselor("refused_scope"))
             return
@@ -303,6 +308,11 @@ class CounselorDesk:
         markup = case_keyboard(case.id, open_actions(case.status), dict(self.texts.action_labels))
         await self.reply_privately(update, "\n".join(lines), markup)
 
+    async def _exists(self, ref: CaseRef) -> bool:
+        """Whether the reference names a case (a printed number must match its year)."""
+        case = await self.service.case(ref.case_id)
+        return case is not None and ref.matches(case)
+
     async def on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/note N text``: add a note to a case's timeline (scope-checked like /case)."""
         who = await self.counselor_of(update)
@@ -311,10 +321,14 @@ class CounselorDesk:
             return
         args = context.args or []
         parts = (message.text or "").split(maxsplit=2)
-        if len(args) < 2 or len(parts) < 3 or not args[0].lstrip("#").isdigit():
+        ref = parse_case_ref(args[0]) if args else None
+        if len(args) < 2 or len(parts) < 3 or ref is None:
             await self.reply(update, self.texts.counselor("note_usage"))
             return
-        case_id = int(args[0].lstrip("#"))
+        case_id = ref.case_id
+        if not await self._exists(ref):
+            await self.reply(update, self.texts.counselor("no_case", id=str(ref).lstrip("#")))
+            return
         try:
             # The note as typed, line breaks included (context.args splits on whitespace).
             case = await self.service.cases.act(
