@@ -137,6 +137,15 @@ def register(commands: Any) -> None:
     imp.add_argument("--encoding", help="force a text encoding, e.g. gbk")
     imp.add_argument("--dry-run", action="store_true", help="validate only")
     imp.set_defaults(handler=run_async(_students_import))
+    consent = sts.add_parser(
+        "consent", help="record a guardian's consent that arrived after the roster import"
+    )
+    consent.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
+    consent.add_argument("--school", required=True, help="school code or name")
+    given = consent.add_mutually_exclusive_group(required=True)
+    given.add_argument("--guardian", action="store_true", help="the guardian consented")
+    given.add_argument("--withdraw", action="store_true", help="the guardian withdrew consent")
+    consent.set_defaults(handler=run_async(_students_consent))
     slist = sts.add_parser("list", help="list a school's students")
     slist.add_argument("--school", required=True)
     slist.set_defaults(handler=run_async(_students_list))
@@ -345,6 +354,24 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
         f"ok: {verb} {report.imported} student(s), {report.classes_created} new class(es), "
         f"{len(report.problems)} row(s) skipped"
     )
+    return 0
+
+
+async def _students_consent(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        student = await admin.record_guardian_consent(
+            session,
+            school_ref=args.school,
+            student_number=args.student_number,
+            consent=args.guardian,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+        state = "has guardian consent" if student.guardian_consent else "has no guardian consent"
+        print(
+            f"ok: {student.student_number} {student.display_name} {state} "
+            "(from their next message, and on codes issued from now on)"
+        )
     return 0
 
 

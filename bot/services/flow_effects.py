@@ -66,7 +66,9 @@ async def _code(ctx: EventContext, event: EnrollmentCodeSubmitted) -> str | None
     if result.outcome is not Redemption.OK or result.student_id is None:
         return f"code_{result.outcome.value}"
     ctx.student = await students.link_to_roster(ctx.session, ctx.student, result.student_id)
-    ctx.student.guardian_consent = result.guardian_consent
+    # The roster record wins over the consent the code carried when it was issued: a
+    # guardian's consent recorded (or withdrawn) later with `heartguard students consent`
+    # counts at once, so the student's guardian_consent is left as the roster says.
     ctx.outcome.events.append({"event": "student_linked"})
     return "code_ok"
 
