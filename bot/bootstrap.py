@@ -34,6 +34,7 @@ from bot.scheduler import Scheduler
 from bot.services.flow_effects import check_handlers
 from bot.services.pipeline import Pipeline
 from bot.services.reminders import ReminderRunner
+from bot.services.retention import RetentionJob
 from bot.services.student_service import StudentService
 from core.clock import WEEKDAYS, Clock, utcnow
 from escalation.actions import CaseService
@@ -369,7 +370,8 @@ def build_runtime(
         if reminders and plug.port is not None and plug.reminder_rate
     ]
     green = GreenChannel(engine, auditor, cases)
-    scheduler = Scheduler(engine, auditor, settings, clock, reminders=runners)
+    retention = RetentionJob(app.sessions, settings.privacy.safety_record_retention_days)
+    scheduler = Scheduler(engine, auditor, settings, clock, reminders=runners, retention=retention)
     students = StudentService(pipeline, app.sessions, clock=clock, kick=scheduler.kick)
     for plug in chosen:
         if plug.port is not None:

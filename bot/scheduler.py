@@ -11,12 +11,13 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.settings import Settings
 from bot.services.reminders import ReminderRunner
+from bot.services.retention import RetentionJob
 from core.clock import Clock, utcnow
 from escalation.auditor import Auditor
 from escalation.engine import EscalationEngine
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 TICK_JOB = "green-channel-tick"
 AUDIT_JOB = "green-channel-audit"
 REMINDER_JOB = "reminders"
+RETENTION_JOB = "retention"
+# The first retention run waits a little after start, so it never competes with start-up.
+RETENTION_FIRST_RUN = timedelta(minutes=5)
 
 
 class Scheduler:
@@ -37,10 +41,12 @@ class Scheduler:
         settings: Settings,
         clock: Clock = utcnow,
         reminders: Sequence[ReminderRunner] = (),
+        retention: RetentionJob | None = None,
     ) -> None:
         self.engine = engine
         self.auditor = auditor
         self.reminders = tuple(reminders)
+        self.retention = retention
         self.settings = settings
         self.clock = clock
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -95,8 +101,26 @@ class Scheduler:
                     report.alerts,
                 )
 
+    async def retain(self) -> None:
+        """One retention run (deletes what the retention settings say is due)."""
+        self._track()
+        if self.retention is not None:
+            await self.retention.run(self.clock())
+
     def start(self) -> None:
         """Start firing; call from inside the event loop."""
+        if self.retention is not None:
+            # Daily, and once shortly after start, so a process restarted every night still
+            # runs it; several processes running it is harmless (each run deletes what is due).
+            self.scheduler.add_job(
+                self.retain,
+                "interval",
+                days=1,
+                id=RETENTION_JOB,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC) + RETENTION_FIRST_RUN,
+            )
         if self.reminders:
             # The first pass runs at start: reminders due during a restart go out at once.
             self.scheduler.add_job(

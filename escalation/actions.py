@@ -218,7 +218,11 @@ class CaseService:
             events = list(
                 (
                     await session.scalars(
-                        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+                        # In the order things happened: a tick that began before an
+                        # action may write its event after it.
+                        select(CaseEvent)
+                        .where(CaseEvent.case_id == case.id)
+                        .order_by(CaseEvent.at, CaseEvent.id)
                     )
                 ).all()
             )

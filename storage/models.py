@@ -122,6 +122,9 @@ class Student(Base):
     grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
     birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     language: Mapped[str] = mapped_column(String(8), default="zh")
+    # None: nothing has decided the language yet; "detected": the script of the student's
+    # first message with letters did; "chosen": the student picked it (that always wins).
+    language_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     guardian_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Finished onboarding; anonymous = chose to go on without a code (when config allows);

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from bot.bootstrap import AppContext, Runtime, build_runtime, open_app, open_runtime
 from bot.channels.console import Console
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.cli.main import run_async, utcnow
-from bot.config.settings import Settings
+from bot.config.settings import DatabaseSettings, EmailSettings, Settings, TelegramSettings
 from bot.services import admin, enrollment, roster_import
 from bot.services.pipeline import Outcome
 from escalation.duty import round_the_clock
@@ -21,6 +22,8 @@ from storage.migrate import upgrade
 from storage.models import School
 
 DEMO_SCHOOL = "DEMO"
+DEMO_DATABASE = "var/demo.db"
+DEMO_KEY = "var/demo.key"
 # Invented pupils for the demo; no real student data lives in this repository.
 DEMO_ROSTER = (
     "school,class,grade,student_number,name,guardian_consent\n"
@@ -126,16 +129,47 @@ async def seed_demo(app: AppContext) -> str:
     return issued[0].code
 
 
-async def _demo(_args: argparse.Namespace, settings: Settings) -> int:
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's own settings: its own database and key, and no way to reach real people.
+
+    Whatever ``config.toml`` or ``HEARTGUARD_DATABASE_URL`` says, the demo seeds and talks
+    only to ``var/demo.db`` (encrypted with ``var/demo.key``), and it sends nothing through
+    Telegram, e-mail or webhooks: an invented school must never reach a real counselor, and
+    a production database must never get an invented school.
+    """
+    return settings.model_copy(
+        update={
+            "database": DatabaseSettings(url=f"sqlite:///{DEMO_DATABASE}"),
+            "privacy": settings.privacy.model_copy(
+                update={"key_file": DEMO_KEY, "allow_generated_key": True}
+            ),
+            "data_keys": (),
+            "telegram": TelegramSettings(),
+            "escalation": settings.escalation.model_copy(
+                update={
+                    "shifts": (),
+                    "email": EmailSettings(),
+                    "webhook_secret": None,
+                    "dingtalk_secret": None,
+                    "heartbeat_url": "",
+                }
+            ),
+        }
+    )
+
+
+async def _demo(_args: argparse.Namespace, configured: Settings) -> int:
+    settings = demo_settings(configured)
     async with open_app(settings, need_schema=False) as app:
         await upgrade(app.engine)
         code = await seed_demo(app)
         print("心卫 HeartGuard 演示 / demo")
-        print(f"数据库 / database: {settings.database.url}")
+        print(f"数据库 / database: {DEMO_DATABASE}")
+        print("(the demo's own database; the configured one is never touched)")
         print(f"示范学校的入学码 / a demo enrollment code: {code}")
         print("试试：做一次心情小调查（/checkin），或者说说心里话。")
         print("Try /checkin, or tell it how you feel. The detector reads every message.\n")
-        runtime = build_runtime(app, clock=utcnow)
+        runtime = build_runtime(app, clock=utcnow, plugs={TELEGRAM: None})
         try:
             await console_for(runtime).run_interactive(f"demo-{os.getpid()}", sys.stdin, sys.stdout)
         finally:

@@ -11,7 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from bot.bootstrap import coverage_warnings, open_app
-from bot.config.settings import Settings, load_settings, resolve_config_path
+from bot.config.masking import mask_value
+from bot.config.settings import (
+    ENV_DATA_KEY,
+    ENV_DATABASE_URL,
+    ENV_DINGTALK_SECRET,
+    ENV_SMTP_PASSWORD,
+    ENV_TOKEN,
+    ENV_WEBHOOK_SECRET,
+    ENV_WEBHOOK_SIGNING,
+    Settings,
+    load_settings,
+    resolve_config_path,
+)
 from bot.errors import HeartGuardError
 
 
@@ -56,10 +68,23 @@ def _warn_coverage(settings: Settings) -> None:
 
 
 def _show(_args: argparse.Namespace, settings: Settings) -> int:
-    data = settings.model_dump(mode="json")
+    # Every printed value goes through the masker: passwords in URLs (the database URL from
+    # $HEARTGUARD_DATABASE_URL included), token-like URL parts and secret-named keys.
+    data = mask_value("", settings.model_dump(mode="json"))
+
+    def given(value: object) -> str:
+        return "set" if value is not None else "not set"
+
     data["secrets"] = {
-        "HEARTGUARD_TELEGRAM_TOKEN": "set" if settings.telegram.token else "not set",
-        "HEARTGUARD_DATA_KEY": f"{len(settings.data_keys)} key(s)",
+        ENV_TOKEN: given(settings.telegram.token),
+        ENV_WEBHOOK_SECRET: given(settings.telegram.webhook_secret),
+        ENV_DATA_KEY: f"{len(settings.data_keys)} key(s)",
+        ENV_SMTP_PASSWORD: given(settings.escalation.email.password),
+        ENV_WEBHOOK_SIGNING: given(settings.escalation.webhook_secret),
+        ENV_DINGTALK_SECRET: given(settings.escalation.dingtalk_secret),
+        ENV_DATABASE_URL: "set (overrides database.url)"
+        if os.environ.get(ENV_DATABASE_URL, "").strip()
+        else "not set",
     }
     data["source"] = settings.source
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -427,7 +428,25 @@ def _secrets_in_file(raw: Mapping[str, Any], source: str) -> list[str]:
                 else ("unknown key")
             )
             found.append(f"{source}: {key}: {why}")
+    database = raw.get("database")
+    url = database.get("url") if isinstance(database, Mapping) else None
+    if isinstance(url, str) and database_password(url):
+        found.append(
+            f"{source}: database.url: has a password; secrets are read from "
+            f"${ENV_DATABASE_URL}, never from the file"
+        )
     return found
+
+
+def database_password(url: str) -> str | None:
+    """The password in a database URL, if it carries one."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return None
+    userinfo, at, _host = netloc.rpartition("@")
+    _user, colon, password = userinfo.partition(":")
+    return unquote(password) if at and colon and password else None
 
 
 def settings_from_mapping(

@@ -278,3 +278,43 @@ async def list_counselors(session: AsyncSession) -> list[tuple[int, str, str, st
             channels += "\tinactive"
         out.append((counselor.id, counselor.name, counselor.role, schools, channels))
     return out
+
+
+async def record_guardian_consent(
+    session: AsyncSession,
+    *,
+    school_ref: str,
+    student_number: str,
+    consent: bool,
+    now: datetime,
+    actor: str,
+) -> Student:
+    """Record (or withdraw) a guardian's consent that arrived after the roster import.
+
+    The student's record is what the flows read on every message and what codes issued
+    later carry; a code issued before never overrides it (see ``flow_effects._code``).
+    """
+    school = await school_by_ref(session, school_ref)
+    student = await session.scalar(
+        select(Student).where(
+            Student.school_id == school.id,
+            Student.student_number == student_number.strip(),
+            Student.status != "deleted",
+        )
+    )
+    if student is None:
+        raise NotFoundError(
+            f"no student {student_number!r} in {school.code} "
+            f"(see `heartguard students list --school {school.code}`)"
+        )
+    if student.guardian_consent != consent:
+        student.guardian_consent = consent
+        audit(
+            session,
+            now=now,
+            actor=actor,
+            action="guardian_consent_recorded" if consent else "guardian_consent_withdrawn",
+            subject_type="student",
+            subject_id=student.id,
+        )
+    return student

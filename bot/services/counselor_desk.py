@@ -22,10 +22,81 @@ from escalation import duty
 from escalation.actions import Actor, CaseService
 from escalation.queue import QueueItem, open_queue
 from escalation.roster import ShiftSpec
-from storage.models import Case, CaseEvent, Counselor, CounselorContact, School
+from storage.models import (
+    Case,
+    CaseEvent,
+    CheckinResult,
+    Counselor,
+    CounselorContact,
+    School,
+    SchoolClass,
+    Student,
+)
 
 # How old the in-memory list of linked accounts may get (seconds); see CounselorDesk.who.
 DIRECTORY_TTL = 30.0
+# The instruments a counselor sees on a case, with the names clinicians use.
+CASE_INSTRUMENTS = {"phq9": "PHQ-9", "gad7": "GAD-7", "asq": "ASQ"}
+# Check-ins this long before a case opened belong to it (what led up to it).
+SCORES_BEFORE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A scored instrument on a case, as a counselor reads it."""
+
+    at: datetime
+    label: str
+    score: int | None
+    band: str
+
+
+@dataclass(frozen=True)
+class CaseSubject:
+    """Who a case is about: name, school, class, the school's zone and their scores."""
+
+    name: str
+    number: str | None
+    school: str | None
+    class_name: str | None
+    timezone: str | None
+    scores: tuple[Score, ...]
+
+
+async def case_subject(session: AsyncSession, case: Case) -> CaseSubject:
+    """The student behind a case and the PHQ-9, GAD-7 and ASQ results that belong to it.
+
+    Only for someone the case service has let see the case (the view is recorded there).
+    """
+    student = await session.get(Student, case.student_id)
+    school = await session.get(School, case.school_id) if case.school_id else None
+    klass = (
+        await session.get(SchoolClass, student.class_id)
+        if student is not None and student.class_id
+        else None
+    )
+    query = (
+        select(CheckinResult)
+        .where(
+            CheckinResult.student_id == case.student_id,
+            CheckinResult.instrument.in_(tuple(CASE_INSTRUMENTS)),
+            CheckinResult.created_at >= case.created_at - SCORES_BEFORE,
+        )
+        .order_by(CheckinResult.created_at, CheckinResult.id)
+    )
+    if case.closed_at is not None:
+        query = query.where(CheckinResult.created_at <= case.closed_at)
+    results = (await session.scalars(query)).all()
+    return CaseSubject(
+        name=student.display_name if student is not None else "?",
+        number=student.student_number if student is not None else None,
+        school=f"{school.code} {school.name}" if school is not None else None,
+        class_name=klass.name if klass is not None else None,
+        timezone=school.timezone if school is not None else None,
+        scores=tuple(
+            Score(r.created_at, CASE_INSTRUMENTS[r.instrument], r.score, r.band) for r in results
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,9 @@ async def _code(ctx: EventContext, event: EnrollmentCodeSubmitted) -> str | None
     if result.outcome is not Redemption.OK or result.student_id is None:
         return f"code_{result.outcome.value}"
     ctx.student = await students.link_to_roster(ctx.session, ctx.student, result.student_id)
-    ctx.student.guardian_consent = result.guardian_consent
+    # The roster record wins over the consent the code carried when it was issued: a
+    # guardian's consent recorded (or withdrawn) later with `heartguard students consent`
+    # counts at once, so the student's guardian_consent is left as the roster says.
     ctx.outcome.events.append({"event": "student_linked"})
     return "code_ok"
 
@@ -90,6 +92,7 @@ async def _anonymous(ctx: EventContext, event: AnonymousChosen) -> None:
 async def _language(ctx: EventContext, event: LanguageChanged) -> None:
     if event.language in ("zh", "en"):
         ctx.student.language = event.language
+        ctx.student.language_source = "chosen"
 
 
 async def _reminders(ctx: EventContext, event: ReminderPreferenceSet) -> None:
@@ -149,7 +152,8 @@ async def _plan(ctx: EventContext, event: SafetyPlanSaved) -> None:
 
 async def _export(ctx: EventContext, _event: DataExportRequested) -> None:
     data = await students.export(ctx.session, ctx.cipher, ctx.student)
-    body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    # printable() again over the whole dump: one odd character must never break /mydata.
+    body = students.printable(json.dumps(data, ensure_ascii=False, indent=2)).encode("utf-8")
     ctx.outcome.attachments.append(("heartguard-mydata.json", body))
 
 

@@ -10,6 +10,7 @@ commit loses nothing the student was told; a crash after it loses no case reques
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config.settings import Settings
 from bot.services import students
 from bot.services.flow_effects import EventContext, apply_event
+from bot.services.language import script_language
 from bot.services.one_time_codes import looks_like_code
 from bot.services.render import Outbound, Renderer
 from escalation.coverage import Reach, ReachFinder
@@ -37,6 +39,8 @@ InboundKind = Literal["text", "edited", "caption", "button", "command", "media"]
 SCANNED: frozenset[str] = frozenset({"text", "edited", "caption"})
 # A channel's token for the question its buttons answer (None: no live buttons).
 PromptOf = Callable[[Sequence[Outbound]], str | None]
+# "/name@bot rest": the name is the first run of non-space characters after the slash.
+_COMMAND_LINE = re.compile(r"\s*/?(\S*)\s*(.*)", re.DOTALL)
 # One message can chain a few outside answers (a code check); more would be a loop.
 _MAX_SYSTEM_STEPS = 3
 
@@ -177,13 +181,20 @@ class Pipeline:
         outcome = Outcome(student_id=student.id)
         signal = NO_SIGNAL
         record: RiskAssessmentRecord | None = None
-        if inbound.kind in SCANNED and not looks_like_code(inbound.value):
+        said = scanned_text(inbound)
+        if said and student.language_source is None and not looks_like_code(said):
+            # A newcomer who writes English is answered in English, crisis replies included,
+            # from this very message until they pick a language.
+            guess = script_language(said)
+            if guess is not None:
+                student.language, student.language_source = guess, "detected"
+        if said is not None and not looks_like_code(said):
             # Read before this message is flushed, so the window is the messages before it.
             with session.no_autoflush:
                 window = await students.recent_texts(
                     session, self.cipher, student.id, before_id=None
                 )
-            assessment = self.detector.assess(inbound.value, window)
+            assessment = self.detector.assess(said, window)
             record = RiskAssessmentRecord(
                 message=message,
                 student_id=student.id,
@@ -298,9 +309,33 @@ class Pipeline:
         row.updated_at = now
 
 
+def split_command(value: str) -> tuple[str, str]:
+    """A command line as a channel delivers it → (command name, the text after it).
+
+    ``"/talk@HeartGuardBot 我今晚就去…"`` → ``("talk", "我今晚就去…")``. The name is lower-case
+    without the slash or a bot's @name; the rest keeps the student's own spacing.
+    """
+    match = _COMMAND_LINE.match(value)
+    head, rest = (match[1], match[2]) if match else ("", value)
+    return head.split("@", 1)[0].lower(), rest.strip()
+
+
+def scanned_text(inbound: Inbound) -> str | None:
+    """What the detector reads in this message: the text, or the words after a command.
+
+    "/talk 我今晚就去跳楼" runs /talk and is read like the same words sent alone, so a crisis
+    written after a command raises a case like any other.
+    """
+    if inbound.kind in SCANNED:
+        return inbound.value
+    if inbound.kind == "command":
+        return split_command(inbound.value)[1] or None
+    return None
+
+
 def _flow_input(inbound: Inbound) -> Input:
     if inbound.kind == "command":
-        return Input.command(inbound.value.lstrip("/").split("@", 1)[0].strip().lower())
+        return Input.command(split_command(inbound.value)[0] or "help")
     if inbound.kind == "button":
         return Input.button(inbound.value)
     if inbound.kind == "media":

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.port import Delivery, DeliveryResult, StudentPort
 from bot.services.flood import PRUNE_AT, FloodGate
-from bot.services.pipeline import Inbound, Outcome, Pipeline, PromptOf
+from bot.services.pipeline import Inbound, Outcome, Pipeline, PromptOf, split_command
 from bot.services.render import Outbound
 from bot.services.students import mark_unreachable
 from core.clock import Clock
@@ -55,7 +55,7 @@ def is_urgent(inbound: Inbound, outcome: Outcome) -> bool:
         return True
     if outcome.assessment is not None and outcome.assessment.level >= RiskLevel.MODERATE:
         return True
-    command = inbound.value.lstrip("/").split("@", 1)[0].lower()
+    command = split_command(inbound.value)[0]
     return inbound.kind == "command" and command in URGENT_COMMANDS
 
 

@@ -23,6 +23,7 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
 from bot.channels.telegram.texts import Texts
+from bot.services.case_refs import CaseRef, parse_case_ref
 from bot.services.counselor_desk import CounselorDesk as DeskService
 from bot.services.counselor_desk import Who
 from bot.services.one_time_codes import Redemption
@@ -155,6 +156,10 @@ class CounselorDesk:
         if query is None:
             return
         press = parse(query.data)
+        if not isinstance(press, CounselorPress):
+            # Forged or garbled data: answered before anything reads the database.
+            await query.answer(self.texts.counselor("invalid_button"), show_alert=True)
+            return
         message = query.message
         own_chat = (
             message is not None
@@ -164,7 +169,7 @@ class CounselorDesk:
         counselor_group = message is not None and message.chat.id in self.groups
         mine = (own_chat or counselor_group) and not query.from_user.is_bot
         who = await self.who(query.from_user.id) if mine else None
-        if not isinstance(press, CounselorPress) or who is None:
+        if who is None:
             await query.answer(self.texts.counselor("not_counselor"), show_alert=True)
             return
         now = self.clock()
@@ -258,12 +263,16 @@ class CounselorDesk:
         who = await self.counselor_of(update)
         if who is None:
             return
-        arg = (context.args or [""])[0].lstrip("#")
-        if not arg.isdigit():
+        arg = (context.args or [""])[0]
+        ref = parse_case_ref(arg)
+        if ref is None:
             await self.reply(update, self.texts.counselor("case_usage"))
             return
+        if not await self._exists(ref):
+            await self.reply(update, self.texts.counselor("no_case", id=str(ref).lstrip("#")))
+            return
         try:
-            view = await self.service.view(int(arg), who)
+            view = await self.service.view(ref.case_id, who)
         except NotAllowedError:
             await self.reply(update, self.texts.counselor("refused_scope"))
             return
@@ -299,6 +308,11 @@ class CounselorDesk:
         markup = case_keyboard(case.id, open_actions(case.status), dict(self.texts.action_labels))
         await self.reply_privately(update, "\n".join(lines), markup)
 
+    async def _exists(self, ref: CaseRef) -> bool:
+        """Whether the reference names a case (a printed number must match its year)."""
+        case = await self.service.case(ref.case_id)
+        return case is not None and ref.matches(case)
+
     async def on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/note N text``: add a note to a case's timeline (scope-checked like /case)."""
         who = await self.counselor_of(update)
@@ -307,10 +321,14 @@ class CounselorDesk:
             return
         args = context.args or []
         parts = (message.text or "").split(maxsplit=2)
-        if len(args) < 2 or len(parts) < 3 or not args[0].lstrip("#").isdigit():
+        ref = parse_case_ref(args[0]) if args else None
+        if len(args) < 2 or len(parts) < 3 or ref is None:
             await self.reply(update, self.texts.counselor("note_usage"))
             return
-        case_id = int(args[0].lstrip("#"))
+        case_id = ref.case_id
+        if not await self._exists(ref):
+            await self.reply(update, self.texts.counselor("no_case", id=str(ref).lstrip("#")))
+            return
         try:
             # The note as typed, line breaks included (context.args splits on whitespace).
             case = await self.service.cases.act(

@@ -61,7 +61,8 @@ def to_inbound(update: Update) -> Inbound | None:
 
     if message.text is not None:
         if not edited and _is_command(message):
-            return inbound("command", message.text[1:].split(maxsplit=1)[0] or "help")
+            # The whole line: the pipeline runs the command and reads the words after it.
+            return inbound("command", message.text[1:])
         return inbound("edited" if edited else "text", message.text)
     if message.caption:
         return inbound("edited" if edited else "caption", message.caption)

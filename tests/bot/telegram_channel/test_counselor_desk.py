@@ -199,3 +199,19 @@ async def test_queue_lists_open_cases_in_scope_and_case_records_the_view(
     assert "不在你负责的学校" in texts_of(outsider)
     not_linked = await chat.command(7777, "/queue")
     assert "只有已绑定的心理老师" in texts_of(not_linked)
+
+
+async def test_case_and_note_take_the_number_printed_in_alerts(
+    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+) -> None:
+    await crisis_alert(chat, process, clock, district)
+    case = await case_of(ctx)
+    number = f"{case.created_at:%Y}-{case.id:05d}"
+    shown = texts_of(await chat.command(COUNSELOR, f"/case {number}"))
+    assert f"Case {number} (#{case.id})" in shown
+    noted = texts_of(await chat.command(COUNSELOR, f"/note {number} 已电话联系家长"))
+    assert f"Note added to case {number}" in noted
+    wrong_year = texts_of(await chat.command(COUNSELOR, f"/case 1999-{case.id:05d}"))
+    assert "No case #1999-" in wrong_year
+    forged = texts_of(await chat.command(COUNSELOR, "/case ²"))
+    assert "Usage: /case N" in forged

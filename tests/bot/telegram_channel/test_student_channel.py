@@ -149,6 +149,27 @@ async def test_edits_and_captions_are_scanned_and_can_raise_a_case(
     assert await count(ctx, CaseRequest, priority="emergency") == 1
 
 
+@pytest.mark.parametrize(
+    "line", ["/talk 我今晚就去跳楼，药已经准备好了", "/help@HeartGuardBot 我现在就站在楼顶"]
+)
+async def test_words_after_a_command_are_read_and_raise_a_case(
+    chat: Chat, ctx: AppContext, district: dict[str, object], line: str
+) -> None:
+    await onboard(chat, STUDENT, str(district["code"]))
+    calls = await chat.command(STUDENT, line)
+    assert "12356" in texts_of(calls)
+    async with ctx.sessions() as session:
+        [(kind, level)] = (
+            await session.execute(
+                select(Message.kind, RiskAssessmentRecord.level)
+                .join(RiskAssessmentRecord, RiskAssessmentRecord.message_id == Message.id)
+                .where(Message.kind == "command")
+            )
+        ).all()
+    assert (kind, level) in {("command", "high"), ("command", "imminent")}
+    assert await count(ctx, CaseRequest) == 1
+
+
 async def test_a_sticker_gets_a_gentle_reply(chat: Chat, district: dict[str, object]) -> None:
     await onboard(chat, STUDENT, str(district["code"]))
     calls = await chat.send(chat.make.sticker(STUDENT))
