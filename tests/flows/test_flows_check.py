@@ -121,7 +121,7 @@ def test_a_crisis_state_that_refuses_free_text_is_found() -> None:
     flows["crisis"] = parse_flow(
         "crisis", crisis_toml.replace("accept_text = true", "", 1), "crisis.toml"
     )
-    assert "states.high: a crisis state must accept free text" in "\n".join(check_flows(flows))
+    assert "states.acuity: a crisis state must accept free text" in "\n".join(check_flows(flows))
 
 
 def test_a_system_state_that_refuses_free_text_is_found() -> None:
@@ -186,7 +186,7 @@ def test_a_diagram_shows_every_state_and_transition() -> None:
     diagram = mermaid("asq")
     assert diagram.startswith("stateDiagram-v2\n")
     assert "    [*] --> intro" in diagram
-    assert "    screen_result --> q5 : if asq_positive" in diagram
+    assert "    screen_result --> q5_intro : if asq_positive" in diagram
     assert "    acute --> [*] : then crisis at acute" in diagram
     for state in FLOWS["asq"].states:
         assert re.search(rf"^    {state}\b", diagram, re.MULTILINE), state
