@@ -245,3 +245,24 @@ def test_cli_flows_check_and_graph(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("stateDiagram-v2")
     assert main(["flows", "graph", "no-such-flow"]) == 1
     assert "unknown flow 'no-such-flow'" in capsys.readouterr().err
+
+
+def test_a_key_missing_from_the_review_checklist_is_found() -> None:
+    checklist = (Path(__file__).parents[2] / "docs" / "content-review.md").read_text("utf-8")
+    assert check_flows(checklist=checklist) == []
+    without = checklist.replace("| `care.peer`, `simple.care.peer` |", "| (removed) |")
+    assert without != checklist
+    assert check_flows(checklist=without) == [
+        "docs/content-review.md: 'care.peer' is not in the review checklist",
+        "docs/content-review.md: 'simple.care.peer' is not in the review checklist",
+    ]
+
+
+def test_a_simple_text_must_word_an_existing_text() -> None:
+    catalog = with_text("zh", "simple.no.such.key", "你好")
+    catalog = Catalog(
+        texts={**catalog.texts, "en": {**catalog.texts["en"], "simple.no.such.key": "Hi"}},
+        aliases=catalog.aliases,
+    )
+    problems = check_flows(catalog=catalog)
+    assert "catalog zh: 'simple.no.such.key' words 'no.such.key', which does not exist" in problems
