@@ -9,7 +9,7 @@ from flows import phrases
 from flows.answers import normalize
 from flows.conversation import JSON
 from flows.effects import Reply
-from flows.instruments import FREQUENCY, skipped, score_gad2, score_phq2
+from flows.instruments import FREQUENCY, score_gad2, score_phq2, skipped
 from flows.triage import concerns
 from flows.turn import Condition, Turn
 
@@ -123,9 +123,12 @@ CONDITIONS: Mapping[str, Condition] = {
         or turn.context.get("needs_asq") is True
     ),
     "asq_acute": lambda turn: turn.context.get("asq_band") == "acute_positive",
-    "asq_non_acute": lambda turn: turn.context.get("asq_band") in (
-        "non_acute_positive",
-        "incomplete_positive",
+    "asq_non_acute": lambda turn: (
+        turn.context.get("asq_band")
+        in (
+            "non_acute_positive",
+            "incomplete_positive",
+        )
     ),
     "item9_flagged": lambda turn: turn.context.get("item9_flagged") is True,
     "concern_refer": _concern("refer"),

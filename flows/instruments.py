@@ -76,7 +76,9 @@ def round_half_up(value: Fraction) -> int:
     return math.floor(value + Fraction(1, 2))
 
 
-def prorated_total(answers: Sequence[int | None], item_count: int, max_missing: int = 0) -> int | None:
+def prorated_total(
+    answers: Sequence[int | None], item_count: int, max_missing: int = 0
+) -> int | None:
     """The total, prorated for up to ``max_missing`` skipped items; else ``None`` if any is."""
     if len(answers) != item_count:
         raise ValueError(f"expected {item_count} answers, got {len(answers)}")

@@ -413,7 +413,8 @@ class CrisisResourceSettings(_Section):
     def _every_use_has_a_line(self) -> CrisisResourceSettings:
         # Texts say "call {police} now", "{ambulance} if you took something" and name a line
         # to talk to: each needs a number.
-        missing = [u for u in ("police", "ambulance", "talk") if not self.of(u)]  # type: ignore[arg-type]
+        uses: tuple[LineUse, ...] = ("police", "ambulance", "talk")
+        missing = [use for use in uses if not self.of(use)]
         if missing:
             raise ValueError("needs a line with use = " + " and one with use = ".join(missing))
         return self

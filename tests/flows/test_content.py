@@ -28,7 +28,8 @@ PLAIN_PROMISES = re.compile(
 )
 CALLS = re.compile(r"打电话|拨打|热线|打 |求助电话|\bcall\b|helpline|phone number", re.IGNORECASE)
 ROUND_THE_CLOCK = re.compile(
-    r"24|全天|随时能打|随时都能打|around the clock|any time you can call|lines you can call any time",
+    r"24|全天|随时能打|随时都能打|around the clock|any time you can call"
+    r"|lines you can call any time",
     re.IGNORECASE,
 )
 
@@ -60,7 +61,8 @@ def test_no_text_claims_a_line_answers_around_the_clock(lang: str, key: str, tex
 def test_no_line_is_said_to_have_trained_people_on_it() -> None:
     # 110 and 120 are emergency services, not counselling lines.
     for lang, key, text in EVERY_TEXT:
-        assert "专业的人陪你" not in text and "trained person" not in text, f"{lang}: {key}"
+        assert "专业的人陪你" not in text, f"{lang}: {key}"
+        assert "trained person" not in text, f"{lang}: {key}"
 
 
 def test_crisis_messages_ask_one_question_at_most(engine: FlowEngine) -> None:
@@ -71,7 +73,8 @@ def test_crisis_messages_ask_one_question_at_most(engine: FlowEngine) -> None:
                 for key in (text_id, "simple." + text_id):
                     if CATALOG.has(key, lang):
                         text = CATALOG.text(key, lang)
-                        assert "？" not in text and "?" not in text, f"{lang}: {key}"
+                        assert "？" not in text, f"{lang}: {key}"
+                        assert "?" not in text, f"{lang}: {key}"
         for text_id in [state.ask] if state.ask else []:
             for lang in CATALOG.languages:
                 text = CATALOG.text(text_id, lang)
@@ -82,11 +85,14 @@ def test_disclosure_replies_ask_nothing() -> None:
     # A caring reply is followed by one question of its own (home.listen.q), never two.
     for lang, key, text in EVERY_TEXT:
         if base_key(key).startswith(("care.", "home.secret", "home.peer", "home.listen_heard")):
-            assert "？" not in text and "?" not in text, f"{lang}: {key}"
+            assert "？" not in text, f"{lang}: {key}"
+            assert "?" not in text, f"{lang}: {key}"
 
 
 def test_phq_wording_uses_fidgety_and_irritable_apart() -> None:
     # 烦躁 means "fidgety" in the published Chinese PHQ-9 item 8; "irritable" is 易怒.
     zh = CATALOG.texts["zh"]
-    assert "烦躁" in zh["phq9.q8"] and "烦躁" in zh["phqa.q8"]
-    assert "烦躁" not in zh["phqa.q1"] and "易怒" in zh["phqa.q1"]
+    assert "烦躁" in zh["phq9.q8"]
+    assert "烦躁" in zh["phqa.q8"]
+    assert "烦躁" not in zh["phqa.q1"]
+    assert "易怒" in zh["phqa.q1"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
 from pathlib import Path
 
 from sqlalchemy import select
@@ -46,7 +45,9 @@ async def test_phq_a_rows_are_reordered_and_adult_rows_kept(tmp_path: Path) -> N
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(CheckinResult.student_id, CheckinResult.instrument, CheckinResult.answers)
+                    select(
+                        CheckinResult.student_id, CheckinResult.instrument, CheckinResult.answers
+                    )
                 )
             ).all()
         found = {(s, i): a for s, i, a in rows}
