@@ -10,11 +10,22 @@ caller's rendering of who was reached: the only place a counselor may be promise
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flowchat import FREQ, Chat, buttons, events, ids, rendered, signal
 
 from flows import FlowEngine, StepResult, StudentProfile
+
+LEVEL_1 = frozenset(
+    "".join(
+        line
+        for line in (Path(__file__).parent / "data" / "tgh_level1.txt")
+        .read_text("utf-8")
+        .splitlines()
+        if not line.startswith("#")
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -280,6 +291,10 @@ def test_a_grade_3_check_in(engine: FlowEngine, lang: str) -> None:
     assert ids(result)[-1] == "moodcheck.q1"  # the mood check, not the PHQ
     for answer in ("often", "sometimes", "never"):
         result = chat.press(answer)
+    seen = "".join(text_of(engine, step) for step in chat.history)
+    seen += "".join(engine.catalog.render(label, lang) for _, label in result.replies[-1].buttons)
+    rare = {ch for ch in seen if "\u4e00" <= ch <= "\u9fff" and ch not in LEVEL_1}
+    assert not rare, "".join(sorted(rare))  # everything an 8-year-old read: common characters
     assert ids(result)[0].startswith("simple.checkin.close.")
     assert buttons(result) == ["talk", "done"]  # no suicide safety plan for an 8-year-old
     assert not events(result, "screen_completed")  # no ASQ below its validated ages
