@@ -57,6 +57,7 @@ from flows.errors import DefinitionError, FlowError
 from flows.inputs import Input
 from flows.machine import FlowMachine
 from flows.profile import StudentProfile
+from flows.register import in_register
 from flows.registry import Registry, default_registry
 from flows.signals import RiskSignal
 from flows.triage import decide
@@ -144,7 +145,9 @@ class FlowEngine:
             raise FlowError(f"step ended outside a waiting state: {turn.flow}.{turn.state}")
         if turn.flow != started_in:
             turn.emit(FlowChanged(turn.flow, turn.state, started_in))
-        return StepResult(turn.conversation(), tuple(turn.effects), turn.profile.language)
+        simple = self.config.simple_register(turn.profile.grade)
+        effects = in_register(turn.effects, self.catalog, simple)
+        return StepResult(turn.conversation(), effects, turn.profile.language)
 
     # -- the step, in order ------------------------------------------------------------------
 
@@ -204,7 +207,9 @@ class FlowEngine:
         """Apply the risk signal; ``True`` when it took the conversation somewhere else."""
         decision = decide(turn.signal, None if fresh else turn.flow, turn.context)
         if decision.case is not None:
-            turn.request_case(*decision.case)
+            priority, reason = decision.case
+            # Triage names the reason; how fast a person must act on it is configuration.
+            turn.request_case(self.config.floor(priority, reason), reason)
         if decision.care_text and self._may_care(turn):
             turn.say(decision.care_text)
             turn.context["_cared_at"] = turn.now.isoformat()

@@ -1,11 +1,18 @@
-"""Turning flow replies (text ids) into words, with crisis lines filled in from config."""
+"""Turning flow replies (text ids) into words, with crisis lines filled in from config.
+
+Every phone number a text names comes from ``crisis_resources`` in the config: ``{resources}``
+is the whole list (danger-now lines first, each with its purpose and hours), ``{police}`` and
+``{ambulance}`` the first line of each, ``{talk_lines}`` the lines to talk to with their hours.
+So a district that changes a line changes every text, and no text claims hours the config
+does not give.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.config.settings import Settings
+from bot.config.settings import CrisisLine, Settings
 from escalation.coverage import Reach
 from flows import Catalog, Reply
 from flows.catalog import placeholders
@@ -25,23 +32,33 @@ class Renderer:
     def __init__(self, catalog: Catalog, settings: Settings) -> None:
         self.catalog = catalog
         self._uses: dict[str, tuple[bool, bool]] = {}
-        self._resources = {
-            "zh": "\n".join(
-                f"• {line.name_zh}：{line.number}（{line.hours}）"
-                for line in settings.crisis_resources.lines
-            ),
-            "en": "\n".join(
-                f"• {line.name_en}: {line.number} ({line.hours})"
-                for line in settings.crisis_resources.lines
-            ),
+        lines = settings.crisis_resources
+        ordered = (*lines.of("police"), *lines.of("ambulance"), *lines.of("talk"))
+        self._lines = {
+            "zh": {
+                "resources": "\n".join(_line_zh(line) for line in ordered),
+                "police": lines.of("police")[0].number,
+                "ambulance": lines.of("ambulance")[0].number,
+                "talk_lines": "或".join(
+                    f"{line.number}（{line.name_zh}，{line.hours_zh}）" for line in lines.of("talk")
+                ),
+            },
+            "en": {
+                "resources": "\n".join(_line_en(line) for line in ordered),
+                "police": lines.of("police")[0].number,
+                "ambulance": lines.of("ambulance")[0].number,
+                "talk_lines": " or ".join(
+                    f"{line.number} ({line.name_en}, {line.hours_en})" for line in lines.of("talk")
+                ),
+            },
         }
         days = settings.privacy.safety_record_retention_days
         self._retention = {"zh": f"{days} 天", "en": f"{days} days"}
 
     def params(self, language: str) -> dict[str, str]:
         """The caller-supplied placeholders for one language."""
-        lang = language if language in self._resources else "zh"
-        return {"resources": self._resources[lang], "retention": self._retention[lang]}
+        lang = language if language in self._lines else "zh"
+        return {**self._lines[lang], "retention": self._retention[lang]}
 
     def text(self, text_id: str, language: str, extra: dict[str, str] | None = None) -> str:
         """One catalog text, rendered."""
@@ -89,3 +106,13 @@ class Renderer:
             )
             out.append(Outbound(text, buttons))
         return out
+
+
+def _line_zh(line: CrisisLine) -> str:
+    purpose = f"：{line.purpose_zh}" if line.purpose_zh else ""
+    return f"• {line.number} {line.name_zh}{purpose}（{line.hours_zh}）"
+
+
+def _line_en(line: CrisisLine) -> str:
+    purpose = f": {line.purpose_en}" if line.purpose_en else ""
+    return f"• {line.number} {line.name_en}{purpose} ({line.hours_en})"
