@@ -13,12 +13,14 @@ from bot.channels.console import Console
 from bot.config.settings import load_settings
 from bot.services.language import script_language
 from bot.services.pipeline import Outcome
+from flows import load_catalog
 from storage.crypto import DataCipher
 from storage.models import CaseRequest, ChannelIdentity, Student
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-ABOUT_EN = "Here's who I am"
-ABOUT_ZH = "先跟你说说我是谁"
+# The first line of the onboarding's "about" text, in each language, as the catalog has it.
+ABOUT_EN = load_catalog().text("onboarding.about", "en").splitlines()[0]
+ABOUT_ZH = load_catalog().text("onboarding.about", "zh").splitlines()[0]
 
 
 class Clock:
@@ -64,7 +66,7 @@ async def test_a_crisis_in_english_as_the_very_first_message_is_answered_in_engl
     assert first.language == "en"
     text = said(first)
     assert "12356" in text
-    assert "I'm very worried about your safety" in text
+    assert "call 110" in text.lower()  # the crisis reply, in English
     assert "我" not in text.replace("你好！我是心卫", "")
     async with sessions() as session:
         assert await session.scalar(select(CaseRequest.priority)) == "emergency"
