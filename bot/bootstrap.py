@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.inbox import InboxHub
 from bot.channels.port import ChannelPlug
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.kit import plug as telegram_plug
@@ -32,6 +33,8 @@ from bot.services.flow_effects import check_handlers
 from bot.services.pipeline import Pipeline
 from bot.services.reminders import ReminderRunner
 from bot.services.student_service import StudentService
+from bot.services.takeover import TakeoverService
+from bot.services.takeover_timer import QuietTimer
 from core.clock import WEEKDAYS, Clock, utcnow
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
@@ -252,6 +255,7 @@ class Runtime:
     green: GreenChannel
     students: StudentService
     scheduler: Scheduler
+    takeover: TakeoverService
     plugs: dict[str, ChannelPlug] = field(default_factory=dict)
 
     @property
@@ -347,6 +351,21 @@ def build_runtime(
     green = GreenChannel(engine, auditor, cases)
     scheduler = Scheduler(engine, auditor, settings, clock, reminders=runners)
     students = StudentService(pipeline, app.sessions, clock=clock, kick=scheduler.kick)
+    takeover = TakeoverService(
+        app.sessions,
+        cases,
+        cipher=app.cipher,
+        renderer=pipeline.renderer,
+        ports=students.ports,
+        inbox=InboxHub([plug.inbox for plug in chosen if plug.inbox is not None]),
+        clock=clock,
+        quiet_after=settings.takeover.quiet_after,
+        zone=settings.schools.default_timezone,
+        configured=shifts,
+        kick=scheduler.kick,
+    )
+    students.relay = takeover.relay
+    scheduler.timers.append(QuietTimer(takeover).tick)
     for plug in chosen:
         if plug.port is not None:
             students.attach(plug.port, plug.flood)
@@ -361,6 +380,7 @@ def build_runtime(
         green=green,
         students=students,
         scheduler=scheduler,
+        takeover=takeover,
         plugs={plug.name: plug for plug in chosen},
     )
 

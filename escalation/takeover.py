@@ -184,7 +184,11 @@ def allowed(state: Owner) -> frozenset[Trigger]:
 def _explain(current: Ownership, move: Move) -> TakeoverRefused:
     if move.trigger is Trigger.TAKE and current.state is Owner.COUNSELOR:
         return TakeoverRefused("owned_by_other", "another counselor holds this conversation")
-    if move.trigger is Trigger.TRANSFER and move.actor is not None and move.actor == current.counselor_id:
+    if (
+        move.trigger is Trigger.TRANSFER
+        and move.actor is not None
+        and move.actor == current.counselor_id
+    ):
         return TakeoverRefused("no_colleague", "transfer to someone other than yourself")
     if current.human and move.trigger in (
         Trigger.REPLY,
