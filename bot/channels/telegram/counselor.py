@@ -12,7 +12,7 @@ CaseService, which checks scope and records the event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,13 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessa
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
+from bot.channels.telegram.callbacks import (
+    TAKE,
+    CounselorPress,
+    case_keyboard,
+    open_actions,
+    parse,
+)
 from bot.channels.telegram.texts import Texts
 from bot.services.counselor_desk import CounselorDesk as DeskService
 from bot.services.counselor_desk import Who
@@ -70,6 +76,8 @@ class CounselorDesk:
         self.clock = service.clock
         self.zone = ZoneInfo(zone)
         self.groups = frozenset(groups)
+        # The alert's "Take over" button (the takeover desk plugs in here).
+        self.take: Callable[[Update, Who, int], Awaitable[None]] | None = None
 
     async def who(self, user_id: int) -> Who | None:
         """The active counselor linked to this Telegram account (its private chat id), if any."""
@@ -166,6 +174,13 @@ class CounselorDesk:
         who = await self.who(query.from_user.id) if mine else None
         if not isinstance(press, CounselorPress) or who is None:
             await query.answer(self.texts.counselor("not_counselor"), show_alert=True)
+            return
+        if press.action == TAKE:
+            if self.take is None:
+                await query.answer(self.texts.counselor("refused_not_now"), show_alert=True)
+                return
+            await query.answer()
+            await self.take(update, who, press.case_id)
             return
         now = self.clock()
         try:
