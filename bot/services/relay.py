@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation import ownership
 from escalation.cases import case_number, open_case_for, record
 from escalation.requests import request_case
-from escalation.takeover import Move, Trigger
+from escalation.takeover import Move, TakeoverRefused, Trigger
 from flows import RiskSignal
 from flows.triage import decide
 from storage.models import Message, RiskAssessmentRecord, Student
@@ -125,3 +125,25 @@ async def intercept(
         ),
         created_case_request=created,
     )
+
+
+async def ask_for_person(session: AsyncSession, student_id: int, now: datetime) -> bool:
+    """/talk → "message me here": the chat waits for a counselor to take it (the bot stays).
+
+    Recorded on the student's open case when there is one; a case opened from this request
+    carries the wish itself. A chat a counselor already holds stays theirs.
+    """
+    case = await open_case_for(session, student_id)
+    try:
+        await ownership.move(
+            session,
+            student_id,
+            Move(Trigger.REQUEST),
+            now=now,
+            case=case,
+            quiet_after=timedelta(0),
+            actor=f"student:{student_id}",
+        )
+    except TakeoverRefused:
+        return False
+    return True

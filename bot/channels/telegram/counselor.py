@@ -34,7 +34,7 @@ from bot.services.counselor_desk import Who
 from bot.services.one_time_codes import Redemption
 from escalation.actions import Actor, CaseActionError, NotAllowedError
 from escalation.cases import case_number
-from escalation.notifiers.render import PRIORITY, STATUS
+from escalation.notifiers.render import PRIORITY, STATUS, wish_words
 
 log = logging.getLogger(__name__)
 STATUS_MARK = "—— 状态 Status:"
@@ -300,8 +300,12 @@ class CounselorDesk:
                 school=view.school or "（匿名 / anonymous）",
                 reason=case.reason,
             ),
-            "",
         ]
+        wished = wish_words(case.wishes or {})
+        if wished is not None:
+            lines.append(self.texts.counselor("wishes", time=wished[0], channel=wished[1]))
+        owner = self.texts.counselor(f"owner_{view.owner}", name=view.owner_name or "")
+        lines += [self.texts.counselor("owner_line", owner=owner), ""]
         for event in events[-TIMELINE_LIMIT:]:
             lines.append(
                 self.texts.counselor(

@@ -65,7 +65,8 @@ async def test_take_talk_raise_and_hand_back(
     to_student = texts_of([c for c in calls if c.params.get("chat_id") == STUDENT])
     assert to_student.startswith("陈老师来了")
     to_counselor = texts_of([c for c in calls if c.params.get("chat_id") == COUNSELOR])
-    assert "你已接手案例" in to_counselor and "案例已同时确认" in to_counselor
+    assert "你已接手案例" in to_counselor
+    assert "案例已同时确认" in to_counselor
     assert "我想自杀" in to_counselor  # the recent messages, for the counselor only
     assert (await the_case(ctx)).status == "acknowledged"
 
@@ -110,14 +111,17 @@ async def test_take_talk_raise_and_hand_back(
     calls = await chat.text(STUDENT, "我已经吃了一整瓶药")
     assert not [c for c in calls if c.params.get("chat_id") == STUDENT]
     [flagged] = [c for c in calls if c.params.get("chat_id") == COUNSELOR]
-    assert "IMMINENT" in flagged.text and "我已经吃了一整瓶药" in flagged.text
+    assert "IMMINENT" in flagged.text
+    assert "我已经吃了一整瓶药" in flagged.text
     await process.runtime.green.engine.tick(clock())
     assert (await the_case(ctx)).priority == "emergency"
     async with ctx.sessions() as session:
         request = await session.scalar(select(CaseRequest).order_by(CaseRequest.id.desc()))
         out = (await session.scalars(select(Message).where(Message.direction == "out"))).all()
-    assert request is not None and request.priority == "emergency"
-    assert len(out) == 2 and all(b"\xe6" not in (m.text_enc or b"") for m in out)
+    assert request is not None
+    assert request.priority == "emergency"
+    assert len(out) == 2
+    assert all(b"\xe6" not in (m.text_enc or b"") for m in out)
     assert ctx.cipher.decrypt(out[0].text_enc or b"") == "我在，慢慢说"
 
     # Hand back: the student is told the bot is back, and the bot answers again.
@@ -131,7 +135,8 @@ async def test_take_talk_raise_and_hand_back(
         assert action in events, action
     async with ctx.sessions() as session:
         handed = await session.scalar(select(CaseEvent).where(CaseEvent.action == "handed_back"))
-    assert handed is not None and "已联系家长" not in str(handed.details)
+    assert handed is not None
+    assert "已联系家长" not in str(handed.details)
     assert ctx.cipher.decrypt(handed.details["note_enc"].encode()) == "已联系家长"
 
 
@@ -154,7 +159,8 @@ async def test_a_quiet_counselor_is_paged_again_then_the_bot_resumes(
                 select(Notification).where(Notification.extra["takeover"].as_string() == "quiet")
             )
         ).all()
-    assert owner is not None and owner.state == "quiet"
+    assert owner is not None
+    assert owner.state == "quiet"
     assert {n.recipient_id for n in pages} == {district["counselor"]}
     assert "学生在等你回复" in texts_of(chat.api.sent_to(COUNSELOR))
     assert not chat.api.sent_to(STUDENT)  # still the counselor's chat
@@ -162,7 +168,8 @@ async def test_a_quiet_counselor_is_paged_again_then_the_bot_resumes(
     clock.now += timedelta(minutes=6)
     assert await timer(clock()) == 1
     fallback = texts_of(chat.api.sent_to(STUDENT))
-    assert "心卫机器人" in fallback and "12356" in fallback
+    assert "心卫机器人" in fallback
+    assert "12356" in fallback
     assert "机器人已重新接管" in texts_of(chat.api.sent_to(COUNSELOR))
     events = await timeline(ctx)
     assert events.index("counselor_quiet") < events.index("takeover_fallback")
@@ -188,7 +195,8 @@ async def test_another_school_cannot_take_reply_or_hand_back(
         ).all()
         owner = await session.get(ConversationOwner, case.student_id)
     assert [e.details["attempted"] for e in refused] == ["take", "reply", "hand_back", "reply"]
-    assert owner is not None and owner.counselor_id == district["counselor"]
+    assert owner is not None
+    assert owner.counselor_id == district["counselor"]
 
 
 async def test_reply_before_take_and_reply_in_a_group_are_refused(
@@ -199,3 +207,37 @@ async def test_reply_before_take_and_reply_in_a_group_are_refused(
     calls = await chat.command(COUNSELOR, f"/reply {case.id} 你好")
     assert f"请先 /take {case.id}" in texts_of(calls)
     assert not [c for c in calls if c.params.get("chat_id") == STUDENT]
+
+
+async def test_talk_message_me_here_waits_for_a_counselor_with_the_wishes_shown(
+    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+) -> None:
+    assert "已绑定" in texts_of(await chat.command(COUNSELOR, f"/link {district['link']}"))
+    await onboard(chat, STUDENT, str(district["code"]))
+    await chat.command(STUDENT, "/talk")
+    await chat.press(STUDENT, "asap")
+    await chat.press(STUDENT, "chat")
+    async with ctx.sessions() as session:
+        owner = await session.get(ConversationOwner, 1)
+    assert owner is not None
+    assert owner.state == "waiting"
+    await process.runtime.green.engine.tick(clock())
+    case = await the_case(ctx)
+    assert (case.priority, case.wishes) == (
+        "routine",
+        {"preferred_time": "asap", "preferred_channel": "chat"},
+    )
+    [alert] = [c for c in chat.api.sent_to(COUNSELOR) if c.callback_data]
+    assert "学生的希望 Wishes: 越快越好 · 在这里发消息" in alert.text
+    shown = texts_of(await chat.command(COUNSELOR, f"/case {case.id}"))
+    assert "越快越好" in shown
+    assert "等待老师接手" in shown
+    # While it waits, the bot still keeps the student company.
+    assert [c for c in await chat.text(STUDENT, "在吗") if c.params.get("chat_id") == STUDENT]
+    calls = await take(chat, alert, case.id)
+    assert texts_of([c for c in calls if c.params.get("chat_id") == STUDENT]).startswith(
+        "陈老师来了"
+    )
+    shown = texts_of(await chat.command(COUNSELOR, f"/case {case.id}"))
+    assert "陈老师 正在对话" in shown
+    assert "taken" in await timeline(ctx)
