@@ -26,7 +26,10 @@ from flows.errors import DefinitionError
 # ``alerted``: who the green channel reached just now (a crisis); ``followup``: who will follow
 # up a routine case. The caller renders them from what the roster can actually do, so a text
 # never promises a counselor who cannot be reached (see escalation.coverage).
-CALLER_PARAMS = frozenset({"resources", "retention", "alerted", "followup"})
+CALLER_PARAMS = frozenset(
+    # name, colleague and text: who took over the chat and what they wrote (takeover.*).
+    {"resources", "retention", "alerted", "followup", "name", "colleague", "text"}
+)
 
 DEFAULT_LANGUAGE = "zh"
 _ALIASES = "aliases"
