@@ -29,6 +29,7 @@ from bot.channels.telegram.kit import plug as telegram_plug
 from bot.config.settings import Settings
 from bot.errors import DatabaseUnavailableError
 from bot.scheduler import Scheduler
+from bot.services.access import Access
 from bot.services.flow_effects import check_handlers
 from bot.services.pipeline import Pipeline
 from bot.services.reminders import ReminderRunner
@@ -256,6 +257,7 @@ class Runtime:
     students: StudentService
     scheduler: Scheduler
     takeover: TakeoverService
+    access: Access
     plugs: dict[str, ChannelPlug] = field(default_factory=dict)
 
     @property
@@ -381,6 +383,7 @@ def build_runtime(
         students=students,
         scheduler=scheduler,
         takeover=takeover,
+        access=Access(app.sessions, app.cipher, settings.access, clock=clock),
         plugs={plug.name: plug for plug in chosen},
     )
 
