@@ -99,9 +99,19 @@ BOT = Ownership()
 _TABLE: tuple[dict[str, Any], ...] = (
     {"trigger": Trigger.REQUEST, "source": Owner.BOT, "dest": Owner.WAITING},
     {"trigger": Trigger.REQUEST, "source": Owner.WAITING, "dest": Owner.WAITING},
-    {"trigger": Trigger.TAKE, "source": [Owner.BOT, Owner.WAITING], "dest": Owner.COUNSELOR},
+    {
+        "trigger": Trigger.TAKE,
+        "source": [Owner.BOT, Owner.WAITING],
+        "dest": Owner.COUNSELOR,
+        "conditions": "is_counselor",
+    },
     # A quiet chat may be picked up by whoever was paged for it.
-    {"trigger": Trigger.TAKE, "source": Owner.QUIET, "dest": Owner.COUNSELOR},
+    {
+        "trigger": Trigger.TAKE,
+        "source": Owner.QUIET,
+        "dest": Owner.COUNSELOR,
+        "conditions": "is_counselor",
+    },
     {
         "trigger": Trigger.TAKE,
         "source": Owner.COUNSELOR,
@@ -148,6 +158,10 @@ class _Cursor:
         self.owner: int | None = None
         self.move = Move(Trigger.END)
 
+    def is_counselor(self, _event: EventData) -> bool:
+        """Only a person takes a chat (never the system or an administrator's console)."""
+        return self.move.actor is not None
+
     def is_owner(self, _event: EventData) -> bool:
         """The actor holds the chat."""
         return self.move.actor is not None and self.move.actor == self.owner
@@ -182,6 +196,8 @@ def allowed(state: Owner) -> frozenset[Trigger]:
 
 
 def _explain(current: Ownership, move: Move) -> TakeoverRefused:
+    if move.trigger is Trigger.TAKE and move.actor is None:
+        return TakeoverRefused("counselor_only", "only a counselor can take a conversation")
     if move.trigger is Trigger.TAKE and current.state is Owner.COUNSELOR:
         return TakeoverRefused("owned_by_other", "another counselor holds this conversation")
     if (

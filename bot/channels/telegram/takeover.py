@@ -52,7 +52,10 @@ class TakeoverDesk:
             key = "refused_colleague" if "counselor #" in str(exc) else "refused_scope"
             await self.desk.reply(update, self.texts.counselor(key))
         except TakeoverRefused as exc:
-            await self.desk.reply(update, self.texts.counselor(f"refused_{exc.reason}", id=case_id))
+            key = f"refused_{exc.reason}"
+            if key not in self.texts.counselor_texts:
+                key = "refused_not_now"
+            await self.desk.reply(update, self.texts.counselor(key, id=case_id))
         except CaseActionError:
             case = await self.desk.service.case(case_id)
             if case is None:

@@ -8,8 +8,10 @@ timer's page and fallback on a moved clock, and scope.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from fake_telegram import Call
 from sqlalchemy import select
 from tg_world import COUNSELOR, STUDENT, Chat, Clock, onboard, texts_of
@@ -55,8 +57,15 @@ async def take(chat: Chat, alert: Call, case_id: int) -> list[Call]:
 
 
 async def test_take_talk_raise_and_hand_back(
-    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+    chat: Chat,
+    ctx: AppContext,
+    process: BotProcess,
+    clock: Clock,
+    district: District,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    for package in ("bot", "escalation", "storage", "flows"):
+        caplog.set_level(logging.DEBUG, logger=package)
     alert = await crisis(chat, process, clock, district)
     case = await the_case(ctx)
     assert case.priority == "urgent"
@@ -138,6 +147,9 @@ async def test_take_talk_raise_and_hand_back(
     assert handed is not None
     assert "已联系家长" not in str(handed.details)
     assert ctx.cipher.decrypt(handed.details["note_enc"].encode()) == "已联系家长"
+    said = ("老师我好难受", "我在，慢慢说", "你现在在哪里", "一整瓶药", "已联系家长")
+    assert caplog.records  # our loggers did speak, with ids
+    assert not [r for r in caplog.records if any(w in r.getMessage() for w in said)]
 
 
 async def test_a_quiet_counselor_is_paged_again_then_the_bot_resumes(
