@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tg_world import COUNSELOR, Chat, Clock, texts_of
 
 from bot.bootstrap import AppContext
-from bot.channels.port import Attachment, Delivery, DeliveryResult
+from bot.channels.port import DELIVERED, Attachment, Delivery, DeliveryResult
 from bot.channels.telegram.runner import BotProcess
 from bot.services.pipeline import Inbound
 from bot.services.render import Outbound
@@ -30,7 +30,7 @@ class RecordingPort:
 
     channel: str = "console"
     sent: list[tuple[str, str]] = field(default_factory=list)
-    answer: DeliveryResult = DeliveryResult(Delivery.DELIVERED)
+    answer: DeliveryResult = DELIVERED
 
     async def deliver(
         self, chat_id: str, replies: Sequence[Outbound], attachments: Sequence[Attachment] = ()
