@@ -69,8 +69,9 @@ async def intercept(
     if row is None or not held.human:
         return Intercepted()
     case = await open_case_for(session, student.id)
-    if case is None:
-        # The case closed under the chat: it is the bot's again, and this message too.
+    if case is None or (row.case_id is not None and row.case_id != case.id):
+        # The case closed under the chat (a newer one may be open): the chat is the bot's
+        # again, and this message too.
         await ownership.move(
             session,
             student.id,

@@ -31,7 +31,7 @@ from escalation.actions import Actor, CaseActionError, CaseService, NotAllowedEr
 from escalation.cases import case_number, record
 from escalation.lifecycle import is_open
 from escalation.roster import ShiftSpec
-from escalation.takeover import Move, Owner, Ownership, TakeoverRefused, Trigger
+from escalation.takeover import Move, Owner, Ownership, TakeoverRefused, Trigger, fire
 from storage.crypto import DataCipher
 from storage.models import (
     Case,
@@ -278,6 +278,13 @@ class TakeoverService:
         now, actor = self.clock(), Actor.counselor(counselor_id)
         async with self.sessions() as session, session.begin():
             case = await self._case(session, case_id, actor, "reply")
+            try:
+                # Checked before the words are stored: refused words are never kept.
+                held = await ownership.load(session, case.student_id)
+                fire(ownership.ownership_of(held), Move(Trigger.REPLY, counselor_id))
+            except TakeoverRefused as exc:
+                await self._refuse(session, case, actor, "reply", exc.reason)
+                raise
             student, name = await self._people(session, case, counselor_id)
             address = await student_address(session, student.id)
             message = Message(

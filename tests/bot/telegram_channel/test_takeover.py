@@ -211,7 +211,7 @@ async def test_another_school_cannot_take_reply_or_hand_back(
     assert owner.counselor_id == district["counselor"]
 
 
-async def test_reply_before_take_and_reply_in_a_group_are_refused(
+async def test_reply_before_take_is_refused_and_not_stored(
     chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
 ) -> None:
     await crisis(chat, process, clock, district)
@@ -219,6 +219,34 @@ async def test_reply_before_take_and_reply_in_a_group_are_refused(
     calls = await chat.command(COUNSELOR, f"/reply {case.id} 你好")
     assert f"请先 /take {case.id}" in texts_of(calls)
     assert not [c for c in calls if c.params.get("chat_id") == STUDENT]
+    async with ctx.sessions() as session:
+        # Refused words are never stored.
+        assert await session.scalar(select(Message).where(Message.direction == "out")) is None
+
+
+async def test_a_case_resolved_while_held_gives_the_chat_back_on_the_next_message(
+    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+) -> None:
+    alert = await crisis(chat, process, clock, district)
+    case = await the_case(ctx)
+    await take(chat, alert, case.id)
+    await chat.command(COUNSELOR, f"/reply {case.id} 我们明天见")
+    assert alert.message_id is not None
+    await chat.send(
+        chat.make.press(
+            COUNSELOR, f"c:{case.id}:resolve", message_id=alert.message_id, text=alert.text
+        )
+    )
+    assert (await the_case(ctx)).status == "resolved"
+    calls = await chat.text(STUDENT, "老师再见")
+    to_student = texts_of([c for c in calls if c.params.get("chat_id") == STUDENT])
+    assert to_student.startswith("陈老师已经结束了这次对话")
+    assert not [c for c in calls if c.params.get("chat_id") == COUNSELOR]
+    assert "takeover_ended" not in await timeline(ctx)  # the case had closed: nothing to add
+    async with ctx.sessions() as session:
+        owner = await session.get(ConversationOwner, case.student_id)
+    assert owner is not None
+    assert owner.state == "bot"
 
 
 async def test_talk_message_me_here_waits_for_a_counselor_with_the_wishes_shown(
