@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.inbox import InboxHub, InboxItem, InboxKind
 from bot.channels.port import Delivery, DeliveryResult, StudentPort
+from bot.services.chats import Line, contacts_of, recent_lines, student_address
 from bot.services.relay import Relay
 from bot.services.render import Outbound, Renderer
 from bot.services.students import mark_unreachable
@@ -35,9 +36,7 @@ from escalation.takeover import Move, Owner, Ownership, TakeoverRefused, Trigger
 from storage.crypto import DataCipher
 from storage.models import (
     Case,
-    ChannelIdentity,
     Counselor,
-    CounselorContact,
     Message,
     Student,
 )
@@ -47,15 +46,6 @@ log = logging.getLogger(__name__)
 MAX_WORDS = 4000
 # How many recent messages a counselor sees when they take a chat.
 RECENT = 6
-
-
-@dataclass(frozen=True)
-class Line:
-    """One recent message, shown to the counselor who takes the chat."""
-
-    at: datetime
-    from_student: bool
-    text: str
 
 
 @dataclass(frozen=True)
@@ -86,43 +76,6 @@ class _Told:
     case_id: int
     address: tuple[str, str] | None
     text: str
-
-
-async def student_address(session: AsyncSession, student_id: int) -> tuple[str, str] | None:
-    """(channel, chat id) of the chat the student last wrote from."""
-    last = (
-        await session.execute(
-            select(Message.channel, Message.channel_chat_id)
-            .where(
-                Message.student_id == student_id,
-                Message.direction == "in",
-                Message.channel_chat_id.is_not(None),
-            )
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
-    ).first()
-    if last is not None and last[1]:
-        return str(last[0]), str(last[1])
-    identity = await session.scalar(
-        select(ChannelIdentity)
-        .where(ChannelIdentity.student_id == student_id)
-        .order_by(ChannelIdentity.id.desc())
-        .limit(1)
-    )
-    if identity is None:
-        return None
-    return identity.channel, identity.chat_id or identity.external_id
-
-
-async def contacts_of(session: AsyncSession, counselor_id: int) -> tuple[tuple[str, str], ...]:
-    """A counselor's (channel, address) contacts, in rank order."""
-    rows = await session.execute(
-        select(CounselorContact.channel, CounselorContact.address)
-        .where(CounselorContact.counselor_id == counselor_id)
-        .order_by(CounselorContact.rank, CounselorContact.id)
-    )
-    return tuple((str(c), str(a)) for c, a in rows.all())
 
 
 class TakeoverService:
@@ -235,7 +188,7 @@ class TakeoverService:
             if acknowledged:
                 await self.cases.apply(session, case, "ack", actor, now)
             student, name = await self._people(session, case, counselor_id)
-            recent = await self._recent(session, student.id)
+            recent = await recent_lines(session, self.cipher, student.id, RECENT)
             if recent:
                 record(
                     session,
@@ -458,25 +411,6 @@ class TakeoverService:
             raise CaseActionError(f"case #{case.id} has no student")
         counselor = await session.get(Counselor, counselor_id) if counselor_id else None
         return student, counselor.name if counselor is not None else "老师"
-
-    async def _recent(self, session: AsyncSession, student_id: int) -> tuple[Line, ...]:
-        rows = (
-            await session.scalars(
-                select(Message)
-                .where(
-                    Message.student_id == student_id,
-                    Message.text_enc.is_not(None),
-                    Message.kind.in_(("text", "edited", "caption", "counselor")),
-                )
-                .order_by(Message.id.desc())
-                .limit(RECENT)
-            )
-        ).all()
-        return tuple(
-            Line(m.created_at, m.direction == "in", self.cipher.decrypt(m.text_enc))
-            for m in reversed(rows)
-            if m.text_enc is not None
-        )
 
     async def _tell(
         self, told: _Told, actor: Actor, *, message_id: int | None = None

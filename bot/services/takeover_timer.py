@@ -20,8 +20,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.inbox import InboxItem, InboxKind
+from bot.services.chats import contacts_of, student_address
 from bot.services.render import Outbound
-from bot.services.takeover import TakeoverService, contacts_of, student_address
+from bot.services.takeover import TakeoverService
 from escalation import ownership
 from escalation.cases import case_number
 from escalation.lifecycle import is_open
