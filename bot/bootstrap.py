@@ -25,17 +25,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.inbox import InboxHub
 from bot.channels.port import ChannelPlug
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.kit import plug as telegram_plug
 from bot.config.settings import Settings
 from bot.errors import DatabaseUnavailableError
 from bot.scheduler import Scheduler
+from bot.services.access import Access
 from bot.services.flow_effects import check_handlers
 from bot.services.pipeline import Pipeline
 from bot.services.reminders import ReminderRunner
 from bot.services.retention import RetentionJob
 from bot.services.student_service import StudentService
+from bot.services.takeover import TakeoverService
+from bot.services.takeover_timer import QuietTimer
 from core.clock import WEEKDAYS, Clock, utcnow
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
@@ -256,6 +260,8 @@ class Runtime:
     green: GreenChannel
     students: StudentService
     scheduler: Scheduler
+    takeover: TakeoverService
+    access: Access
     plugs: dict[str, ChannelPlug] = field(default_factory=dict)
 
     @property
@@ -373,6 +379,21 @@ def build_runtime(
     retention = RetentionJob(app.sessions, settings.privacy.safety_record_retention_days)
     scheduler = Scheduler(engine, auditor, settings, clock, reminders=runners, retention=retention)
     students = StudentService(pipeline, app.sessions, clock=clock, kick=scheduler.kick)
+    takeover = TakeoverService(
+        app.sessions,
+        cases,
+        cipher=app.cipher,
+        renderer=pipeline.renderer,
+        ports=students.ports,
+        inbox=InboxHub([plug.inbox for plug in chosen if plug.inbox is not None]),
+        clock=clock,
+        quiet_after=settings.takeover.quiet_after,
+        zone=settings.schools.default_timezone,
+        configured=shifts,
+        kick=scheduler.kick,
+    )
+    students.relay = takeover.relay
+    scheduler.timers.append(QuietTimer(takeover).tick)
     for plug in chosen:
         if plug.port is not None:
             students.attach(plug.port, plug.flood)
@@ -387,6 +408,8 @@ def build_runtime(
         green=green,
         students=students,
         scheduler=scheduler,
+        takeover=takeover,
+        access=Access(app.sessions, app.cipher, settings.access, clock=clock),
         plugs={plug.name: plug for plug in chosen},
     )
 

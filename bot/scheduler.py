@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -51,6 +51,8 @@ class Scheduler:
         self.clock = clock
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
+        # Timers that run with each tick (the takeover's answer timer), each taking ``now``.
+        self.timers: list[Callable[[datetime], Awaitable[int]]] = []
         self._busy: set[asyncio.Task[object]] = set()
 
     def _track(self) -> None:
@@ -64,6 +66,11 @@ class Scheduler:
         """One engine tick; the engine logs and survives its own failures."""
         self._track()
         report = await self.engine.tick(self.clock())
+        for timer in self.timers:
+            try:
+                await timer(self.clock())
+            except Exception:
+                log.exception("a timer failed; the next tick retries")
         self.ticks += 1
         if report.requests or report.sent or report.dead or report.errors:
             log.info(

@@ -138,6 +138,18 @@ class CaseService:
             self.on_change()
         return case
 
+    async def apply(
+        self, session: AsyncSession, case: Case, action: str, actor: Actor, now: datetime
+    ) -> None:
+        """One action in the caller's transaction, on a case it locked and scope-checked.
+
+        For services that act as part of something larger (taking over a chat acknowledges
+        its open case); the caller kicks the engine after its commit.
+        """
+        if not may(action, case.status):
+            raise CaseActionError(f"case #{case.id} is {case.status}; cannot {action}")
+        await self._apply(session, case, action, actor, now, "", "other")
+
     async def _apply(
         self,
         session: AsyncSession,

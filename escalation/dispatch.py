@@ -145,6 +145,7 @@ class Dispatcher:
                     created_at=row.created_at,
                     evidence_quote=await self._quote(session, assessment),
                     extra={k: str(v) for k, v in row.extra.items()},
+                    wishes={k: str(v) for k, v in (case.wishes or {}).items()},
                 )
             )
         return alerts, stale

@@ -28,7 +28,19 @@ from flows.errors import DefinitionError
 # up a routine case. The caller renders them from what the roster can actually do, so a text
 # never promises a counselor who cannot be reached (see escalation.coverage).
 CALLER_PARAMS = frozenset(
-    {"resources", "police", "ambulance", "talk_lines", "retention", "alerted", "followup"}
+    # name, colleague and text: who took over the chat and what they wrote (takeover.*).
+    {
+        "resources",
+        "police",
+        "ambulance",
+        "talk_lines",
+        "retention",
+        "alerted",
+        "followup",
+        "name",
+        "colleague",
+        "text",
+    }
 )
 
 DEFAULT_LANGUAGE = "zh"

@@ -438,6 +438,8 @@ class Case(Base):
     assessment_id: Mapped[int | None] = mapped_column(
         ForeignKey("risk_assessments.id", ondelete="SET NULL"), nullable=True
     )
+    # What the student asked for in /talk (codes: preferred_time, preferred_channel).
+    wishes: Mapped[dict[str, str] | None] = mapped_column(Json, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -580,3 +582,73 @@ class ReminderDelivery(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+# --- Takeover and counselor access ---------------------------------------------------------
+
+
+class ConversationOwner(Base):
+    """Who owns a student's conversation (escalation.takeover): no row means the bot.
+
+    ``due_at`` is when a counselor who holds the chat is next due to have answered: past it,
+    they and the tier above are paged again (state ``quiet``), then the bot resumes.
+    """
+
+    __tablename__ = "conversation_owners"
+    __table_args__ = (Index("ix_conversation_owners_due", "state", "due_at"),)
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    counselor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counselors.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), nullable=True
+    )
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token for the integration API, acting as its counselor; only a hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CounselorLogin(Base):
+    """A counselor's console sign-in: an Argon2 hash and, optionally, a TOTP secret (encrypted)."""
+
+    __tablename__ = "counselor_logins"
+
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per key ("counselor:3", "source:203.0.113.9") in the current window."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.channels.inbox import CounselorInbox
 from bot.services.flood import FloodGate
 from bot.services.render import Outbound
 from escalation.notifiers.base import Notifier
@@ -73,6 +74,7 @@ class ChannelPlug:
         notifier: Delivers green-channel alerts to counselors and hospitals.
         flood: The channel's per-chat limits for replies (``None``: never held).
         reminder_rate: Pushes weekly reminders at up to this many messages a second.
+        inbox: Shows counselors the conversations they took over (the student's words).
         close: Releases what the plug opened (a bot's connections).
     """
 
@@ -81,4 +83,5 @@ class ChannelPlug:
     notifier: Notifier | None = None
     flood: FloodGate | None = None
     reminder_rate: float | None = None
+    inbox: CounselorInbox | None = None
     close: Callable[[], Awaitable[None]] | None = None

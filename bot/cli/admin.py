@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.bootstrap import open_app, safe_url
+from bot.cli.access import register_password
 from bot.cli.files import stage_output, write_output
 from bot.cli.main import run_async, utcnow
 from bot.config.durations import parse_duration
@@ -124,6 +125,7 @@ def register(commands: Any) -> None:
     )
     cocontacts.add_argument("--first", action="store_true", help="try the new contacts first")
     cocontacts.set_defaults(handler=run_async(_counselors_contacts))
+    register_password(cos)
 
     students = commands.add_parser("students", help="import and list students")
     sts = students.add_subparsers(dest="students_command", metavar="ACTION")

@@ -425,6 +425,32 @@ class CrisisResourceSettings(_Section):
         return tuple(line for line in self.lines if line.role == use)
 
 
+class TakeoverSettings(_Section):
+    """A counselor holding a student's chat: how long the student may wait for an answer."""
+
+    # Past this, the counselor and the tier above are paged again; past it once more, the
+    # bot takes the chat back and shows the crisis lines.
+    quiet_after: Duration = timedelta(minutes=5)
+
+    @field_validator("quiet_after")
+    @classmethod
+    def _sensible(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(hours=2):
+            raise ValueError('expected a duration from "1m" to "2h", such as "5m"')
+        return value
+
+
+class AccessSettings(_Section):
+    """Counselors' console sign-in and the integration API's tokens."""
+
+    token_ttl: Duration = timedelta(days=30)
+    # Failed sign-ins, per counselor and per source address, within login_window, before
+    # sign-in is refused for lockout (even with the right password).
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_window: Duration = timedelta(minutes=15)
+    lockout: Duration = timedelta(minutes=15)
+
+
 class LoggingSettings(_Section):
     """Log verbosity. Logs carry ids, never student text."""
 
@@ -441,6 +467,8 @@ class Settings(_Section):
     escalation: EscalationSettings = EscalationSettings()
     reminders: ReminderSettings = ReminderSettings()
     crisis_resources: CrisisResourceSettings = CrisisResourceSettings()
+    takeover: TakeoverSettings = TakeoverSettings()
+    access: AccessSettings = AccessSettings()
     logging: LoggingSettings = LoggingSettings()
     data_keys: tuple[SecretStr, ...] = Field(default=(), exclude=True)
     source: str = Field(default="<defaults>", exclude=True)

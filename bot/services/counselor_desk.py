@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import counselor_links
 from core.clock import Clock
-from escalation import duty
+from escalation import duty, ownership
 from escalation.actions import Actor, CaseService
 from escalation.queue import QueueItem, open_queue
 from escalation.roster import ShiftSpec
@@ -114,6 +114,9 @@ class CaseView:
     case: Case
     events: Sequence[CaseEvent]
     school: str | None
+    # Who holds the student's chat (escalation.takeover states) and, for a person, their name.
+    owner: str = "bot"
+    owner_name: str | None = None
 
 
 class CounselorDesk:
@@ -200,7 +203,17 @@ class CounselorDesk:
         )
         async with self.sessions() as session:
             school = await session.get(School, case.school_id) if case.school_id else None
-        return CaseView(case, events, school.name if school else None)
+            held = ownership.ownership_of(
+                await ownership.load(session, case.student_id, lock=False)
+            )
+            holder = await session.get(Counselor, held.counselor_id) if held.counselor_id else None
+        return CaseView(
+            case,
+            events,
+            school.name if school else None,
+            held.state.value,
+            holder.name if holder is not None else None,
+        )
 
     async def case(self, case_id: int) -> Case | None:
         """A case's current row (to explain a refusal), without its timeline."""

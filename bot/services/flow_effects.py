@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config.settings import Settings
 from bot.services import enrollment, students
 from bot.services.one_time_codes import Redemption
+from bot.services.relay import ask_for_person
 from escalation.requests import request_case
 from flows import EVENT_TYPES, FlowEvent
 from flows.effects import (
@@ -137,6 +138,9 @@ async def _case(ctx: EventContext, event: CaseRequested) -> None:
     ctx.outcome.events.append(
         {"event": "case_requested", "priority": request.priority, "reason": request.reason}
     )
+    if event.details.get("preferred_channel") == "chat":
+        # "Message me here": a counselor is asked to take over this chat.
+        await ask_for_person(ctx.session, ctx.student.id, ctx.now)
 
 
 async def _plan(ctx: EventContext, event: SafetyPlanSaved) -> None:

@@ -24,13 +24,14 @@ from bot.services import students
 from bot.services.flow_effects import EventContext, apply_event
 from bot.services.language import script_language
 from bot.services.one_time_codes import looks_like_code
+from bot.services.relay import Relay, intercept
 from bot.services.render import Outbound, Renderer
 from escalation.coverage import Reach, ReachFinder
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
 from storage.models import Conversation as ConversationRow
-from storage.models import Message, RiskAssessmentRecord
+from storage.models import Counselor, Message, RiskAssessmentRecord
 from storage.models import Student as StudentRow
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,10 @@ class Outcome:
     stale: bool = False
     # Who the replies said was told (a crisis) or will follow up; None when they said neither.
     reach: Reach | None = None
+    # A counselor holds the chat: the bot said nothing, and this goes to them after commit.
+    relay: Relay | None = None
+    # The chat was a counselor's until its case closed (their id): the student is told.
+    ended_by: int | None = None
 
 
 class Pipeline:
@@ -135,6 +140,11 @@ class Pipeline:
             # Rendering is pure; the student is told nothing before the commit.
             outcome.replies = self.renderer.replies(pending, language, extra)
             outcome.language = language
+            if outcome.ended_by is not None:
+                holder = await session.get(Counselor, outcome.ended_by)
+                name = holder.name if holder is not None else ""
+                ended = self.renderer.text("takeover.ended", language, {"name": name})
+                outcome.replies.insert(0, Outbound(ended))
             if prompt_of is not None and outcome.replies and not outcome.erased:
                 identity.prompt = prompt_of(outcome.replies)
         return outcome
@@ -224,6 +234,23 @@ class Pipeline:
                     "categories": list(assessment.categories),
                 }
             )
+        seized = await intercept(
+            session,
+            student=student,
+            message=message,
+            assessment=record,
+            signal=signal,
+            text=_shown(inbound),
+            command=_command(inbound),
+            now=now,
+            quiet_after=self.settings.takeover.quiet_after,
+        )
+        if seized.relay is not None:
+            # A counselor holds the chat: the bot is silent; the flow stays where it was.
+            outcome.relay = seized.relay
+            outcome.created_case_request = seized.created_case_request
+            return outcome, [], student.language
+        outcome.ended_by = seized.ended_by
         conversation: Conversation | None = self._load(row)
         step_input = _flow_input(inbound)
         context = EventContext(
@@ -331,6 +358,19 @@ def scanned_text(inbound: Inbound) -> str | None:
     if inbound.kind == "command":
         return split_command(inbound.value)[1] or None
     return None
+
+
+def _command(inbound: Inbound) -> str | None:
+    return split_command(inbound.value)[0] if inbound.kind == "command" else None
+
+
+def _shown(inbound: Inbound) -> str:
+    """What the counselor holding the chat sees of this message."""
+    if inbound.kind in SCANNED:
+        return inbound.value
+    if inbound.kind == "command":
+        return "/" + inbound.value.lstrip("/")
+    return f"[{inbound.kind}: {inbound.value}]"
 
 
 def _flow_input(inbound: Inbound) -> Input:

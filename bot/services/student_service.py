@@ -13,6 +13,8 @@ kicks the green channel when a case was asked for, and sends the replies through
   with any file asked for) and sent when the chat calms down, after one short "slow down"
   note. Every message is still stored and read by the detector. Replies that matter now (a
   risk signal, a new case, ``/help``, ``/talk``) are never held back;
+- while a counselor holds the chat (see :mod:`bot.services.takeover`) the bot is silent and
+  the student's words go to that counselor's inbox;
 - a delivery the channel reports as blocked marks the student unreachable (their counselor
   sees it); their next message makes them reachable again.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.port import Delivery, DeliveryResult, StudentPort
 from bot.services.flood import PRUNE_AT, FloodGate
 from bot.services.pipeline import Inbound, Outcome, Pipeline, PromptOf, split_command
+from bot.services.relay import Relay
 from bot.services.render import Outbound
 from bot.services.students import mark_unreachable
 from core.clock import Clock
@@ -85,6 +88,9 @@ class Exchange:
         )
         if self.outcome.created_case_request:
             self.service.kick()  # committed: the green channel may page someone now
+        if self.outcome.relay is not None and self.service.relay is not None:
+            # A counselor holds the chat: the bot is silent, the words go to them.
+            await self.service.relay(self.outcome.relay)
         return self.outcome
 
     async def reply(self) -> None:
@@ -123,6 +129,8 @@ class StudentService:
         self.ports: dict[str, StudentPort] = dict(ports or {})
         self.floods: dict[str, FloodGate] = dict(floods or {})
         self.kick = kick
+        # Shows a taken chat's messages to its counselor (the takeover service, when wired).
+        self.relay: Callable[[Relay], Awaitable[None]] | None = None
         self._locks: weakref.WeakValueDictionary[Key, asyncio.Lock] = weakref.WeakValueDictionary()
         self._held: dict[Key, _Held] = {}
         self._flushers: dict[Key, asyncio.Task[None]] = {}

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from escalation.lifecycle import ALLOWED
+from escalation.lifecycle import ALLOWED, OPEN_STATUSES
 
 MAX_DATA = 64
 STUDENT = "s"
 COUNSELOR = "c"
 CASE_ACTIONS = ("ack", "contacted", "refer", "resolve")
+# Take over the student's chat: not a case status change, but offered on every open case.
+TAKE = "take"
+BUTTONS = (*CASE_ACTIONS, TAKE)
 # Short labels share a row; longer ones (instrument answers) get a row each to stay readable.
 _SHORT_LABEL = 8
 _PER_ROW = 3
@@ -75,7 +78,7 @@ def parse(data: str | None) -> StudentPress | CounselorPress | None:
         return None
     if kind == STUDENT:
         return StudentPress(first, second)
-    if kind == COUNSELOR and second in CASE_ACTIONS:
+    if kind == COUNSELOR and second in BUTTONS:
         case_id = parse_case_id(first)
         return CounselorPress(case_id, second) if case_id is not None else None
     return None
@@ -102,16 +105,16 @@ def student_keyboard(buttons: Sequence[tuple[str, str]], token: str) -> InlineKe
     return InlineKeyboardMarkup(rows)
 
 
-def open_actions(status: str, offered: Sequence[str] = CASE_ACTIONS) -> list[str]:
+def open_actions(status: str, offered: Sequence[str] = BUTTONS) -> list[str]:
     """The actions that still make sense for a case in ``status``.
 
     Acknowledging again is allowed by the service but is noise once someone has.
     """
     return [
         action
-        for action in CASE_ACTIONS
+        for action in BUTTONS
         if action in offered
-        and status in ALLOWED[action]
+        and status in ALLOWED.get(action, OPEN_STATUSES)
         and not (action == "ack" and status != "open")
     ]
 

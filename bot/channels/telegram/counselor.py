@@ -12,7 +12,7 @@ CaseService, which checks scope and records the event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,13 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessa
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
+from bot.channels.telegram.callbacks import (
+    TAKE,
+    CounselorPress,
+    case_keyboard,
+    open_actions,
+    parse,
+)
 from bot.channels.telegram.texts import Texts
 from bot.services.case_refs import CaseRef, parse_case_ref
 from bot.services.counselor_desk import CounselorDesk as DeskService
@@ -29,7 +35,7 @@ from bot.services.counselor_desk import Who
 from bot.services.one_time_codes import Redemption
 from escalation.actions import Actor, CaseActionError, NotAllowedError
 from escalation.cases import case_number
-from escalation.notifiers.render import PRIORITY, STATUS
+from escalation.notifiers.render import PRIORITY, STATUS, wish_words
 
 log = logging.getLogger(__name__)
 STATUS_MARK = "—— 状态 Status:"
@@ -71,6 +77,8 @@ class CounselorDesk:
         self.clock = service.clock
         self.zone = ZoneInfo(zone)
         self.groups = frozenset(groups)
+        # The alert's "Take over" button (the takeover desk plugs in here).
+        self.take: Callable[[Update, Who, int], Awaitable[None]] | None = None
 
     async def who(self, user_id: int) -> Who | None:
         """The active counselor linked to this Telegram account (its private chat id), if any."""
@@ -171,6 +179,13 @@ class CounselorDesk:
         who = await self.who(query.from_user.id) if mine else None
         if who is None:
             await query.answer(self.texts.counselor("not_counselor"), show_alert=True)
+            return
+        if press.action == TAKE:
+            if self.take is None:
+                await query.answer(self.texts.counselor("refused_not_now"), show_alert=True)
+                return
+            await query.answer()
+            await self.take(update, who, press.case_id)
             return
         now = self.clock()
         try:
@@ -294,8 +309,12 @@ class CounselorDesk:
                 school=view.school or "（匿名 / anonymous）",
                 reason=case.reason,
             ),
-            "",
         ]
+        wished = wish_words(case.wishes or {})
+        if wished is not None:
+            lines.append(self.texts.counselor("wishes", time=wished[0], channel=wished[1]))
+        owner = self.texts.counselor(f"owner_{view.owner}", name=view.owner_name or "")
+        lines += [self.texts.counselor("owner_line", owner=owner), ""]
         for event in events[-TIMELINE_LIMIT:]:
             lines.append(
                 self.texts.counselor(

@@ -116,6 +116,8 @@ def plug(settings: Settings, bot: Bot | None = None) -> ChannelPlug | None:
     """The Telegram plug: None when no token is configured (and no bot is handed in)."""
     if bot is None and settings.telegram.token is None:
         return None
+    from bot.channels.telegram.inbox import TelegramInbox  # it splits text with this module
+
     owned = bot is None
     chosen = bot if bot is not None else make_bot(settings)
     tg = settings.telegram
@@ -132,5 +134,6 @@ def plug(settings: Settings, bot: Bot | None = None) -> ChannelPlug | None:
         notifier=TelegramNotifier(chosen, load_texts()),
         flood=FloodGate(tg.flood_burst, tg.flood_interval.total_seconds()),
         reminder_rate=REMINDER_RATE,
+        inbox=TelegramInbox(chosen, load_texts(), zone=settings.schools.default_timezone),
         close=close if owned else None,
     )

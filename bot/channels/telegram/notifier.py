@@ -12,7 +12,7 @@ import logging
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.channels.telegram.callbacks import case_keyboard, open_actions
+from bot.channels.telegram.callbacks import TAKE, case_keyboard, open_actions
 from bot.channels.telegram.errors import send_result
 from bot.channels.telegram.texts import Texts
 from escalation.notifiers.base import Alert, SendResult
@@ -49,7 +49,8 @@ class TelegramNotifier:
         if alert.kind in WITH_BUTTONS:
             markup = case_keyboard(
                 alert.case_id,
-                open_actions(alert.status, alert.actions),
+                # Every alert about an open case offers to take over the student's chat.
+                open_actions(alert.status, (*alert.actions, TAKE)),
                 dict(self.texts.action_labels),
             )
         if not self._ready:

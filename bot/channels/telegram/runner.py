@@ -34,6 +34,7 @@ from bot.channels.telegram.errors import ErrorHandler
 from bot.channels.telegram.handlers import ALLOWED_UPDATES, install
 from bot.channels.telegram.kit import plug
 from bot.channels.telegram.student import StudentChannel
+from bot.channels.telegram.takeover import TakeoverDesk
 from bot.channels.telegram.texts import load_texts
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
@@ -68,12 +69,15 @@ class BotProcess:
             groups=settings.telegram.counselor_groups,
         )
         self.duty = DutyDesk(self.desk, district_zone=zone)
+        self.takeover = TakeoverDesk(self.desk, runtime.takeover)
+        self.desk.take = self.takeover.take
         renderer = runtime.pipeline.renderer
         install(
             application,
             students=self.students,
             desk=self.desk,
             duty=self.duty,
+            takeover=self.takeover,
             errors=ErrorHandler(self.texts, lambda lang: renderer.params(lang)["resources"]),
             texts=self.texts,
             counselor_groups=settings.telegram.counselor_groups,

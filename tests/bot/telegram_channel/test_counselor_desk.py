@@ -105,6 +105,7 @@ async def test_the_alert_has_action_buttons_and_acknowledge_stops_escalation(
         f"c:{case.id}:contacted",
         f"c:{case.id}:refer",
         f"c:{case.id}:resolve",
+        f"c:{case.id}:take",
     ]
     assert "紧急" in alert.text
     async with ctx.sessions() as session:
@@ -124,6 +125,7 @@ async def test_the_alert_has_action_buttons_and_acknowledge_stops_escalation(
         f"c:{case.id}:contacted",
         f"c:{case.id}:refer",
         f"c:{case.id}:resolve",
+        f"c:{case.id}:take",
     ]
     acked = await case_of(ctx)
     assert (acked.status, acked.acknowledged_by, acked.next_step_at) == (
