@@ -349,9 +349,15 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    verb = "would import" if args.dry_run else "imported"
+    for line in report.lines():
+        print(f"{path}: {line}")
+    imported, updated = ("imported", "updated")
+    if args.dry_run:
+        imported, updated = "would import", "would update"
+    enrolled = f" ({report.updated_enrolled} enrolled)" if report.updated_enrolled else ""
     print(
-        f"ok: {verb} {report.imported} student(s), {report.classes_created} new class(es), "
+        f"ok: {imported} {report.imported} new student(s), {updated} {report.updated}{enrolled}, "
+        f"{report.unchanged} unchanged, {report.classes_created} new class(es), "
         f"{len(report.problems)} row(s) skipped"
     )
     return 0
