@@ -247,7 +247,9 @@ async def import_roster(
         if student is not None and student.status == "deleted":
             report.notes.append(
                 f"line {row.line}: {row.student_number} in {schools[row.school].code} was "
-                "erased on request; left as they are"
+                "erased on request; left as they are (to enroll them again: `heartguard "
+                f"students remove {row.student_number} --school {schools[row.school].code}`, "
+                "then import the row again)"
             )
             continue
         writes.append((row, student))
