@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,8 +135,12 @@ def parse(text: str) -> tuple[list[RosterRow], list[str]]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader)
+    # strict: a stray quote is a bad line, not a field that swallows the lines after it.
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise UsageError(f"line 1: not readable as CSV ({exc})") from None
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         key = HEADERS.get(name.strip().lower())
@@ -151,9 +156,25 @@ def parse(text: str) -> tuple[list[RosterRow], list[str]]:
     rows: list[RosterRow] = []
     problems: list[str] = []
     first_seen: dict[tuple[str, str], int] = {}
-    for record in reader:
+    needed = max(columns[name] for name in REQUIRED) + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # The reader has consumed the bad line (or the rest of the file, for a quote
+            # never closed) and goes on with the next one.
+            problems.append(
+                f"line {reader.line_num}: not readable as CSV ({exc}); check its quotes "
+                "and those of the lines before it"
+            )
+            continue
         line = reader.line_num
         if not any(cell.strip() for cell in record):
+            continue
+        if len(record) < needed:
+            problems.append(f"line {line}: {len(record)} cell(s), the header names {needed}")
             continue
         try:
             row = _row(line, record, columns)
@@ -180,6 +201,9 @@ def _row(line: int, record: list[str], columns: dict[str, int]) -> RosterRow:
     for name in ("school", "class", "student_number", "name"):
         if not cell(name):
             raise ValueError(f"{name} is empty")
+        if any(unicodedata.category(char) in ("Cc", "Cs") for char in cell(name)):
+            # A NUL or a line break in a name is a broken file, and PostgreSQL refuses NUL.
+            raise ValueError(f"{name} contains a control character")
     try:
         grade = int(cell("grade"))
     except ValueError:

@@ -233,3 +233,24 @@ def test_unusable_files_get_one_clear_error(raw: bytes, message: str) -> None:
 
     with pytest.raises(UsageError, match=re.escape(message)):
         load()
+
+
+def test_broken_lines_are_named_and_the_rest_is_read() -> None:
+    long_name = "长" * 200_000
+    text = HEADER + (
+        f"BB01,初一(1)班,7,S001,{long_name},yes\n"  # line 2: over the field limit
+        'BB01,初一(1)班,7,S002,"李"小红,no\n'  # line 3: a stray quote
+        "BB01,初一(1)班,7,S003,张\x00小华,no\n"  # line 4: a NUL byte
+        "BB01,初一(1)班,7,S004\n"  # line 5: cells missing
+        "BB01,初一(1)班,7,S005,赵小刚,no\n"  # line 6: good
+    )
+    rows, problems = roster_import.parse(text)
+    assert [row.student_number for row in rows] == ["S005"]
+    assert problems == [
+        "line 2: not readable as CSV (field larger than field limit (131072)); check its "
+        "quotes and those of the lines before it",
+        "line 3: not readable as CSV (',' expected after '\"'); check its quotes and those of "
+        "the lines before it",
+        "line 4: name contains a control character",
+        "line 5: 4 cell(s), the header names 6",
+    ]

@@ -225,3 +225,10 @@ def test_remove_deletes_the_pending_and_erases_the_enrolled(
     for args in (("S9", "--school", "BB01"), ("S1", "--school", "BB01")):
         assert "no student 'S" in fails(capsys, "students", "remove", *args)
     assert "unknown school 'ZZ'" in fails(capsys, "students", "remove", "S2", "--school", "ZZ")
+
+
+def test_an_argument_that_is_not_utf8_is_named(cli_env: Path, capsys: Capture) -> None:
+    with pytest.raises(SystemExit) as usage:
+        main(["students", "remove", "S\udcff", "--school", "BB01"])  # the byte 0xff, as argv has it
+    assert usage.value.code == 2
+    assert "argument 'S\\udcff' is not valid UTF-8 text" in capsys.readouterr().err
