@@ -156,8 +156,9 @@ async def remove_student(
 ) -> Removal:
     """Take a student off the roster: deleted outright, or erased with safety records kept.
 
-    A student with an open case is refused: a counselor is still trying to reach them, and
-    erasing the chat link would cut the only line to a child who may be in danger.
+    A student with an open case (or a case request not yet taken in) is refused: a counselor
+    is, or is about to be, trying to reach them, and erasing the chat link would cut the only
+    line to a child who may be in danger.
     """
     school = await school_by_ref(session, school_ref)
     student = await on_roster(session, school, student_number)
@@ -171,6 +172,17 @@ async def remove_student(
             f"{number} in {school.code} has an open case {case_number(open_case)}; "
             f"resolve it first (`heartguard cases resolve {case_number(open_case)} "
             "--resolution ...`), then remove the student"
+        )
+    waiting = await session.scalar(
+        select(CaseRequest.id).where(
+            CaseRequest.student_id == student.id, CaseRequest.handled_at.is_(None)
+        )
+    )
+    if waiting is not None:
+        # The green channel is about to open a case for them: the same rule, a moment early.
+        raise UsageError(
+            f"{number} in {school.code} has a case about to open (a request the green channel "
+            "has not taken in yet); try again in a minute, then resolve the case first"
         )
     unused = int(
         await session.scalar(
