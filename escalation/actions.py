@@ -100,39 +100,8 @@ class CaseService:
         resolution: str = "other",
     ) -> Case:
         """Apply one action; raises CaseActionError (or NotAllowedError) with a clear reason."""
-        if action not in ACTIONS:
-            raise CaseActionError(f"unknown action {action!r}; expected one of {ACTIONS}")
         async with self.sessions() as session, session.begin():
-            case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update())
-            if case is None:
-                raise CaseActionError(f"no case #{case_id}")
-            if not await can_see(session, actor, case):
-                log.warning(
-                    "refused %s on case %s by %s: outside scope", action, case_id, actor.label
-                )
-                record(
-                    session,
-                    case,
-                    actor=actor.label,
-                    action="refused",
-                    now=now,
-                    attempted=action,
-                    why="scope",
-                )
-                await session.commit()
-                raise NotAllowedError(f"case #{case_id} is outside your schools")
-            if not may(action, case.status):
-                record(
-                    session,
-                    case,
-                    actor=actor.label,
-                    action="refused",
-                    now=now,
-                    attempted=action,
-                    why=f"status {case.status}",
-                )
-                await session.commit()
-                raise CaseActionError(f"case #{case_id} is {case.status}; cannot {action}")
+            case = await self._admit(session, case_id, action, actor, now)
             await self._apply(session, case, action, actor, now, note, resolution)
         if self.on_change is not None:
             self.on_change()
@@ -149,6 +118,51 @@ class CaseService:
         if not may(action, case.status):
             raise CaseActionError(f"case #{case.id} is {case.status}; cannot {action}")
         await self._apply(session, case, action, actor, now, "", "other")
+
+    async def check(self, case_id: int, action: str, actor: Actor, now: datetime) -> Case:
+        """Whether ``action`` may be taken now, refusals recorded as ``act`` records them.
+
+        Changes nothing else: a channel that asks a question before acting (Telegram's Resolve
+        asks for the outcome) checks first, and acts only on the answer.
+        """
+        async with self.sessions() as session, session.begin():
+            return await self._admit(session, case_id, action, actor, now)
+
+    async def _admit(
+        self, session: AsyncSession, case_id: int, action: str, actor: Actor, now: datetime
+    ) -> Case:
+        """The case, locked, when the actor may take the action; a recorded refusal if not."""
+        if action not in ACTIONS:
+            raise CaseActionError(f"unknown action {action!r}; expected one of {ACTIONS}")
+        case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        if case is None:
+            raise CaseActionError(f"no case #{case_id}")
+        if not await can_see(session, actor, case):
+            log.warning("refused %s on case %s by %s: outside scope", action, case_id, actor.label)
+            record(
+                session,
+                case,
+                actor=actor.label,
+                action="refused",
+                now=now,
+                attempted=action,
+                why="scope",
+            )
+            await session.commit()
+            raise NotAllowedError(f"case #{case_id} is outside your schools")
+        if not may(action, case.status):
+            record(
+                session,
+                case,
+                actor=actor.label,
+                action="refused",
+                now=now,
+                attempted=action,
+                why=f"status {case.status}",
+            )
+            await session.commit()
+            raise CaseActionError(f"case #{case_id} is {case.status}; cannot {action}")
+        return case
 
     async def _apply(
         self,

@@ -36,7 +36,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     Every SQLite URL (``sqlite://`` or the older ``sqlite+aiosqlite://``) is driven by
     :mod:`storage.sqlite`, on the event loop's thread.
     """
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: a statement's values (roster names, a counselor's note) never reach a
+    # log line or an exception's text, so no traceback (log.exception, --debug) can carry them.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     target: str | URL = url
     if is_sqlite(url):
         path = _sqlite_file(url)

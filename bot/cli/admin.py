@@ -18,7 +18,7 @@ from bot.cli.main import run_async, utcnow
 from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError, UsageError
-from bot.services import admin, enrollment, roster_import
+from bot.services import admin, enrollment, roster_edits, roster_import
 from bot.services.one_time_codes import check_ttl
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import SchoolClass, Student
@@ -148,6 +148,18 @@ def register(commands: Any) -> None:
     given.add_argument("--guardian", action="store_true", help="the guardian consented")
     given.add_argument("--withdraw", action="store_true", help="the guardian withdrew consent")
     consent.set_defaults(handler=run_async(_students_consent))
+    move = sts.add_parser("move", help="put a student in another class of their school")
+    move.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
+    move.add_argument("--school", required=True, help="school code or name")
+    move.add_argument("--class", dest="class_name", required=True, help="a class of that school")
+    move.set_defaults(handler=run_async(_students_move))
+    remove = sts.add_parser(
+        "remove",
+        help="take a student off the roster (pending: deleted; enrolled: erased like /delete)",
+    )
+    remove.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
+    remove.add_argument("--school", required=True, help="school code or name")
+    remove.set_defaults(handler=run_async(_students_remove))
     slist = sts.add_parser("list", help="list a school's students")
     slist.add_argument("--school", required=True)
     slist.set_defaults(handler=run_async(_students_list))
@@ -351,9 +363,15 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    verb = "would import" if args.dry_run else "imported"
+    for line in report.lines():
+        print(f"{path}: {line}")
+    imported, updated = ("imported", "updated")
+    if args.dry_run:
+        imported, updated = "would import", "would update"
+    enrolled = f" ({report.updated_enrolled} enrolled)" if report.updated_enrolled else ""
     print(
-        f"ok: {verb} {report.imported} student(s), {report.classes_created} new class(es), "
+        f"ok: {imported} {report.imported} new student(s), {updated} {report.updated}{enrolled}, "
+        f"{report.unchanged} unchanged, {report.classes_created} new class(es), "
         f"{len(report.problems)} row(s) skipped"
     )
     return 0
@@ -377,6 +395,52 @@ async def _students_consent(args: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+async def _students_move(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        move = await roster_edits.move_student(
+            session,
+            school_ref=args.school,
+            student_number=args.student_number,
+            class_name=args.class_name,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+    who = f"{move.student_number} {move.name} ({move.school})"
+    if not move.changed:
+        print(f"ok: {who} is already in {move.after}; nothing changed")
+    else:
+        print(f"ok: {who} moved from {move.before} to {move.after} (grade {move.grade})")
+    return 0
+
+
+async def _students_remove(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        gone = await roster_edits.remove_student(
+            session,
+            school_ref=args.school,
+            student_number=args.student_number,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+    who = f"{gone.student_number} {gone.name} ({gone.school})"
+    codes = f"{gone.unused_codes} unused code(s)"
+    if gone.status_before == "pending":
+        print(f"ok: removed {who}, who had not enrolled, with {codes}")
+    else:
+        print(
+            f"ok: removed {who}: their messages, check-ins, safety plan and chat link are "
+            f"erased, with {codes}"
+        )
+    if gone.kept_records:
+        days = settings.privacy.safety_record_retention_days
+        print(
+            f"their {gone.kept_records} safety record(s) (risk assessments, case requests, "
+            f"cases) are kept {days} day(s) from when they were made or closed, then the daily "
+            "retention job deletes them with the student's record"
+        )
+    return 0
+
+
 async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions() as session:
         school = await admin.school_by_ref(session, args.school)
@@ -389,7 +453,8 @@ async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
                 Student.status,
             )
             .join(SchoolClass, Student.class_id == SchoolClass.id, isouter=True)
-            .where(Student.school_id == school.id)
+            # Students taken off the roster (no number) stay only for their safety records.
+            .where(Student.school_id == school.id, Student.student_number.is_not(None))
             .order_by(SchoolClass.name, Student.student_number)
         )
         for number, name, klass, grade, status in rows.all():

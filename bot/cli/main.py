@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    for arg in argv:
+        # Bytes that are not UTF-8 reach Python as lone surrogates, which no database or
+        # file takes: name the argument here rather than fail deep inside a command.
+        if any("\ud800" <= char <= "\udfff" for char in arg):
+            shown = arg.encode("utf-8", "backslashreplace").decode("utf-8")
+            parser.error(f"argument '{shown}' is not valid UTF-8 text")
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:

@@ -247,7 +247,9 @@ async def list_schools(session: AsyncSession) -> list[SchoolRow]:
         select(func.count(SchoolClass.id)).where(SchoolClass.school_id == School.id)
     ).scalar_subquery()
     students = (
-        select(func.count(Student.id)).where(Student.school_id == School.id)
+        select(func.count(Student.id)).where(
+            Student.school_id == School.id, Student.student_number.is_not(None)
+        )
     ).scalar_subquery()
     rows = await session.execute(
         select(School.code, School.name, School.timezone, classes, students).order_by(School.code)

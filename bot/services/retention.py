@@ -14,8 +14,10 @@ What goes, for students who asked to be erased (status ``deleted``):
 - safety records older than the retention period: risk assessments and case requests by
   when they were made, and closed cases (with their events and alerts) by when they closed.
   An open case is never deleted: a person is still working on it;
-- the student row of an erased anonymous student once nothing else of theirs is left (a
-  roster student's row is the school's roster, removed with ``heartguard students remove``).
+- the student row of an erased student who is on no roster (anonymous, or taken off it with
+  ``heartguard students remove``) once nothing else of theirs is left. A roster student who
+  erased their own data keeps their row: it is the school's roster, until the school removes
+  them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ KINDS = (
     ("safety_assessments", "risk assessment(s) past retention"),
     ("case_requests", "case request(s) past retention"),
     ("cases", "closed case(s) past retention, with their events and alerts"),
-    ("students", "erased anonymous student record(s) with nothing left"),
+    ("students", "erased student record(s) on no roster with nothing left"),
 )
 
 
@@ -117,7 +119,9 @@ async def sweep(
     report.counts["students"] = await _count_or_delete(
         session,
         Student,
-        (Student.status == "deleted") & Student.school_id.is_(None) & ~leftover,
+        (Student.status == "deleted")
+        & (Student.school_id.is_(None) | Student.student_number.is_(None))
+        & ~leftover,
         dry_run=dry_run,
     )
     audit(

@@ -1,10 +1,11 @@
-"""Import students from a school's CSV roster: all rows or none, every bad row named."""
+"""Import a school's CSV roster: new students added, known ones updated, bad rows named."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,28 @@ class RosterRow:
     birth_year: int | None
 
 
+@dataclass(frozen=True)
+class RowChange:
+    """What a roster line changed (or would change) for a student already on the roster."""
+
+    line: int
+    school: str
+    student_number: str
+    enrolled: bool
+    fields: tuple[tuple[str, str, str], ...]  # (field, before, after)
+    note: str = ""
+
+    def describe(self) -> str:
+        """One line for the administrator, e.g. ``line 3: S001 (BB01, pending): class A → B``."""
+        state = "enrolled" if self.enrolled else "pending"
+        parts = [f"{name} {before} → {after}" for name, before, after in self.fields]
+        if self.note:
+            parts.append(self.note)
+        return f"line {self.line}: {self.student_number} ({self.school}, {state}): " + "; ".join(
+            parts
+        )
+
+
 @dataclass
 class ImportReport:
     """What an import did, or would have done."""
@@ -54,8 +77,17 @@ class ImportReport:
     encoding: str
     rows: int = 0
     imported: int = 0
+    updated: int = 0
+    updated_enrolled: int = 0
+    unchanged: int = 0
     classes_created: int = 0
     problems: list[str] = field(default_factory=list)
+    changes: list[RowChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Every change and note, one line each, in file order."""
+        return sorted([c.describe() for c in self.changes] + self.notes, key=_line_of)
 
 
 def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -103,8 +135,12 @@ def parse(text: str) -> tuple[list[RosterRow], list[str]]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader)
+    # strict: a stray quote is a bad line, not a field that swallows the lines after it.
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise UsageError(f"line 1: not readable as CSV ({exc})") from None
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         key = HEADERS.get(name.strip().lower())
@@ -120,9 +156,25 @@ def parse(text: str) -> tuple[list[RosterRow], list[str]]:
     rows: list[RosterRow] = []
     problems: list[str] = []
     first_seen: dict[tuple[str, str], int] = {}
-    for record in reader:
+    needed = max(columns[name] for name in REQUIRED) + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # The reader has consumed the bad line (or the rest of the file, for a quote
+            # never closed) and goes on with the next one.
+            problems.append(
+                f"line {reader.line_num}: not readable as CSV ({exc}); check its quotes "
+                "and those of the lines before it"
+            )
+            continue
         line = reader.line_num
         if not any(cell.strip() for cell in record):
+            continue
+        if len(record) < needed:
+            problems.append(f"line {line}: {len(record)} cell(s), the header names {needed}")
             continue
         try:
             row = _row(line, record, columns)
@@ -149,6 +201,9 @@ def _row(line: int, record: list[str], columns: dict[str, int]) -> RosterRow:
     for name in ("school", "class", "student_number", "name"):
         if not cell(name):
             raise ValueError(f"{name} is empty")
+        if any(unicodedata.category(char) in ("Cc", "Cs") for char in cell(name)):
+            # A NUL or a line break in a name is a broken file, and PostgreSQL refuses NUL.
+            raise ValueError(f"{name} contains a control character")
     try:
         grade = int(cell("grade"))
     except ValueError:
@@ -191,8 +246,13 @@ async def import_roster(
 ) -> ImportReport:
     """Validate and import a roster inside the caller's transaction.
 
-    With any bad row and ``skip_bad_rows`` false, nothing is written and the report lists every
-    problem. The caller commits only when ``report.problems`` is empty or skipping was asked for.
+    A line for a new student number adds a pending student. A line for a number already on
+    the roster updates it: a pending student's name, class, grade, birth year and guardian
+    consent; an enrolled student's name, class, grade and birth year, but never their consent
+    (see ``_update``). A student erased on request is left as they are. Every update is
+    audited. With any bad row and ``skip_bad_rows`` false, nothing is written and the report
+    lists every problem; the caller commits only when ``report.problems`` is empty or
+    skipping was asked for.
     """
     text, used = decode(raw, encoding)
     rows, problems = parse(text)
@@ -202,22 +262,25 @@ async def import_roster(
     report.problems.extend(
         f"line {row.line}: unknown school {row.school!r}" for row in rows if row not in known
     )
-    existing = await _existing_numbers(
+    existing = await _existing_students(
         session, [(schools[r.school].id, r.student_number) for r in known]
     )
-    good = []
+    writes: list[tuple[RosterRow, Student | None]] = []
     for row in known:
-        if (schools[row.school].id, row.student_number) in existing:
-            report.problems.append(
-                f"line {row.line}: student number {row.student_number!r} is already enrolled "
-                f"in {schools[row.school].code}"
+        student = existing.get((schools[row.school].id, row.student_number))
+        if student is not None and student.status == "deleted":
+            report.notes.append(
+                f"line {row.line}: {row.student_number} in {schools[row.school].code} was "
+                "erased on request; left as they are (to enroll them again: `heartguard "
+                f"students remove {row.student_number} --school {schools[row.school].code}`, "
+                "then import the row again)"
             )
-        else:
-            good.append(row)
+            continue
+        writes.append((row, student))
     classes = await _classes(session, schools.values())
     # A class has one grade: the database's, else the first line that names the class.
     grades = {key: klass.grade for key, klass in classes.items()}
-    for row in good:
+    for row, _ in writes:
         key = (schools[row.school].id, row.class_name)
         grade = grades.setdefault(key, row.grade)
         if grade != row.grade:
@@ -228,7 +291,8 @@ async def import_roster(
     if report.problems and not skip_bad_rows:
         return report
     bad_lines = {_line_of(p) for p in report.problems}
-    for row in good:
+    class_names = {klass.id: klass.name for klass in classes.values()}
+    for row, student in writes:
         if row.line in bad_lines:
             continue
         school = schools[row.school]
@@ -240,21 +304,45 @@ async def import_roster(
             session.add(klass)
             await session.flush()
             classes[(school.id, row.class_name)] = klass
+            class_names[klass.id] = klass.name
             report.classes_created += 1
-        session.add(
-            Student(
-                school_id=school.id,
-                class_id=klass.id,
-                student_number=row.student_number,
-                display_name=row.name,
-                grade=row.grade,
-                birth_year=row.birth_year,
-                guardian_consent=row.guardian_consent,
-                status="pending",
-                created_at=now,
+        if student is None:
+            session.add(
+                Student(
+                    school_id=school.id,
+                    class_id=klass.id,
+                    student_number=row.student_number,
+                    display_name=row.name,
+                    grade=row.grade,
+                    birth_year=row.birth_year,
+                    guardian_consent=row.guardian_consent,
+                    status="pending",
+                    created_at=now,
+                )
             )
-        )
-        report.imported += 1
+            report.imported += 1
+            continue
+        change = _update(student, row, klass, class_names, school.code)
+        if change is None:
+            report.unchanged += 1
+            continue
+        if change.fields:
+            report.updated += 1
+            report.updated_enrolled += change.enrolled
+            audit(
+                session,
+                now=now,
+                actor=actor,
+                action="student_roster_updated",
+                subject_type="student",
+                subject_id=student.id,
+                fields=[name for name, _, _ in change.fields],
+                enrolled=change.enrolled,
+                line=row.line,
+            )
+        else:
+            report.unchanged += 1
+        report.changes.append(change)
     await session.flush()
     audit(
         session,
@@ -264,9 +352,68 @@ async def import_roster(
         subject_type="roster",
         subject_id="-",
         imported=report.imported,
+        updated=report.updated,
+        unchanged=report.unchanged,
         skipped=len(report.problems),
     )
     return report
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _update(
+    student: Student,
+    row: RosterRow,
+    klass: SchoolClass,
+    class_names: dict[int, str],
+    school_code: str,
+) -> RowChange | None:
+    """Bring a student on the roster in line with their row; None when nothing differs.
+
+    A pending student's record is the school's to correct in full. An enrolled student's
+    name, class and grade follow the roster too (a new school year moves every class), but
+    their guardian consent does not: it decides what they are offered on every message, and
+    a re-imported file (often an old export) must never grant or withdraw it unnoticed. That
+    change is reported, and made with ``heartguard students consent``.
+    """
+    enrolled = student.status != "pending"
+    fields: list[tuple[str, str, str]] = []
+    if student.display_name != row.name:
+        fields.append(("name", student.display_name, row.name))
+        student.display_name = row.name
+    if student.class_id != klass.id:
+        before = class_names.get(student.class_id, "-") if student.class_id else "-"
+        fields.append(("class", before, klass.name))
+        student.class_id = klass.id
+    if student.grade != row.grade:
+        fields.append(("grade", str(student.grade or "-"), str(row.grade)))
+        student.grade = row.grade
+    if row.birth_year is not None and student.birth_year != row.birth_year:
+        fields.append(("birth year", str(student.birth_year or "-"), str(row.birth_year)))
+        student.birth_year = row.birth_year
+    note = ""
+    if student.guardian_consent != row.guardian_consent:
+        if enrolled:
+            note = (
+                f"guardian consent stays {_yes_no(student.guardian_consent)} (the roster says "
+                f"{_yes_no(row.guardian_consent)}); an enrolled student's consent changes only "
+                f"with `heartguard students consent {row.student_number} --school {school_code} "
+                f"{'--guardian' if row.guardian_consent else '--withdraw'}`"
+            )
+        else:
+            fields.append(
+                (
+                    "guardian consent",
+                    _yes_no(student.guardian_consent),
+                    _yes_no(row.guardian_consent),
+                )
+            )
+            student.guardian_consent = row.guardian_consent
+    if not fields and not note:
+        return None
+    return RowChange(row.line, school_code, row.student_number, enrolled, tuple(fields), note)
 
 
 def _line_of(problem: str) -> int:
@@ -289,18 +436,18 @@ async def _schools(session: AsyncSession, refs: Iterable[str]) -> dict[str, Scho
     return out
 
 
-async def _existing_numbers(
+async def _existing_students(
     session: AsyncSession, keys: list[tuple[int, str]]
-) -> set[tuple[int, str]]:
-    found: set[tuple[int, str]] = set()
+) -> dict[tuple[int, str], Student]:
+    found: dict[tuple[int, str], Student] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        rows = await session.execute(
-            select(Student.school_id, Student.student_number).where(
-                tuple_(Student.school_id, Student.student_number).in_(chunk)
-            )
+        students = await session.scalars(
+            select(Student).where(tuple_(Student.school_id, Student.student_number).in_(chunk))
         )
-        found.update((sid, num) for sid, num in rows.all() if sid is not None and num is not None)
+        for student in students.all():
+            if student.school_id is not None and student.student_number is not None:
+                found[(student.school_id, student.student_number)] = student
     return found
 
 

@@ -47,7 +47,7 @@ def test_full_admin_round(cli_env: Path, capsys: Capture) -> None:
             "gbk"
         )
     )
-    assert "imported 2 student(s)" in ok(["students", "import", str(roster)], capsys)
+    assert "imported 2 new student(s)" in ok(["students", "import", str(roster)], capsys)
     out = ok(["codes", "issue", "--school", "BB01", "--class", "初二(3)班"], capsys)
     rows = list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"))))
     assert [r["student_number"] for r in rows] == ["S1", "S2"]

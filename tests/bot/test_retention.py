@@ -17,7 +17,15 @@ from bot.scheduler import RETENTION_JOB
 from bot.services.retention import RetentionJob, sweep
 from storage.crypto import DataCipher
 from storage.db import create_engine, session_factory
-from storage.models import AuditEvent, Case, CaseEvent, CaseRequest, RiskAssessmentRecord, Student
+from storage.models import (
+    AuditEvent,
+    Case,
+    CaseEvent,
+    CaseRequest,
+    RiskAssessmentRecord,
+    School,
+    Student,
+)
 
 NOW = datetime(2030, 6, 1, 8, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=1200)  # past the default 1,095 days
@@ -150,6 +158,37 @@ async def test_nothing_goes_before_its_time(sessions: async_sessionmaker[AsyncSe
     assert report.counts["everyday_assessments"] == 1
 
 
+async def test_a_student_removed_from_the_roster_goes_with_their_last_record(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        school = School(code="BB01", name="北碚一中", created_at=OLD)
+        session.add(school)
+        await session.flush()
+        # Taken off the roster with `students remove` (no number), and erased with /delete
+        # but still on the roster: only the first goes when their records do.
+        removed = Student(
+            school_id=school.id, display_name="小甲", status="deleted", created_at=OLD
+        )
+        erased = Student(
+            school_id=school.id,
+            student_number="S2",
+            display_name="小乙",
+            status="deleted",
+            created_at=OLD,
+        )
+        session.add_all([removed, erased])
+        await session.flush()
+        session.add_all([assessment(removed, "high", OLD), assessment(erased, "high", OLD)])
+        ids = (removed.id, erased.id)
+    async with sessions.begin() as session:
+        report = await sweep(session, now=NOW, retention_days=1095, dry_run=False)
+    assert (report.counts["safety_assessments"], report.counts["students"]) == (2, 1)
+    async with sessions() as session:
+        assert await session.get(Student, ids[0]) is None
+        assert await session.get(Student, ids[1]) is not None
+
+
 async def test_run_and_worker_schedule_it_daily(
     sessions: async_sessionmaker[AsyncSession], cipher: DataCipher
 ) -> None:
@@ -184,6 +223,6 @@ def test_the_command_shows_counts_and_changes_nothing_when_dry(
     assert "nothing changed" in out
     assert main(["retention", "run"]) == 0
     out = capsys.readouterr().out
-    assert "deleted 1 erased anonymous student record(s)" in out
+    assert "deleted 1 erased student record(s) on no roster" in out
     assert main(["retention", "run", "--dry-run"]) == 0
     assert "ok: would delete 0 record(s)" in capsys.readouterr().out

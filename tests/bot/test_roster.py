@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import UsageError
 from bot.services import admin, roster_import
-from storage.models import SchoolClass, Student
+from storage.models import AuditEvent, SchoolClass, Student
 
 NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 HEADER = "school,class,grade,student_number,name,guardian_consent\n"
@@ -118,14 +118,103 @@ async def test_skip_bad_rows_imports_the_rest(sessions: async_sessionmaker[Async
     assert await count_students(sessions) == 3
 
 
-async def test_already_enrolled_numbers_are_refused(
+async def roster_of(sessions: async_sessionmaker[AsyncSession]) -> dict[str, tuple[object, ...]]:
+    """number -> (name, class, grade, consent, status)."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                Student.student_number,
+                Student.display_name,
+                SchoolClass.name,
+                Student.grade,
+                Student.guardian_consent,
+                Student.status,
+            ).join(SchoolClass, Student.class_id == SchoolClass.id)
+        )
+        return {number: tuple(rest) for number, *rest in rows.all()}
+
+
+async def set_status(sessions: async_sessionmaker[AsyncSession], number: str, status: str) -> None:
+    async with sessions.begin() as session:
+        student = await session.scalar(select(Student).where(Student.student_number == number))
+        assert student is not None
+        student.status = status
+
+
+async def test_reimport_updates_pending_students_and_audits_each_change(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await seed(sessions)
     await run(sessions, GOOD.encode())
-    report = await run(sessions, (HEADER + "BB01,初一(1)班,7,S001,王小明,yes\n").encode())
-    assert report.problems == ["line 2: student number 'S001' is already enrolled in BB01"]
-    assert await count_students(sessions) == 3
+    again = HEADER + (
+        "BB01,初一(2)班,7,S001,王晓明,yes\n"  # line 2: name and class
+        "BB01,初一(1)班,7,S002,李小红,yes\n"  # line 3: the guardian consented
+        "BB01,五年级2班,5,S003,张小华,是\n"  # line 4: as before
+        "BB01,初一(1)班,7,S004,刘小军,no\n"  # line 5: new
+    )
+    report = await run(sessions, again.encode())
+    assert report.problems == []
+    assert (report.imported, report.updated, report.unchanged) == (1, 2, 1)
+    assert report.classes_created == 1
+    assert report.lines() == [
+        "line 2: S001 (BB01, pending): name 王小明 → 王晓明; class 初一(1)班 → 初一(2)班",
+        "line 3: S002 (BB01, pending): guardian consent no → yes",
+    ]
+    roster = await roster_of(sessions)
+    assert roster["S001"] == ("王晓明", "初一(2)班", 7, True, "pending")
+    assert roster["S002"] == ("李小红", "初一(1)班", 7, True, "pending")
+    assert roster["S004"] == ("刘小军", "初一(1)班", 7, False, "pending")
+    async with sessions() as session:
+        updates = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "student_roster_updated")
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    assert [u.details["fields"] for u in updates] == [["name", "class"], ["guardian consent"]]
+    assert all("王" not in str(u.details) for u in updates)  # field names, never the values
+
+
+async def test_enrolled_students_follow_the_roster_except_their_consent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    await run(sessions, GOOD.encode())
+    await set_status(sessions, "S001", "active")
+    again = HEADER + "BB01,初二(1)班,8,S001,王晓明,no\n"
+    report = await run(sessions, again.encode())
+    assert (report.updated, report.updated_enrolled) == (1, 1)
+    [line] = report.lines()
+    assert line.startswith(
+        "line 2: S001 (BB01, enrolled): name 王小明 → 王晓明; class 初一(1)班 → 初二(1)班; "
+        "grade 7 → 8; guardian consent stays yes (the roster says no)"
+    )
+    assert "heartguard students consent S001 --school BB01 --withdraw" in line
+    assert (await roster_of(sessions))["S001"] == ("王晓明", "初二(1)班", 8, True, "active")
+
+
+async def test_erased_students_are_left_alone(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await seed(sessions)
+    await run(sessions, GOOD.encode())
+    await set_status(sessions, "S002", "deleted")
+    report = await run(sessions, (HEADER + "BB01,初一(1)班,7,S002,别人,yes\n").encode())
+    assert report.problems == []
+    [line] = report.lines()
+    assert line.startswith("line 2: S002 in BB01 was erased on request; left as they are")
+    assert (await roster_of(sessions))["S002"] == ("李小红", "初一(1)班", 7, False, "deleted")
+
+
+async def test_a_bad_row_stops_the_updates_too(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await seed(sessions)
+    await run(sessions, GOOD.encode())
+    again = HEADER + "BB01,初一(1)班,7,S001,王晓明,yes\nBB01,五年级2班,6,S003,张小华,是\n"
+    report = await run(sessions, again.encode())
+    assert report.problems == ["line 3: class '五年级2班' is grade 5, not 6"]
+    assert (await roster_of(sessions))["S001"][0] == "王小明"
+    report = await run(sessions, again.encode(), skip_bad_rows=True)
+    assert (report.updated, len(report.problems)) == (1, 1)
+    assert (await roster_of(sessions))["S001"][0] == "王晓明"
 
 
 @pytest.mark.parametrize(
@@ -144,3 +233,24 @@ def test_unusable_files_get_one_clear_error(raw: bytes, message: str) -> None:
 
     with pytest.raises(UsageError, match=re.escape(message)):
         load()
+
+
+def test_broken_lines_are_named_and_the_rest_is_read() -> None:
+    long_name = "长" * 200_000
+    text = HEADER + (
+        f"BB01,初一(1)班,7,S001,{long_name},yes\n"  # line 2: over the field limit
+        'BB01,初一(1)班,7,S002,"李"小红,no\n'  # line 3: a stray quote
+        "BB01,初一(1)班,7,S003,张\x00小华,no\n"  # line 4: a NUL byte
+        "BB01,初一(1)班,7,S004\n"  # line 5: cells missing
+        "BB01,初一(1)班,7,S005,赵小刚,no\n"  # line 6: good
+    )
+    rows, problems = roster_import.parse(text)
+    assert [row.student_number for row in rows] == ["S005"]
+    assert problems == [
+        "line 2: not readable as CSV (field larger than field limit (131072)); check its "
+        "quotes and those of the lines before it",
+        "line 3: not readable as CSV (',' expected after '\"'); check its quotes and those of "
+        "the lines before it",
+        "line 4: name contains a control character",
+        "line 5: 4 cell(s), the header names 6",
+    ]

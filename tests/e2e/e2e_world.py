@@ -96,6 +96,8 @@ class BotRun:
     calls: Path
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # Options before the command, e.g. ("--debug",).
+    options: tuple[str, ...] = ()
 
     def start(self) -> None:
         self.starts += 1
@@ -104,7 +106,7 @@ class BotRun:
             sink.write(marker)
             sink.flush()
             self.proc = subprocess.Popen(
-                [str(BIN / "heartguard"), "--config", str(self.config), "run"],
+                [str(BIN / "heartguard"), *self.options, "--config", str(self.config), "run"],
                 env=self.env,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -163,12 +165,14 @@ class Person:
     client: httpx.AsyncClient
     user_id: int
     seen: list[dict[str, Any]] = field(default_factory=list)
+    first_name: str = "E2E"
 
     def _common(self) -> dict[str, Any]:
+        name = self.first_name
         return {
             "botToken": TOKEN,
-            "from": {"id": self.user_id, "is_bot": False, "first_name": "E2E"},
-            "chat": {"id": self.user_id, "type": "private", "first_name": "E2E"},
+            "from": {"id": self.user_id, "is_bot": False, "first_name": name},
+            "chat": {"id": self.user_id, "type": "private", "first_name": name},
             "date": int(time.time()),
         }
 

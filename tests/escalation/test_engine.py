@@ -200,7 +200,8 @@ async def test_scope_stale_buttons_and_unknown_cases_are_refused(world: World) -
         await world.service.act(case.id, "ack", Actor.counselor(world.teacher), T0 + 2 * MIN)
     with pytest.raises(CaseActionError, match="no case #9999"):
         await world.service.act(9999, "ack", Actor.admin(), T0)
-    _, timeline = await world.service.view(case.id, Actor.counselor(world.district), T0 + 3 * MIN)
+    view_at = T0 + 3 * MIN  # the timeline is in time order: the view comes last
+    _, timeline = await world.service.view(case.id, Actor.counselor(world.district), view_at)
     actions = [e.action for e in timeline]
     assert actions.count("refused") == 3
     assert actions[-1] == "viewed"

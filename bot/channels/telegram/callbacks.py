@@ -5,19 +5,20 @@ press, so data is only a claim to check. Two shapes exist:
 
 - ``s:TOKEN:KEY``: a student's answer. TOKEN names the question it was shown with, so a press
   on an older keyboard (whose keys may fit the current question too) is recognised as stale.
-- ``c:CASE:ACTION``: a counselor's action on a green-channel case.
+- ``c:CASE:ACTION``: a counselor's action on a green-channel case. Resolve only asks for the
+  outcome; ``c:CASE:resolve_OUTCOME`` (``resolve_safe``, ``resolve_false_alarm``, …) resolves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from escalation.lifecycle import ALLOWED, OPEN_STATUSES
+from escalation.lifecycle import ALLOWED, OPEN_STATUSES, RESOLUTIONS
 
 MAX_DATA = 64
 STUDENT = "s"
@@ -26,6 +27,8 @@ CASE_ACTIONS = ("ack", "contacted", "refer", "resolve")
 # Take over the student's chat: not a case status change, but offered on every open case.
 TAKE = "take"
 BUTTONS = (*CASE_ACTIONS, TAKE)
+# The buttons that answer Resolve's question: "resolve_" and the outcome.
+RESOLVE_WITH = "resolve_"
 # Short labels share a row; longer ones (instrument answers) get a row each to stay readable.
 _SHORT_LABEL = 8
 _PER_ROW = 3
@@ -45,10 +48,11 @@ class StudentPress:
 
 @dataclass(frozen=True)
 class CounselorPress:
-    """A counselor's press: a case and an action on it."""
+    """A counselor's press: a case and an action on it (and, for resolve, the outcome chosen)."""
 
     case_id: int
     action: str
+    resolution: str | None = None
 
 
 def prompt_token(text: str, keys: Sequence[str]) -> str:
@@ -78,9 +82,16 @@ def parse(data: str | None) -> StudentPress | CounselorPress | None:
         return None
     if kind == STUDENT:
         return StudentPress(first, second)
-    if kind == COUNSELOR and second in BUTTONS:
-        case_id = parse_case_id(first)
-        return CounselorPress(case_id, second) if case_id is not None else None
+    if kind != COUNSELOR:
+        return None
+    case_id = parse_case_id(first)
+    if case_id is None:
+        return None
+    if second in BUTTONS:
+        return CounselorPress(case_id, second)
+    outcome = second.removeprefix(RESOLVE_WITH)
+    if second.startswith(RESOLVE_WITH) and outcome in RESOLUTIONS:
+        return CounselorPress(case_id, "resolve", outcome)
     return None
 
 
@@ -120,13 +131,28 @@ def open_actions(status: str, offered: Sequence[str] = BUTTONS) -> list[str]:
 
 
 def case_keyboard(
-    case_id: int, actions: Sequence[str], label_of: dict[str, str]
+    case_id: int,
+    actions: Sequence[str],
+    label_of: Mapping[str, str],
+    outcomes: Mapping[str, str] | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """Two buttons a row for the case actions given; None when there is nothing left to do."""
+    """Two buttons a row for the case actions given; None when there is nothing left to do.
+
+    With ``outcomes`` (outcome -> label), Resolve's answers follow below the actions, one
+    button per outcome, so the case closes only on a second, deliberate press.
+    """
     if not actions:
         return None
     keys = [
         InlineKeyboardButton(label_of.get(a, a), callback_data=counselor_data(case_id, a))
         for a in actions
     ]
-    return InlineKeyboardMarkup([keys[i : i + 2] for i in range(0, len(keys), 2)])
+    rows = [keys[i : i + 2] for i in range(0, len(keys), 2)]
+    if outcomes:
+        answers = [
+            InlineKeyboardButton(label, callback_data=counselor_data(case_id, RESOLVE_WITH + key))
+            for key, label in outcomes.items()
+            if key in RESOLUTIONS
+        ]
+        rows += [answers[i : i + 3] for i in range(0, len(answers), 3)]
+    return InlineKeyboardMarkup(rows)

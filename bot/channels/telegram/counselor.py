@@ -188,9 +188,15 @@ class CounselorDesk:
             await self.take(update, who, press.case_id)
             return
         now = self.clock()
+        actor = Actor.counselor(who.counselor_id)
         try:
+            if press.action == "resolve" and press.resolution is None:
+                # Resolve only asks: the case closes on the outcome pressed next.
+                case = await self.service.cases.check(press.case_id, "resolve", actor, now)
+                await self._ask_outcome(query, case, message)
+                return
             case = await self.service.cases.act(
-                press.case_id, press.action, Actor.counselor(who.counselor_id), now
+                press.case_id, press.action, actor, now, resolution=press.resolution or "other"
             )
         except NotAllowedError:
             await query.answer(self.texts.counselor("refused_scope"), show_alert=True)
@@ -199,12 +205,40 @@ class CounselorDesk:
             await self._refuse(query, press.case_id, message)
             return
         log.info("counselor %s: %s on case %s", who.counselor_id, press.action, case.id)
-        await query.answer(
-            self.texts.counselor(
-                "done", action=self.texts.action(press.action), case=case_number(case)
+        action = self.texts.action(press.action)
+        if press.resolution is None:
+            done = self.texts.counselor("done", action=action, case=case_number(case))
+        else:
+            done = self.texts.counselor(
+                "resolved_as",
+                action=action,
+                outcome=self.texts.resolution(press.resolution),
+                case=case_number(case),
             )
-        )
+        await query.answer(done)
         await self._show_status(message, case, who.name, now)
+
+    async def _ask_outcome(
+        self, query: CallbackQuery, case: Any, message: MaybeInaccessibleMessage | None
+    ) -> None:
+        """Show Resolve's outcomes under the case's buttons (or, failing that, in a new message)."""
+        ask = self.texts.counselor("choose_outcome", case=case_number(case))
+        await query.answer(ask)
+        markup = case_keyboard(
+            case.id,
+            open_actions(case.status),
+            self.texts.action_labels,
+            outcomes=self.texts.resolution_labels,
+        )
+        if isinstance(message, Message):
+            try:
+                await message.edit_reply_markup(reply_markup=markup)
+                return
+            except TelegramError as exc:
+                log.debug("alert keyboard not extended: %s", type(exc).__name__)
+        # An alert too old to edit: the outcomes come in a message of their own.
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        await query.get_bot().send_message(chat_id, ask, reply_markup=markup)
 
     async def _refuse(
         self, query: CallbackQuery, case_id: int, message: MaybeInaccessibleMessage | None
@@ -234,6 +268,8 @@ class CounselorDesk:
         if not isinstance(message, Message) or message.text is None:
             return
         zh, en = _status(case.status)
+        if case.status == "resolved" and case.resolution:
+            en = f"{en} ({self.texts.resolution(case.resolution)})"
         line = self.texts.counselor(
             "status_line",
             status=zh,

@@ -31,6 +31,7 @@ class Texts:
     command_texts: Mapping[str, Mapping[str, str]]
     counselor_texts: Mapping[str, str]
     action_labels: Mapping[str, str]
+    resolution_labels: Mapping[str, str]
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Texts:
@@ -40,6 +41,7 @@ class Texts:
             command_texts={lang: dict(data[lang]["commands"]) for lang in LANGUAGES},
             counselor_texts=_strings(data["counselor"]),
             action_labels=dict(data["counselor"]["actions"]),
+            resolution_labels=dict(data["counselor"]["resolutions"]),
         )
 
     def student(self, key: str, language: str | None, **params: str) -> str:
@@ -60,6 +62,10 @@ class Texts:
     def action(self, action: str) -> str:
         """The button label of a case action."""
         return self.action_labels.get(action, action)
+
+    def resolution(self, outcome: str) -> str:
+        """The button label of a case outcome."""
+        return self.resolution_labels.get(outcome, outcome)
 
 
 @cache

@@ -160,24 +160,89 @@ async def test_a_press_by_anyone_but_that_counselor_is_refused(
     assert alert.message_id is not None
 
 
-async def test_a_press_on_a_resolved_case_is_refused_politely(
+OUTCOMES = ["safe", "referred_out", "false_alarm", "no_contact", "other"]
+
+
+async def press(chat: Chat, alert: Call, data: str, user: int = COUNSELOR) -> list[Call]:
+    assert alert.message_id is not None
+    return await chat.send(
+        chat.make.press(user, data, message_id=alert.message_id, text=alert.text, chat_id=user)
+    )
+
+
+async def events_of(ctx: AppContext, case_id: int) -> list[tuple[str, dict[str, object]]]:
+    async with ctx.sessions() as session:
+        rows = await session.execute(
+            select(CaseEvent.action, CaseEvent.details)
+            .where(CaseEvent.case_id == case_id)
+            .order_by(CaseEvent.id)
+        )
+    return [(action, dict(details)) for action, details in rows.all()]
+
+
+async def test_resolve_asks_for_the_outcome_and_only_the_outcome_resolves(
     chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
 ) -> None:
     alert = await crisis_alert(chat, process, clock, district)
     case = await case_of(ctx)
-    assert alert.message_id is not None
-    resolve = f"c:{case.id}:resolve"
-    await chat.send(
-        chat.make.press(COUNSELOR, resolve, message_id=alert.message_id, text=alert.text)
-    )
-    calls = await chat.send(
-        chat.make.press(COUNSELOR, f"c:{case.id}:ack", message_id=alert.message_id, text=alert.text)
-    )
-    assert calls[0].method == "answerCallbackQuery"
-    assert "已解决" in calls[0].params["text"]
-    assert [c.method for c in calls[1:]] == ["editMessageReplyMarkup"]
-    assert "reply_markup" not in calls[1].params  # nothing left to press
-    assert (await case_of(ctx)).status == "resolved"
+    answer, edit = await press(chat, alert, f"c:{case.id}:resolve")
+    assert answer.method == "answerCallbackQuery"
+    assert "choose the outcome below" in answer.params["text"]
+    assert edit.method == "editMessageReplyMarkup"
+    assert edit.callback_data == [
+        f"c:{case.id}:ack",
+        f"c:{case.id}:contacted",
+        f"c:{case.id}:refer",
+        f"c:{case.id}:resolve",
+        f"c:{case.id}:take",
+        *(f"c:{case.id}:resolve_{outcome}" for outcome in OUTCOMES),
+    ]
+    rows = edit.params["reply_markup"]["inline_keyboard"]
+    assert [[key["text"] for key in row] for row in rows[-2:]] == [
+        ["安全 Safe", "已转出 Referred out", "误报 False alarm"],
+        ["未能联系 No contact", "其他 Other"],
+    ]
+    assert (await case_of(ctx)).status == "open"  # asking changed nothing
+    assert "resolve" not in [action for action, _ in await events_of(ctx, case.id)]
+
+    answer, edit = await press(chat, alert, f"c:{case.id}:resolve_false_alarm")
+    assert "误报 False alarm" in answer.params["text"]
+    assert edit.method == "editMessageText"
+    assert "已解决 / resolved (误报 False alarm) · 陈老师" in edit.text
+    assert edit.callback_data == []  # nothing left to press
+    resolved = await case_of(ctx)
+    assert (resolved.status, resolved.resolution) == ("resolved", "false_alarm")
+    actor = f"counselor:{district['counselor']}"
+    assert ("resolve", {"resolution": "false_alarm"}) in await events_of(ctx, case.id)
+    assert [a for a, _ in await events_of(ctx, case.id) if a == "resolve"] == ["resolve"]
+    async with ctx.sessions() as session:
+        who = await session.scalar(select(CaseEvent.actor).where(CaseEvent.action == "resolve"))
+    assert who == actor
+
+
+async def test_stale_and_foreign_outcome_presses_are_refused_politely(
+    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+) -> None:
+    alert = await crisis_alert(chat, process, clock, district)
+    case = await case_of(ctx)
+    other_school = await press(chat, alert, f"c:{case.id}:resolve_safe", user=6161)
+    assert [c.method for c in other_school] == ["answerCallbackQuery"]
+    assert "不在你负责的学校" in other_school[0].params["text"]
+    asked_outside = await press(chat, alert, f"c:{case.id}:resolve", user=6161)
+    assert "不在你负责的学校" in asked_outside[0].params["text"]
+    assert (await case_of(ctx)).status == "open"
+    refusals = [d for a, d in await events_of(ctx, case.id) if a == "refused"]
+    assert [d["attempted"] for d in refusals] == ["resolve", "resolve"]
+
+    await press(chat, alert, f"c:{case.id}:resolve")
+    await press(chat, alert, f"c:{case.id}:resolve_safe")
+    for data in (f"c:{case.id}:resolve_no_contact", f"c:{case.id}:resolve", f"c:{case.id}:ack"):
+        answer, edit = await press(chat, alert, data)  # an older keyboard, pressed again
+        assert answer.params["show_alert"] is True
+        assert "已解决" in answer.params["text"]
+        assert edit.method == "editMessageReplyMarkup"
+        assert "reply_markup" not in edit.params  # nothing left to press
+    assert (await case_of(ctx)).resolution == "safe"
 
 
 async def test_queue_lists_open_cases_in_scope_and_case_records_the_view(

@@ -22,6 +22,11 @@ FORGED = [
     "c:007:ack",
     "c: 7:ack",
     "c:7:delete",
+    "c:7:resolve_",  # Resolve's outcomes: only the five there are
+    "c:7:resolve_maybe",
+    "c:7:resolve_safe_",
+    "c:7:resolve_SAFE",
+    "c:7:resolve:safe",
     "c:7",
     "c::ack",
 ]
@@ -34,6 +39,7 @@ def test_forged_counselor_data_is_not_a_press(data: str) -> None:
 
 def test_well_formed_ids_read_back() -> None:
     assert parse("c:2147483647:resolve") == CounselorPress(2147483647, "resolve")
+    assert parse("c:12:resolve_referred_out") == CounselorPress(12, "resolve", "referred_out")
     assert parse_case_id("12") == 12
     assert parse_case_id("１２") is None  # full-width digits
 
@@ -51,7 +57,9 @@ def statements(ctx: AppContext) -> Iterator[list[str]]:
     event.remove(ctx.engine.sync_engine, "before_cursor_execute", count)
 
 
-@pytest.mark.parametrize("data", ["c:²:ack", "c:99999999999999999999:ack", "c:1:drop"])
+@pytest.mark.parametrize(
+    "data", ["c:²:ack", "c:99999999999999999999:ack", "c:1:drop", "c:1:resolve_maybe"]
+)
 async def test_a_forged_press_is_answered_without_touching_the_database(
     chat: Chat, statements: list[str], data: str
 ) -> None:
