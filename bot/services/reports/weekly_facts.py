@@ -1,0 +1,417 @@
+"""What a weekly report counts, read from the database for two weeks at once.
+
+Each query reads one time-indexed range (both weeks together) and returns student ids, which
+the scope's roster turns into units (school, grade); the pure core in ``weekly`` does the
+counting and the suppression. A school's report joins the students table to keep to its own
+pupils; the district's reads everything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.reports.weekly import Unit, WeekFacts
+from bot.services.reports.weeks import Week
+from flows import StudentProfile
+from storage.models import (
+    AlertMark,
+    AuditEvent,
+    Case,
+    CaseEvent,
+    CheckinResult,
+    CheckinStart,
+    Notification,
+    ReminderDelivery,
+    RiskAssessmentRecord,
+    Student,
+)
+
+PHQ_BAND = {
+    "minimal": "phq.minimal",
+    "mild": "phq.mild",
+    "moderate": "phq.moderate",
+    "moderately_severe": "phq.moderately_severe",
+    "severe": "phq.severe",
+}
+GAD_BAND = {
+    "minimal": "gad.minimal",
+    "mild": "gad.mild",
+    "moderate": "gad.moderate",
+    "severe": "gad.severe",
+}
+FLAG_LEVELS = ("moderate", "high", "imminent")
+# Case events that are a person following a case up (a view or a refusal is not).
+FOLLOW_UPS = ("ack", "contacted", "refer", "resolve", "reopen", "note", "marked")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the report counts as overdue, and the guardian-consent age."""
+
+    follow_up_due: timedelta
+    referral_due: timedelta
+    consent_age: int
+
+
+@dataclass
+class _Week:
+    """A week being gathered: figure -> unit per counted key (students or cases)."""
+
+    week: Week
+    units: dict[str, dict[Any, Unit]]
+    ack: list[float]
+
+    def add(self, figure: str, key: Any, unit: Unit) -> None:
+        self.units.setdefault(figure, {})[key] = unit
+
+
+class _Gather:
+    """One report's reading: the scope, the roster and the two weeks."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        school_id: int | None,
+        weeks: Sequence[Week],
+        roster: Mapping[int, Unit],
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.school_id = school_id
+        self.weeks = [_Week(week, {}, []) for week in weeks]
+        self.roster = roster
+        self.now = now
+        self.start = min(week.start for week in weeks)
+        self.end = max(week.end for week in weeks)
+
+    def scoped(self, query: Any, student_id: Any) -> Any:
+        """Keep a school's report to its own students."""
+        if self.school_id is None:
+            return query
+        return query.join(Student, Student.id == student_id).where(
+            Student.school_id == self.school_id
+        )
+
+    def week_of(self, at: datetime) -> _Week | None:
+        return next((w for w in self.weeks if w.week.start <= at < w.week.end), None)
+
+    def unit(self, student_id: int) -> Unit:
+        return self.roster.get(student_id, Unit(None, None))
+
+    async def rows(self, query: Any) -> Sequence[Any]:
+        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        return rows
+
+
+async def roster(session: AsyncSession, school_id: int | None) -> dict[int, Unit]:
+    """Every student of the scope (erased ones too: their history still counts)."""
+    query = select(Student.id, Student.school_id, Student.grade)
+    if school_id is not None:
+        query = query.where(Student.school_id == school_id)
+    return {sid: Unit(school, grade) for sid, school, grade in (await session.execute(query))}
+
+
+async def gather(
+    session: AsyncSession,
+    *,
+    school_id: int | None,
+    weeks: Sequence[Week],
+    rules: Rules,
+    now: datetime,
+) -> list[WeekFacts]:
+    """The facts of each week, in the order given (this week, then last week)."""
+    g = _Gather(session, school_id, weeks, await roster(session, school_id), now)
+    await _checkins(g)
+    await _results(g)
+    await _flags(g)
+    await _cases(g)
+    await _timeouts(g)
+    await _overdue(g, rules)
+    await _consent(g, rules)
+    await _failures(g)
+    return [
+        WeekFacts({figure: list(units.values()) for figure, units in w.units.items()}, w.ack)
+        for w in g.weeks
+    ]
+
+
+async def _checkins(g: _Gather) -> None:
+    invited = g.scoped(
+        select(ReminderDelivery.student_id, ReminderDelivery.sent_at).where(
+            ReminderDelivery.kind == "weekly",
+            ReminderDelivery.status == "sent",
+            ReminderDelivery.sent_at >= g.start,
+            ReminderDelivery.sent_at < g.end,
+        ),
+        ReminderDelivery.student_id,
+    )
+    started = g.scoped(
+        select(CheckinStart.student_id, CheckinStart.created_at).where(
+            CheckinStart.created_at >= g.start, CheckinStart.created_at < g.end
+        ),
+        CheckinStart.student_id,
+    )
+    for figure, query in (("invited", invited), ("started", started)):
+        for sid, at in await g.rows(query):
+            week = g.week_of(at)
+            if week is not None:
+                week.add(figure, sid, g.unit(sid))
+
+
+async def _results(g: _Gather) -> None:
+    query = g.scoped(
+        select(
+            CheckinResult.student_id,
+            CheckinResult.instrument,
+            CheckinResult.band,
+            CheckinResult.created_at,
+        )
+        .where(
+            CheckinResult.created_at >= g.start,
+            CheckinResult.created_at < g.end,
+            CheckinResult.instrument.in_(("mood", "phq2", "phq9", "gad2", "gad7", "asq")),
+        )
+        .order_by(CheckinResult.created_at, CheckinResult.id),
+        CheckinResult.student_id,
+    )
+    # The latest result of each instrument per student and week decides the band.
+    latest: dict[tuple[int, int, str], str] = {}
+    for sid, instrument, band, at in await g.rows(query):
+        week = g.week_of(at)
+        if week is None:
+            continue
+        index = g.weeks.index(week)
+        if instrument == "mood":
+            # Every finished check-in records its opening mood question.
+            week.add("completed", sid, g.unit(sid))
+        elif instrument == "asq":
+            if band != "negative":
+                previous = latest.get((index, sid, "asq"))
+                latest[(index, sid, "asq")] = (
+                    "asq.acute" if "acute_positive" in (band, previous) else "asq.non_acute"
+                )
+        else:
+            latest[(index, sid, instrument)] = band
+    by_student: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
+    for (index, sid, instrument), band in latest.items():
+        by_student[(index, sid)][instrument] = band
+    for (index, sid), bands in by_student.items():
+        week, unit = g.weeks[index], g.unit(sid)
+        for full, screen, names, prefix in (
+            ("phq9", "phq2", PHQ_BAND, "phq"),
+            ("gad7", "gad2", GAD_BAND, "gad"),
+        ):
+            if full in bands:
+                week.add(names.get(bands[full], f"{prefix}.unscored"), sid, unit)
+            elif screen in bands:
+                negative = bands[screen] == "negative"
+                week.add(
+                    f"{prefix}.negative_screen" if negative else f"{prefix}.unscored", sid, unit
+                )
+        if "asq" in bands:
+            week.add(bands["asq"], sid, unit)
+
+
+async def _flags(g: _Gather) -> None:
+    query = g.scoped(
+        select(
+            RiskAssessmentRecord.student_id,
+            RiskAssessmentRecord.level,
+            RiskAssessmentRecord.created_at,
+        ).where(
+            RiskAssessmentRecord.created_at >= g.start,
+            RiskAssessmentRecord.created_at < g.end,
+            RiskAssessmentRecord.level.in_(FLAG_LEVELS),
+        ),
+        RiskAssessmentRecord.student_id,
+    )
+    highest: dict[tuple[int, int], int] = {}
+    for sid, level, at in await g.rows(query):
+        week = g.week_of(at)
+        if week is not None:
+            key = (g.weeks.index(week), sid)
+            highest[key] = max(highest.get(key, 0), FLAG_LEVELS.index(level))
+    for (index, sid), level in highest.items():
+        g.weeks[index].add(f"flags.{FLAG_LEVELS[level]}", sid, g.unit(sid))
+
+
+def _case_query(g: _Gather) -> Any:
+    query = select(Case.id, Case.student_id, Case.school_id, Case.priority, Case.reason)
+    if g.school_id is not None:
+        query = query.where(Case.school_id == g.school_id)
+    return query
+
+
+def _case_unit(g: _Gather, student_id: int, school_id: int | None) -> Unit:
+    return Unit(school_id, g.unit(student_id).grade)
+
+
+async def _cases(g: _Gather) -> None:
+    query = _case_query(g).add_columns(Case.created_at, AlertMark.mark)
+    query = query.outerjoin(AlertMark, AlertMark.case_id == Case.id).where(
+        Case.created_at >= g.start, Case.created_at < g.end
+    )
+    opened: dict[int, tuple[_Week, datetime]] = {}
+    for cid, sid, school, priority, reason, at, mark in await g.rows(query):
+        week = g.week_of(at)
+        if week is None:
+            continue
+        unit = _case_unit(g, sid, school)
+        week.add(f"cases.{priority}", cid, unit)
+        if reason.startswith("risk_"):
+            figure = {"confirmed": "marks.confirmed", "false_alarm": "marks.false_alarm"}
+            week.add(figure.get(mark or "", "marks.unmarked"), cid, unit)
+        opened[cid] = (week, at)
+        week.add("ack.waiting", cid, unit)
+    if not opened:
+        return
+    acks = await g.rows(
+        select(CaseEvent.case_id, func.min(CaseEvent.at))
+        .where(CaseEvent.action == "ack", CaseEvent.case_id.in_(tuple(opened)))
+        .group_by(CaseEvent.case_id)
+    )
+    for cid, first in acks:
+        week, at = opened[cid]
+        unit = week.units["ack.waiting"].pop(cid)
+        week.add("ack.done", cid, unit)
+        week.ack.append((first - at).total_seconds() / 60)
+
+
+async def _timeouts(g: _Gather) -> None:
+    """Cases that went on to a later step or round because nobody acknowledged in time."""
+    query = (
+        _case_query(g)
+        .add_columns(CaseEvent.action, CaseEvent.details, CaseEvent.at)
+        .join(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(
+            CaseEvent.action.in_(("notified", "ack_expired")),
+            CaseEvent.at >= g.start,
+            CaseEvent.at < g.end,
+        )
+    )
+    for cid, sid, school, _priority, _reason, action, details, at in await g.rows(query):
+        week = g.week_of(at)
+        later = action == "ack_expired" or bool(
+            isinstance(details, dict) and (details.get("step") or details.get("round"))
+        )
+        if week is not None and later:
+            week.add("timeouts", cid, _case_unit(g, sid, school))
+
+
+async def _overdue(g: _Gather, rules: Rules) -> None:
+    """Open cases at each week's end (or now) whose follow-up or referral is past due."""
+    for week in g.weeks:
+        as_of = min(week.week.end, g.now)
+        query = (
+            _case_query(g)
+            .add_columns(Case.created_at, Case.referred_at)
+            .where(
+                Case.created_at < as_of,
+                (Case.closed_at.is_(None)) | (Case.closed_at >= as_of),
+            )
+        )
+        cases = await g.rows(query)
+        if not cases:
+            continue
+        touched = dict(
+            await g.rows(
+                select(CaseEvent.case_id, func.max(CaseEvent.at))
+                .where(
+                    CaseEvent.case_id.in_(tuple(row[0] for row in cases)),
+                    CaseEvent.action.in_(FOLLOW_UPS),
+                    CaseEvent.at < as_of,
+                )
+                .group_by(CaseEvent.case_id)
+            )
+        )
+        for cid, sid, school, _priority, _reason, created, referred in cases:
+            unit = _case_unit(g, sid, school)
+            if referred is not None and referred < as_of:
+                if as_of - referred >= rules.referral_due:
+                    week.add("overdue.referrals", cid, unit)
+            elif as_of - touched.get(cid, created) >= rules.follow_up_due:
+                week.add("overdue.follow_ups", cid, unit)
+
+
+async def _consent(g: _Gather, rules: Rules) -> None:
+    """Students under the consent age without a guardian's consent, at each week's end."""
+    query = select(
+        Student.id,
+        Student.grade,
+        Student.birth_year,
+        Student.age_group,
+        Student.guardian_consent,
+        Student.created_at,
+    ).where(Student.status != "deleted", Student.anonymous.is_(False))
+    if g.school_id is not None:
+        query = query.where(Student.school_id == g.school_id)
+    students = await g.rows(query)
+    changes = await g.rows(
+        select(AuditEvent.subject_id, AuditEvent.action, AuditEvent.at)
+        .where(
+            AuditEvent.action.in_(("guardian_consent_recorded", "guardian_consent_withdrawn")),
+            AuditEvent.subject_type == "student",
+            AuditEvent.at >= g.start,
+        )
+        .order_by(AuditEvent.at)
+    )
+    for week in g.weeks:
+        as_of = min(week.week.end, g.now)
+        # A consent recorded after the week's end was still missing then, and the reverse.
+        then: dict[int, bool] = {}
+        for subject, action, at in changes:
+            if at >= as_of and subject.isdigit() and int(subject) not in then:
+                then[int(subject)] = action == "guardian_consent_withdrawn"
+        for sid, grade, birth_year, group, consent, created in students:
+            if created >= as_of or then.get(sid, consent):
+                continue
+            age = None if birth_year is None else max(0, as_of.year - birth_year - 1)
+            profile = StudentProfile(grade=grade, age=age, age_group=_group(group))
+            if profile.under_age(rules.consent_age):
+                week.add("consent.missing", sid, g.unit(sid))
+
+
+def _group(value: str | None) -> Any:
+    return value if value in ("under_age", "of_age") else None
+
+
+async def _failures(g: _Gather) -> None:
+    reminders = g.scoped(
+        select(ReminderDelivery.student_id, ReminderDelivery.claimed_at).where(
+            ReminderDelivery.status.in_(("failed", "unreachable")),
+            ReminderDelivery.claimed_at >= g.start,
+            ReminderDelivery.claimed_at < g.end,
+        ),
+        ReminderDelivery.student_id,
+    )
+    for sid, at in await g.rows(reminders):
+        week = g.week_of(at)
+        if week is not None:
+            week.add("failures.reminders", sid, g.unit(sid))
+    alerts = (
+        _case_query(g)
+        .add_columns(Notification.id, Notification.created_at)
+        .join(Notification, Notification.case_id == Case.id)
+        .where(
+            Notification.status.in_(("failed", "dead")),
+            Notification.created_at >= g.start,
+            Notification.created_at < g.end,
+        )
+    )
+    for _cid, sid, school, _priority, _reason, nid, at in await g.rows(alerts):
+        week = g.week_of(at)
+        if week is not None:
+            week.add("failures.alerts", nid, _case_unit(g, sid, school))
+
+
+def grades_of(units: Iterable[Unit]) -> tuple[int | None, ...]:
+    """The grades a roster holds, in order (unknown last)."""
+    found = {unit.grade for unit in units}
+    return tuple(sorted(found, key=lambda grade: (grade is None, grade or 0)))
