@@ -19,6 +19,7 @@ from bot.bootstrap import (
     open_app,
     open_runtime,
 )
+from bot.cli import records
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
@@ -98,6 +99,7 @@ def register(commands: Any) -> None:
         if action == "note":
             sub.add_argument("text")
         sub.set_defaults(handler=run_async(_act), action=action)
+    records.register_cases(cs)
 
     duty = commands.add_parser("duty", help="duty shifts and date overrides")
     ds = duty.add_subparsers(dest="duty_command", metavar="ACTION")

@@ -120,6 +120,10 @@ TEXTS: Mapping[str, tuple[str, str]] = {
     "file.outcome": ("结果", "Outcome"),
     "file.mark": ("咨询师标记", "Counselor's mark"),
     "file.none": ("无", "none"),
+    "file.priority": ("优先级", "Priority"),
+    "file.reason": ("原因", "Reason"),
+    "file.opened": ("开案", "Opened"),
+    "file.closed": ("结案", "Closed"),
 }
 
 

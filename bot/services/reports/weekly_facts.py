@@ -305,39 +305,49 @@ async def _timeouts(g: _Gather) -> None:
             week.add("timeouts", cid, _case_unit(g, sid, school))
 
 
+async def overdue_cases(
+    session: AsyncSession, school_id: int | None, as_of: datetime, rules: Rules
+) -> list[tuple[int, int, int | None, str]]:
+    """Cases open at ``as_of`` whose follow-up or referral was past due then.
+
+    Returns (case id, student id, school id, "follow_up" or "referral"). A referral is overdue
+    when the case is still open ``referral_due`` after it; any other open case when no person
+    has followed it up (acknowledged, contacted, noted, referred…) for ``follow_up_due``.
+    """
+    query = select(
+        Case.id, Case.student_id, Case.school_id, Case.created_at, Case.referred_at
+    ).where(Case.created_at < as_of, (Case.closed_at.is_(None)) | (Case.closed_at >= as_of))
+    if school_id is not None:
+        query = query.where(Case.school_id == school_id)
+    cases = (await session.execute(query)).all()
+    if not cases:
+        return []
+    last_touch = await session.execute(
+        select(CaseEvent.case_id, func.max(CaseEvent.at))
+        .where(
+            CaseEvent.case_id.in_(tuple(row[0] for row in cases)),
+            CaseEvent.action.in_(FOLLOW_UPS),
+            CaseEvent.at < as_of,
+        )
+        .group_by(CaseEvent.case_id)
+    )
+    touched: dict[int, datetime] = dict(last_touch.tuples().all())
+    out = []
+    for cid, sid, school, created, referred in cases:
+        if referred is not None and referred < as_of:
+            if as_of - referred >= rules.referral_due:
+                out.append((cid, sid, school, "referral"))
+        elif as_of - touched.get(cid, created) >= rules.follow_up_due:
+            out.append((cid, sid, school, "follow_up"))
+    return out
+
+
 async def _overdue(g: _Gather, rules: Rules) -> None:
-    """Open cases at each week's end (or now) whose follow-up or referral is past due."""
     for week in g.weeks:
         as_of = min(week.week.end, g.now)
-        query = (
-            _case_query(g)
-            .add_columns(Case.created_at, Case.referred_at)
-            .where(
-                Case.created_at < as_of,
-                (Case.closed_at.is_(None)) | (Case.closed_at >= as_of),
-            )
-        )
-        cases = await g.rows(query)
-        if not cases:
-            continue
-        touched = dict(
-            await g.rows(
-                select(CaseEvent.case_id, func.max(CaseEvent.at))
-                .where(
-                    CaseEvent.case_id.in_(tuple(row[0] for row in cases)),
-                    CaseEvent.action.in_(FOLLOW_UPS),
-                    CaseEvent.at < as_of,
-                )
-                .group_by(CaseEvent.case_id)
-            )
-        )
-        for cid, sid, school, _priority, _reason, created, referred in cases:
-            unit = _case_unit(g, sid, school)
-            if referred is not None and referred < as_of:
-                if as_of - referred >= rules.referral_due:
-                    week.add("overdue.referrals", cid, unit)
-            elif as_of - touched.get(cid, created) >= rules.follow_up_due:
-                week.add("overdue.follow_ups", cid, unit)
+        for cid, sid, school, kind in await overdue_cases(g.session, g.school_id, as_of, rules):
+            figure = "overdue.referrals" if kind == "referral" else "overdue.follow_ups"
+            week.add(figure, cid, _case_unit(g, sid, school))
 
 
 async def _consent(g: _Gather, rules: Rules) -> None:
