@@ -62,6 +62,26 @@ def _companion(relation: Relation, cells: Mapping[Key, Cell], hidden: set[Key]) 
     return relation.total if relation.total not in hidden else None
 
 
+def components(relations: Sequence[Relation]) -> list[list[Relation]]:
+    """Relations grouped by shared cells: each group is an independent system of equations."""
+    parent: dict[Key, Key] = {}
+
+    def root(key: Key) -> Key:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for relation in relations:
+        first = root(relation.total)
+        for key in relation.parts:
+            parent[root(key)] = first
+    groups: dict[Key, list[Relation]] = {}
+    for relation in relations:
+        groups.setdefault(root(relation.total), []).append(relation)
+    return list(groups.values())
+
+
 def determined(
     cells: Mapping[Key, Cell], relations: Sequence[Relation], hidden: Iterable[Key]
 ) -> set[Key]:
@@ -70,9 +90,20 @@ def determined(
     Each relation is one linear equation over the hidden cells (the shown ones move to the
     right-hand side). A hidden cell is determined exactly when its unit vector lies in the row
     space of the equations, which, in reduced row echelon form, means some row is that unit
-    vector.
+    vector. Groups of relations that share no cell are solved apart (a report is many small
+    tables, not one large one).
     """
-    unknown = sorted(set(hidden), key=repr)
+    hidden = set(hidden)
+    found: set[Key] = set()
+    for group in components(relations):
+        found |= _determined(group, hidden)
+    return found
+
+
+def _determined(relations: Sequence[Relation], hidden: set[Key]) -> set[Key]:
+    unknown = sorted({k for r in relations for k in r.cells() if k in hidden}, key=repr)
+    if not unknown:
+        return set()
     index = {key: i for i, key in enumerate(unknown)}
     rows: list[list[Fraction]] = []
     for relation in relations:

@@ -331,7 +331,7 @@ async def overdue_cases(
         )
         .group_by(CaseEvent.case_id)
     )
-    touched: dict[int, datetime] = dict(last_touch.tuples().all())
+    touched: dict[int, datetime] = {cid: at for cid, at in last_touch.all()}  # noqa: C416
     out = []
     for cid, sid, school, created, referred in cases:
         if referred is not None and referred < as_of:
