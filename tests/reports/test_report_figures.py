@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config.settings import load_settings
 from bot.services.reports.weekly import percentile
@@ -55,7 +55,8 @@ PRIORITY = """
     GROUP BY priority"""
 ACKS = """
     SELECT c.id, c.created_at, min(e.at) FROM cases c JOIN case_events e ON e.case_id = c.id
-    WHERE e.action = 'ack' AND c.created_at >= :a AND c.created_at < :b GROUP BY c.id, c.created_at"""
+    WHERE e.action = 'ack' AND c.created_at >= :a AND c.created_at < :b
+    GROUP BY c.id, c.created_at"""
 DEAD = """
     SELECT count(*) FROM notifications WHERE status IN ('failed', 'dead')
     AND created_at >= :a AND created_at < :b"""
@@ -105,7 +106,7 @@ async def test_district_figures_equal_direct_sql(
         assert report.value(tag, "phq.negative_screen") == rows[0][0]
         rows = await scalar_rows(district, ASQ, week)
         assert report.value(tag, "asq.positive") == rows[0][0]
-        priorities = dict((await scalar_rows(district, PRIORITY, week)))
+        priorities = dict(await scalar_rows(district, PRIORITY, week))
         for priority in ("routine", "urgent", "emergency"):
             assert report.value(tag, f"cases.{priority}") == priorities.get(priority, 0)
         minutes = [

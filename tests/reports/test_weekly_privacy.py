@@ -1,4 +1,4 @@
-"""The weekly report's outputs, built from random facts: no small cell anywhere, none recoverable."""
+"""The weekly report from random facts: no small cell in any output, none recoverable."""
 
 from __future__ import annotations
 
