@@ -80,7 +80,8 @@ async def test_reports_and_file_render_with_their_charts(
     chromium_nojs.get(f"{root}/district")
     assert chromium_nojs.title.startswith("Weekly district mental-health report")
     marks = charts_with_data(chromium_nojs)
-    assert len(marks) == 4 and all(n > 0 for n in marks), marks
+    assert len(marks) == 4
+    assert all(n > 0 for n in marks), marks
     sections = chromium_nojs.find_elements(By.CSS_SELECTOR, "section.page")
     assert [s.get_attribute("id") for s in sections] == [
         "checkins",
