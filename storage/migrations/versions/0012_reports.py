@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_deliveries")),
-        sa.UniqueConstraint("scope", "week", name=op.f("uq_report_deliveries_scope")),
+        sa.UniqueConstraint("scope", "week", name=op.f("uq_report_deliveries_scope_week")),
     )
     with op.batch_alter_table("checkin_results", schema=None) as batch_op:
         batch_op.create_index("ix_checkin_results_created_at", ["created_at"], unique=False)
