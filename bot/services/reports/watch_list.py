@@ -161,9 +161,9 @@ class WatchList:
         overdue_rules = Rules(
             self.settings.reports.follow_up_due, self.settings.reports.referral_due, 0
         )
-        for cid, sid, school, kind in await overdue_cases(session, None, now, overdue_rules):
-            if schools is None or school in schools:
-                histories[sid]["overdue"].append((cid, kind))
+        for due in await overdue_cases(session, None, now, overdue_rules):
+            if schools is None or due.school_id in schools:
+                histories[due.student_id]["overdue"].append((due.case_id, due.kind))
         found = {}
         for sid, data in histories.items():
             why = reasons(

@@ -9,12 +9,12 @@ pupils; the district's reads everything.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.reports.weekly import Unit, WeekFacts
@@ -67,9 +67,23 @@ class _Week:
     week: Week
     units: dict[str, dict[Any, Unit]]
     ack: list[float]
+    start: datetime
+    end: datetime
+    counted: dict[str, list[Unit]] = field(default_factory=dict)
 
     def add(self, figure: str, key: Any, unit: Unit) -> None:
         self.units.setdefault(figure, {})[key] = unit
+
+    def extend(self, figure: str, unit: Unit, count: int) -> None:
+        """``count`` distinct things the database counted already."""
+        self.counted.setdefault(figure, []).extend([unit] * count)
+
+    def facts(self) -> WeekFacts:
+        figures = set(self.units) | set(self.counted)
+        return WeekFacts(
+            {f: [*self.units.get(f, {}).values(), *self.counted.get(f, ())] for f in figures},
+            self.ack,
+        )
 
 
 class _Gather:
@@ -80,42 +94,44 @@ class _Gather:
         session: AsyncSession,
         school_id: int | None,
         weeks: Sequence[Week],
-        roster: Mapping[int, Unit],
         now: datetime,
     ) -> None:
         self.session = session
         self.school_id = school_id
-        self.weeks = [_Week(week, {}, []) for week in weeks]
-        self.roster = roster
+        # Bounds computed once: every row read is placed in its week.
+        self.weeks = [_Week(week, {}, [], week.start, week.end) for week in weeks]
         self.now = now
-        self.start = min(week.start for week in weeks)
-        self.end = max(week.end for week in weeks)
+        self.start = min(w.start for w in self.weeks)
+        self.end = max(w.end for w in self.weeks)
 
     def scoped(self, query: Any, student_id: Any) -> Any:
-        """Keep a school's report to its own students."""
+        """Join the student (for school and grade); a school's report keeps to its own."""
+        query = query.join(Student, Student.id == student_id)
         if self.school_id is None:
             return query
-        return query.join(Student, Student.id == student_id).where(
-            Student.school_id == self.school_id
-        )
+        return query.where(Student.school_id == self.school_id)
+
+    def index(self, column: Any) -> Any:
+        """Which week a row falls in, worked out by the database (0: this week, 1: last).
+
+        Reading the timestamps themselves would turn tens of thousands of them into Python
+        datetimes, which cost more than the queries; the range filter keeps rows in the two
+        weeks, so one comparison places each.
+        """
+        return case((column >= self.weeks[0].start, 0), else_=1)
 
     def week_of(self, at: datetime) -> _Week | None:
-        return next((w for w in self.weeks if w.week.start <= at < w.week.end), None)
-
-    def unit(self, student_id: int) -> Unit:
-        return self.roster.get(student_id, Unit(None, None))
+        for w in self.weeks:
+            if w.start <= at < w.end:
+                return w
+        return None
 
     async def rows(self, query: Any) -> Sequence[Any]:
-        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        # Core rows straight from the connection: the ORM's row machinery cost more than the
+        # queries themselves on a district's week.
+        connection = await self.session.connection()
+        rows: Sequence[Any] = (await connection.execute(query)).all()
         return rows
-
-
-async def roster(session: AsyncSession, school_id: int | None) -> dict[int, Unit]:
-    """Every student of the scope (erased ones too: their history still counts)."""
-    query = select(Student.id, Student.school_id, Student.grade)
-    if school_id is not None:
-        query = query.where(Student.school_id == school_id)
-    return {sid: Unit(school, grade) for sid, school, grade in (await session.execute(query))}
 
 
 async def gather(
@@ -127,7 +143,7 @@ async def gather(
     now: datetime,
 ) -> list[WeekFacts]:
     """The facts of each week, in the order given (this week, then last week)."""
-    g = _Gather(session, school_id, weeks, await roster(session, school_id), now)
+    g = _Gather(session, school_id, weeks, now)
     await _checkins(g)
     await _results(g)
     await _flags(g)
@@ -136,33 +152,33 @@ async def gather(
     await _overdue(g, rules)
     await _consent(g, rules)
     await _failures(g)
-    return [
-        WeekFacts({figure: list(units.values()) for figure, units in w.units.items()}, w.ack)
-        for w in g.weeks
-    ]
+    return [w.facts() for w in g.weeks]
 
 
 async def _checkins(g: _Gather) -> None:
-    invited = g.scoped(
-        select(ReminderDelivery.student_id, ReminderDelivery.sent_at).where(
-            ReminderDelivery.kind == "weekly",
-            ReminderDelivery.status == "sent",
-            ReminderDelivery.sent_at >= g.start,
-            ReminderDelivery.sent_at < g.end,
+    """Invited, started and completed: distinct students, counted by the database."""
+    sources = (
+        (
+            "invited",
+            ReminderDelivery.student_id,
+            ReminderDelivery.sent_at,
+            (ReminderDelivery.kind == "weekly", ReminderDelivery.status == "sent"),
         ),
-        ReminderDelivery.student_id,
-    )
-    started = g.scoped(
-        select(CheckinStart.student_id, CheckinStart.created_at).where(
-            CheckinStart.created_at >= g.start, CheckinStart.created_at < g.end
-        ),
-        CheckinStart.student_id,
-    )
-    for figure, query in (("invited", invited), ("started", started)):
-        for sid, at in await g.rows(query):
-            week = g.week_of(at)
-            if week is not None:
-                week.add(figure, sid, g.unit(sid))
+        ("started", CheckinStart.student_id, CheckinStart.created_at, ()),
+        # Every finished check-in records its opening mood question.
+        ("completed", CheckinResult.student_id, CheckinResult.created_at,
+         (CheckinResult.instrument == "mood",)),
+    )  # fmt: skip
+    for figure, student_id, at, where in sources:
+        week = g.index(at)
+        query = g.scoped(
+            select(week, Student.school_id, Student.grade, func.count(student_id.distinct()))
+            .where(at >= g.start, at < g.end, *where)
+            .group_by(week, Student.school_id, Student.grade),
+            student_id,
+        )
+        for index, school, grade, count in await g.rows(query):
+            g.weeks[index].extend(figure, Unit(school, grade), count)
 
 
 async def _results(g: _Gather) -> None:
@@ -171,27 +187,24 @@ async def _results(g: _Gather) -> None:
             CheckinResult.student_id,
             CheckinResult.instrument,
             CheckinResult.band,
-            CheckinResult.created_at,
+            g.index(CheckinResult.created_at),
+            Student.school_id,
+            Student.grade,
         )
         .where(
             CheckinResult.created_at >= g.start,
             CheckinResult.created_at < g.end,
-            CheckinResult.instrument.in_(("mood", "phq2", "phq9", "gad2", "gad7", "asq")),
+            CheckinResult.instrument.in_(("phq2", "phq9", "gad2", "gad7", "asq")),
         )
         .order_by(CheckinResult.created_at, CheckinResult.id),
         CheckinResult.student_id,
     )
     # The latest result of each instrument per student and week decides the band.
     latest: dict[tuple[int, int, str], str] = {}
-    for sid, instrument, band, at in await g.rows(query):
-        week = g.week_of(at)
-        if week is None:
-            continue
-        index = g.weeks.index(week)
-        if instrument == "mood":
-            # Every finished check-in records its opening mood question.
-            week.add("completed", sid, g.unit(sid))
-        elif instrument == "asq":
+    units: dict[int, Unit] = {}
+    for sid, instrument, band, index, school, grade in await g.rows(query):
+        units[sid] = Unit(school, grade)
+        if instrument == "asq":
             if band != "negative":
                 previous = latest.get((index, sid, "asq"))
                 latest[(index, sid, "asq")] = (
@@ -203,7 +216,7 @@ async def _results(g: _Gather) -> None:
     for (index, sid, instrument), band in latest.items():
         by_student[(index, sid)][instrument] = band
     for (index, sid), bands in by_student.items():
-        week, unit = g.weeks[index], g.unit(sid)
+        week, unit = g.weeks[index], units[sid]
         for full, screen, names, prefix in (
             ("phq9", "phq2", PHQ_BAND, "phq"),
             ("gad7", "gad2", GAD_BAND, "gad"),
@@ -224,7 +237,9 @@ async def _flags(g: _Gather) -> None:
         select(
             RiskAssessmentRecord.student_id,
             RiskAssessmentRecord.level,
-            RiskAssessmentRecord.created_at,
+            g.index(RiskAssessmentRecord.created_at),
+            Student.school_id,
+            Student.grade,
         ).where(
             RiskAssessmentRecord.created_at >= g.start,
             RiskAssessmentRecord.created_at < g.end,
@@ -233,24 +248,26 @@ async def _flags(g: _Gather) -> None:
         RiskAssessmentRecord.student_id,
     )
     highest: dict[tuple[int, int], int] = {}
-    for sid, level, at in await g.rows(query):
-        week = g.week_of(at)
-        if week is not None:
-            key = (g.weeks.index(week), sid)
-            highest[key] = max(highest.get(key, 0), FLAG_LEVELS.index(level))
+    units: dict[int, Unit] = {}
+    for sid, level, index, school, grade in await g.rows(query):
+        key = (index, sid)
+        units[sid] = Unit(school, grade)
+        highest[key] = max(highest.get(key, 0), FLAG_LEVELS.index(level))
     for (index, sid), level in highest.items():
-        g.weeks[index].add(f"flags.{FLAG_LEVELS[level]}", sid, g.unit(sid))
+        g.weeks[index].add(f"flags.{FLAG_LEVELS[level]}", sid, units[sid])
 
 
 def _case_query(g: _Gather) -> Any:
-    query = select(Case.id, Case.student_id, Case.school_id, Case.priority, Case.reason)
+    query = select(
+        Case.id, Case.student_id, Case.school_id, Case.priority, Case.reason, Student.grade
+    ).join(Student, Student.id == Case.student_id)
     if g.school_id is not None:
         query = query.where(Case.school_id == g.school_id)
     return query
 
 
-def _case_unit(g: _Gather, student_id: int, school_id: int | None) -> Unit:
-    return Unit(school_id, g.unit(student_id).grade)
+def _case_unit(school_id: int | None, grade: int | None) -> Unit:
+    return Unit(school_id, grade)
 
 
 async def _cases(g: _Gather) -> None:
@@ -259,11 +276,11 @@ async def _cases(g: _Gather) -> None:
         Case.created_at >= g.start, Case.created_at < g.end
     )
     opened: dict[int, tuple[_Week, datetime]] = {}
-    for cid, sid, school, priority, reason, at, mark in await g.rows(query):
+    for cid, _sid, school, priority, reason, grade, at, mark in await g.rows(query):
         week = g.week_of(at)
         if week is None:
             continue
-        unit = _case_unit(g, sid, school)
+        unit = _case_unit(school, grade)
         week.add(f"cases.{priority}", cid, unit)
         if reason.startswith("risk_"):
             figure = {"confirmed": "marks.confirmed", "false_alarm": "marks.false_alarm"}
@@ -296,27 +313,43 @@ async def _timeouts(g: _Gather) -> None:
             CaseEvent.at < g.end,
         )
     )
-    for cid, sid, school, _priority, _reason, action, details, at in await g.rows(query):
+    for cid, _sid, school, _priority, _reason, grade, action, details, at in await g.rows(query):
         week = g.week_of(at)
         later = action == "ack_expired" or bool(
             isinstance(details, dict) and (details.get("step") or details.get("round"))
         )
         if week is not None and later:
-            week.add("timeouts", cid, _case_unit(g, sid, school))
+            week.add("timeouts", cid, _case_unit(school, grade))
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """An open case past due: its student, school and grade, and which kind."""
+
+    case_id: int
+    student_id: int
+    school_id: int | None
+    grade: int | None
+    kind: str
 
 
 async def overdue_cases(
     session: AsyncSession, school_id: int | None, as_of: datetime, rules: Rules
-) -> list[tuple[int, int, int | None, str]]:
+) -> list[Overdue]:
     """Cases open at ``as_of`` whose follow-up or referral was past due then.
 
-    Returns (case id, student id, school id, "follow_up" or "referral"). A referral is overdue
+    ``kind`` is "follow_up" or "referral". A referral is overdue
     when the case is still open ``referral_due`` after it; any other open case when no person
     has followed it up (acknowledged, contacted, noted, referred…) for ``follow_up_due``.
     """
-    query = select(
-        Case.id, Case.student_id, Case.school_id, Case.created_at, Case.referred_at
-    ).where(Case.created_at < as_of, (Case.closed_at.is_(None)) | (Case.closed_at >= as_of))
+    query = (
+        select(
+            Case.id, Case.student_id, Case.school_id, Case.created_at, Case.referred_at,
+            Student.grade,
+        )
+        .join(Student, Student.id == Case.student_id)
+        .where(Case.created_at < as_of, (Case.closed_at.is_(None)) | (Case.closed_at >= as_of))
+    )  # fmt: skip
     if school_id is not None:
         query = query.where(Case.school_id == school_id)
     cases = (await session.execute(query)).all()
@@ -333,32 +366,37 @@ async def overdue_cases(
     )
     touched: dict[int, datetime] = {cid: at for cid, at in last_touch.all()}  # noqa: C416
     out = []
-    for cid, sid, school, created, referred in cases:
+    for cid, sid, school, created, referred, grade in cases:
         if referred is not None and referred < as_of:
             if as_of - referred >= rules.referral_due:
-                out.append((cid, sid, school, "referral"))
+                out.append(Overdue(cid, sid, school, grade, "referral"))
         elif as_of - touched.get(cid, created) >= rules.follow_up_due:
-            out.append((cid, sid, school, "follow_up"))
+            out.append(Overdue(cid, sid, school, grade, "follow_up"))
     return out
 
 
 async def _overdue(g: _Gather, rules: Rules) -> None:
     for week in g.weeks:
-        as_of = min(week.week.end, g.now)
-        for cid, sid, school, kind in await overdue_cases(g.session, g.school_id, as_of, rules):
-            figure = "overdue.referrals" if kind == "referral" else "overdue.follow_ups"
-            week.add(figure, cid, _case_unit(g, sid, school))
+        as_of = min(week.end, g.now)
+        for due in await overdue_cases(g.session, g.school_id, as_of, rules):
+            figure = "overdue.referrals" if due.kind == "referral" else "overdue.follow_ups"
+            week.add(figure, due.case_id, _case_unit(due.school_id, due.grade))
 
 
 async def _consent(g: _Gather, rules: Rules) -> None:
     """Students under the consent age without a guardian's consent, at each week's end."""
+    as_of = [min(w.end, g.now) for w in g.weeks]
+    # How many of the weeks (this, last) the student was on the roster by: read as a number,
+    # not as 10,000 timestamps.
+    enrolled = case((Student.created_at < as_of[1], 2), (Student.created_at < as_of[0], 1), else_=0)
     query = select(
         Student.id,
+        Student.school_id,
         Student.grade,
         Student.birth_year,
         Student.age_group,
         Student.guardian_consent,
-        Student.created_at,
+        enrolled,
     ).where(Student.status != "deleted", Student.anonymous.is_(False))
     if g.school_id is not None:
         query = query.where(Student.school_id == g.school_id)
@@ -372,20 +410,19 @@ async def _consent(g: _Gather, rules: Rules) -> None:
         )
         .order_by(AuditEvent.at)
     )
-    for week in g.weeks:
-        as_of = min(week.week.end, g.now)
+    for index, week in enumerate(g.weeks):
         # A consent recorded after the week's end was still missing then, and the reverse.
         then: dict[int, bool] = {}
         for subject, action, at in changes:
-            if at >= as_of and subject.isdigit() and int(subject) not in then:
+            if at >= as_of[index] and subject.isdigit() and int(subject) not in then:
                 then[int(subject)] = action == "guardian_consent_withdrawn"
-        for sid, grade, birth_year, group, consent, created in students:
-            if created >= as_of or then.get(sid, consent):
+        for sid, school, grade, birth_year, group, consent, weeks_on_roster in students:
+            if weeks_on_roster <= index or then.get(sid, consent):
                 continue
-            age = None if birth_year is None else max(0, as_of.year - birth_year - 1)
+            age = None if birth_year is None else max(0, as_of[index].year - birth_year - 1)
             profile = StudentProfile(grade=grade, age=age, age_group=_group(group))
             if profile.under_age(rules.consent_age):
-                week.add("consent.missing", sid, g.unit(sid))
+                week.add("consent.missing", sid, Unit(school, grade))
 
 
 def _group(value: str | None) -> Any:
@@ -394,17 +431,20 @@ def _group(value: str | None) -> Any:
 
 async def _failures(g: _Gather) -> None:
     reminders = g.scoped(
-        select(ReminderDelivery.student_id, ReminderDelivery.claimed_at).where(
+        select(
+            ReminderDelivery.student_id,
+            g.index(ReminderDelivery.claimed_at),
+            Student.school_id,
+            Student.grade,
+        ).where(
             ReminderDelivery.status.in_(("failed", "unreachable")),
             ReminderDelivery.claimed_at >= g.start,
             ReminderDelivery.claimed_at < g.end,
         ),
         ReminderDelivery.student_id,
     )
-    for sid, at in await g.rows(reminders):
-        week = g.week_of(at)
-        if week is not None:
-            week.add("failures.reminders", sid, g.unit(sid))
+    for sid, index, school, grade in await g.rows(reminders):
+        g.weeks[index].add("failures.reminders", sid, Unit(school, grade))
     alerts = (
         _case_query(g)
         .add_columns(Notification.id, Notification.created_at)
@@ -415,10 +455,10 @@ async def _failures(g: _Gather) -> None:
             Notification.created_at < g.end,
         )
     )
-    for _cid, sid, school, _priority, _reason, nid, at in await g.rows(alerts):
+    for _cid, _sid, school, _priority, _reason, grade, nid, at in await g.rows(alerts):
         week = g.week_of(at)
         if week is not None:
-            week.add("failures.alerts", nid, _case_unit(g, sid, school))
+            week.add("failures.alerts", nid, _case_unit(school, grade))
 
 
 def grades_of(units: Iterable[Unit]) -> tuple[int | None, ...]:
