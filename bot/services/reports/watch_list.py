@@ -126,20 +126,16 @@ class WatchList:
         histories: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
         since = now - rules.recent - max(rules.rise_window, LOOKBACK)
         scored = select(
-            CheckinResult.student_id,
-            CheckinResult.instrument,
-            CheckinResult.created_at,
+            CheckinResult.student_id, CheckinResult.instrument, CheckinResult.created_at,
             CheckinResult.score,
         ).where(
-            CheckinResult.created_at >= min(since, now - rules.asq_window),
+            CheckinResult.created_at >= since,
             CheckinResult.created_at <= now,
-            CheckinResult.instrument.in_(("phq9", "gad7", "asq", "mood")),
-        )
+            CheckinResult.instrument.in_(("phq9", "gad7")),
+            CheckinResult.score.is_not(None),
+        )  # fmt: skip
         for sid, instrument, at, score in (await session.execute(_within(scored, schools))).all():
-            if instrument in ("phq9", "gad7") and score is not None and at >= since:
-                histories[sid][instrument].append((at, score))
-            elif instrument == "mood":
-                histories[sid]["completed"].append(at)
+            histories[sid][instrument].append((at, score))
         positives = select(CheckinResult.student_id, CheckinResult.created_at).where(
             CheckinResult.instrument == "asq",
             CheckinResult.band != "negative",
@@ -150,6 +146,7 @@ class WatchList:
             histories[sid]["asq"].append(at)
             asq_students.add(sid)
         if asq_students:
+            # Only the students who screened positive: their reminders and check-ins since.
             sent = select(ReminderDelivery.student_id, ReminderDelivery.sent_at).where(
                 ReminderDelivery.student_id.in_(asq_students),
                 ReminderDelivery.kind == "weekly",
@@ -158,6 +155,13 @@ class WatchList:
             )
             for sid, at in (await session.execute(sent)).all():
                 histories[sid]["reminders"].append(at)
+            done = select(CheckinResult.student_id, CheckinResult.created_at).where(
+                CheckinResult.student_id.in_(asq_students),
+                CheckinResult.instrument == "mood",
+                CheckinResult.created_at >= now - rules.asq_window,
+            )
+            for sid, at in (await session.execute(done)).all():
+                histories[sid]["completed"].append(at)
         overdue_rules = Rules(
             self.settings.reports.follow_up_due, self.settings.reports.referral_due, 0
         )
