@@ -6,6 +6,7 @@ import statistics
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -141,3 +142,31 @@ async def test_school_report_keeps_to_its_school_and_hides_small_cells(
     for key, value in report.shown().items():
         assert value >= report.k, key
     assert report.hidden, "a school of 200 pupils has small cells to hide"
+
+
+async def test_reports_follow_the_scope_and_every_look_is_audited(
+    district: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from sqlalchemy import select
+
+    from escalation.actions import NotAllowedError
+    from storage.models import AuditEvent
+
+    reports = WeeklyReports(sessions, SETTINGS)
+    await reports.build(school="R00", week="2026-W49", actor=Actor.counselor(1), now=NOW)
+    with pytest.raises(NotAllowedError):
+        await reports.build(school="R01", week="2026-W49", actor=Actor.counselor(1), now=NOW)
+    with pytest.raises(NotAllowedError, match="district role"):
+        await reports.build(school=None, week="2026-W49", actor=Actor.counselor(1), now=NOW)
+    await reports.build(school=None, week="2026-W49", actor=Actor.counselor(4), now=NOW)
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(AuditEvent.actor, AuditEvent.action, AuditEvent.subject_id)
+            .order_by(AuditEvent.id)
+        )).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        ("counselor:1", "report_viewed", "school:1"),
+        ("counselor:1", "refused", "school:2"),
+        ("counselor:1", "refused", "district"),
+        ("counselor:4", "report_viewed", "district"),
+    ]
