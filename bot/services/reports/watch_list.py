@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config.settings import Settings
 from bot.services.admin import school_by_ref
 from bot.services.reports.access import Viewer, refuse, viewer_for
+from bot.services.reports.overdue import Rules, overdue_cases
 from bot.services.reports.watch import History, Reason, WatchRules, reasons
-from bot.services.reports.weekly_facts import Rules, overdue_cases
 from escalation.actions import Actor
 from storage.audit import audit
 from storage.db import read_sessions

@@ -17,6 +17,7 @@ from bot.config.settings import Settings
 from bot.services.admin import school_by_ref
 from bot.services.reports import weekly_facts
 from bot.services.reports.access import refuse, viewer_for
+from bot.services.reports.overdue import Rules
 from bot.services.reports.weekly import SchoolRef, Scope, WeeklyReport, build
 from bot.services.reports.weeks import Week
 from escalation.actions import Actor
@@ -35,9 +36,9 @@ class WeeklyReports:
         self.readers = read_sessions(sessions)
         self.settings = settings
 
-    def rules(self) -> weekly_facts.Rules:
+    def rules(self) -> Rules:
         """Overdue rules and the consent age, from the settings."""
-        return weekly_facts.Rules(
+        return Rules(
             follow_up_due=self.settings.reports.follow_up_due,
             referral_due=self.settings.reports.referral_due,
             consent_age=self.settings.schools.guardian_consent_age,
