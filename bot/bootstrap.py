@@ -36,6 +36,7 @@ from bot.services.access import Access
 from bot.services.flow_effects import check_handlers
 from bot.services.pipeline import Pipeline
 from bot.services.reminders import ReminderRunner
+from bot.services.reports.delivery import WeeklyDelivery
 from bot.services.retention import RetentionJob
 from bot.services.student_service import StudentService
 from bot.services.takeover import TakeoverService
@@ -377,7 +378,17 @@ def build_runtime(
     ]
     green = GreenChannel(engine, auditor, cases)
     retention = RetentionJob(app.sessions, settings.privacy.safety_record_retention_days)
-    scheduler = Scheduler(engine, auditor, settings, clock, reminders=runners, retention=retention)
+    # Monday's reports go out from the process that sends reminders (`run`); claimed per week.
+    delivery = WeeklyDelivery(app.sessions, settings) if reminders else None
+    scheduler = Scheduler(
+        engine,
+        auditor,
+        settings,
+        clock,
+        reminders=runners,
+        retention=retention,
+        reports=delivery,
+    )
     students = StudentService(pipeline, app.sessions, clock=clock, kick=scheduler.kick)
     takeover = TakeoverService(
         app.sessions,

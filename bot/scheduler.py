@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.settings import Settings
 from bot.services.reminders import ReminderRunner
+from bot.services.reports.delivery import WeeklyDelivery
 from bot.services.retention import RetentionJob
 from core.clock import Clock, utcnow
 from escalation.auditor import Auditor
@@ -27,6 +28,9 @@ TICK_JOB = "green-channel-tick"
 AUDIT_JOB = "green-channel-audit"
 REMINDER_JOB = "reminders"
 RETENTION_JOB = "retention"
+REPORTS_JOB = "weekly-reports"
+# How often `run` looks whether Monday's reports are due (they are claimed in the database).
+REPORTS_EVERY = timedelta(minutes=5)
 # The first retention run waits a little after start, so it never competes with start-up.
 RETENTION_FIRST_RUN = timedelta(minutes=5)
 
@@ -42,11 +46,13 @@ class Scheduler:
         clock: Clock = utcnow,
         reminders: Sequence[ReminderRunner] = (),
         retention: RetentionJob | None = None,
+        reports: WeeklyDelivery | None = None,
     ) -> None:
         self.engine = engine
         self.auditor = auditor
         self.reminders = tuple(reminders)
         self.retention = retention
+        self.reports = reports
         self.settings = settings
         self.clock = clock
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -114,8 +120,37 @@ class Scheduler:
         if self.retention is not None:
             await self.retention.run(self.clock())
 
+    async def send_reports(self) -> None:
+        """Send Monday's reports if due; failures are logged, never fatal."""
+        self._track()
+        if self.reports is None:
+            return
+        try:
+            report = await self.reports.tick(self.clock())
+        except Exception:
+            log.exception("weekly reports failed; the next pass retries what nobody claimed")
+            return
+        if report.claimed:
+            log.info(
+                "weekly reports: %s claimed, %s sent, %s skipped, %s failed",
+                report.claimed,
+                report.sent,
+                report.skipped,
+                report.failed,
+            )
+
     def start(self) -> None:
         """Start firing; call from inside the event loop."""
+        if self.reports is not None:
+            self.scheduler.add_job(
+                self.send_reports,
+                "interval",
+                seconds=REPORTS_EVERY.total_seconds(),
+                id=REPORTS_JOB,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC) + RETENTION_FIRST_RUN,
+            )
         if self.retention is not None:
             # Daily, and once shortly after start, so a process restarted every night still
             # runs it; several processes running it is harmless (each run deletes what is due).

@@ -280,6 +280,8 @@ class RiskAssessmentRecord(Base):
     """The detector's verdict on one inbound message. Evidence holds offsets, not text."""
 
     __tablename__ = "risk_assessments"
+    # The weekly reports count one week's detector flags.
+    __table_args__ = (Index("ix_risk_assessments_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Kept when the message text is erased on request (/delete): a safety record.
@@ -318,7 +320,11 @@ class CheckinResult(Base):
     """A scored screening instrument."""
 
     __tablename__ = "checkin_results"
-    __table_args__ = (Index("ix_checkin_results_student_created", "student_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_checkin_results_student_created", "student_id", "created_at"),
+        # The weekly reports read one week of every school's check-ins.
+        Index("ix_checkin_results_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
@@ -652,3 +658,67 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --- The district's view: check-in starts, counselor feedback, weekly report deliveries ----
+
+
+class CheckinStart(Base):
+    """A student entered the weekly check-in (the report's "started"; no answers, no text)."""
+
+    __tablename__ = "checkin_starts"
+    __table_args__ = (Index("ix_checkin_starts_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertMark(Base):
+    """A counselor's verdict on a case's alert: "confirmed" risk or a "false_alarm".
+
+    One per case (a later mark replaces it; both are case events). The detector's level,
+    categories and version are copied from the assessment when marked, so the feedback
+    outlives the assessment's retention and says which detector it judges.
+    """
+
+    __tablename__ = "alert_marks"
+    __table_args__ = (Index("ix_alert_marks_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("risk_assessments.id", ondelete="SET NULL"), nullable=True
+    )
+    counselor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counselors.id", ondelete="SET NULL"), nullable=True
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+    mark: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    categories: Mapped[list[str]] = mapped_column(Json, default=list)
+    detector_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReportDelivery(Base):
+    """One weekly report sent (or skipped) for one scope and week; the unique key is the claim.
+
+    ``scope`` is "district" or "school:<id>"; ``week`` is the ISO week reported on
+    ("2026-W49"). The process that inserts the row sends the report; the console shows the
+    row as a notice.
+    """
+
+    __tablename__ = "report_deliveries"
+    __table_args__ = (UniqueConstraint("scope", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    week: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)

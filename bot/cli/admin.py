@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.bootstrap import open_app, safe_url
+from bot.cli import records
 from bot.cli.access import register_password
 from bot.cli.files import stage_output, write_output
 from bot.cli.main import run_async, utcnow
@@ -163,6 +164,7 @@ def register(commands: Any) -> None:
     slist = sts.add_parser("list", help="list a school's students")
     slist.add_argument("--school", required=True)
     slist.set_defaults(handler=run_async(_students_list))
+    records.register_students(sts)
 
     codes_parser = commands.add_parser("codes", help="issue and export enrollment codes")
     cds = codes_parser.add_subparsers(dest="codes_command", metavar="ACTION")

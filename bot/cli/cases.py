@@ -19,7 +19,7 @@ from bot.bootstrap import (
     open_app,
     open_runtime,
 )
-from bot.cli import takeover
+from bot.cli import records, takeover
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
@@ -100,6 +100,7 @@ def register(commands: Any) -> None:
             sub.add_argument("text")
         sub.set_defaults(handler=run_async(_act), action=action)
     takeover.register(cs)
+    records.register_cases(cs)
 
     duty = commands.add_parser("duty", help="duty shifts and date overrides")
     ds = duty.add_subparsers(dest="duty_command", metavar="ACTION")

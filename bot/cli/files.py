@@ -86,3 +86,26 @@ def stage_output(path: str | None, text: str) -> StagedOutput:
 def write_output(path: str | None, text: str) -> None:
     """Write a file whole (a temporary file, then a rename), or to stdout."""
     stage_output(path, text).publish()
+
+
+def write_binary(path: str, data: bytes) -> None:
+    """Write a binary file (a PDF) whole: a private temporary file beside it, then a rename."""
+    target = Path(path)
+    if target.is_dir():
+        raise HeartGuardError(f"cannot write {target}: it is a folder")
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path(".")
+        )
+    except OSError as exc:
+        raise HeartGuardError(f"cannot write {target}: {exc.strerror}") from None
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise HeartGuardError(f"cannot write {target}: {exc.strerror}") from None

@@ -50,7 +50,7 @@ def run_async(handler: AsyncHandler) -> Handler:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     # Imported here: each module imports this one for run_async and utcnow.
-    from bot.cli import access, admin, cases, chat, config, flows, retention, risk, run
+    from bot.cli import access, admin, cases, chat, config, flows, reports, retention, risk, run
 
     parser = _Parser(
         prog="heartguard",
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     config.register(commands)
     admin.register(commands)
-    for module in (risk, flows, chat, cases, retention, run, access):
+    for module in (risk, flows, chat, cases, retention, reports, run, access):
         module.register(commands)
     return parser
 

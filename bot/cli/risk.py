@@ -37,6 +37,9 @@ def register(commands: Any) -> None:
     evaluate.add_argument("file", help="TSV with 'level' and 'text' columns")
     evaluate.add_argument("--no-misses", action="store_true", help="do not list the misses")
     evaluate.set_defaults(handler=_eval, skip_settings=True)
+    from bot.cli import records  # imports the runtime: only when the parser is built
+
+    records.register_risk(sub)
 
 
 def _detector() -> Any:

@@ -307,6 +307,46 @@ LineUse = Literal["police", "ambulance", "talk"]
 _KNOWN_USES: dict[str, LineUse] = {"110": "police", "120": "ambulance"}
 
 
+def _parse_weekly_at(value: object) -> str:
+    # "mon 08:00": a weekday as the roster spells it and a local time.
+    if isinstance(value, str):
+        parts = value.strip().lower().split()
+        if len(parts) == 2 and parts[0] in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            clock = _parse_clock(parts[1])
+            return f"{parts[0]} {clock:%H:%M}"
+    raise ValueError('expected a weekday and a local time like "mon 08:00"')
+
+
+class ReportSettings(_Section):
+    """The student file, the watch list and the weekly reports."""
+
+    # Aggregates of fewer students than this are suppressed in school and grade breakdowns.
+    min_cell: int = Field(default=10, ge=2, le=1000)
+    # When `run` e-mails last week's reports: a weekday and a local time (school time zone).
+    weekly_at: Annotated[str, BeforeValidator(_parse_weekly_at)] = "mon 08:00"
+    # An open case untouched this long is an overdue follow-up; a referral open this long
+    # without being closed is an overdue referral.
+    follow_up_due: Duration = timedelta(days=7)
+    referral_due: Duration = timedelta(days=14)
+    # The watch list: a PHQ-9 or GAD-7 rise of at least watch_rise points between consecutive
+    # check-ins or within watch_rise_window, ending within watch_recent; watch_missed weekly
+    # reminders unanswered after a positive ASQ within asq_window.
+    watch_rise: int = Field(default=5, ge=1, le=27)
+    watch_rise_window: Duration = timedelta(days=28)
+    watch_recent: Duration = timedelta(days=28)
+    watch_missed: int = Field(default=2, ge=1, le=52)
+    asq_window: Duration = timedelta(days=90)
+    # Headless Chromium prints the PDF reports (Debian's chromium; never fetched at run time).
+    chromium: str = "/usr/bin/chromium"
+
+    @property
+    def weekly_slot(self) -> tuple[int, time]:
+        """The weekday (Monday is 0) and local time of the weekly delivery."""
+        day, clock = self.weekly_at.split()
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        return days.index(day), _parse_clock(clock)
+
+
 class CrisisLine(_Section):
     """A phone line shown to students: its number, what it is for, and when it answers.
 
@@ -466,6 +506,7 @@ class Settings(_Section):
     schools: SchoolSettings = SchoolSettings()
     escalation: EscalationSettings = EscalationSettings()
     reminders: ReminderSettings = ReminderSettings()
+    reports: ReportSettings = ReportSettings()
     crisis_resources: CrisisResourceSettings = CrisisResourceSettings()
     takeover: TakeoverSettings = TakeoverSettings()
     access: AccessSettings = AccessSettings()

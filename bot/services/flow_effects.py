@@ -40,9 +40,16 @@ from flows.effects import (
     ScreenCompleted,
 )
 from storage.crypto import DataCipher
-from storage.models import CheckinResult, RiskAssessmentRecord, SafetyPlan, Student
+from storage.models import (
+    CheckinResult,
+    CheckinStart,
+    RiskAssessmentRecord,
+    SafetyPlan,
+    Student,
+)
 
 log = logging.getLogger(__name__)
+CHECKIN_FLOW = "checkin"
 
 
 @dataclass
@@ -169,6 +176,9 @@ async def _erase(ctx: EventContext, _event: DataDeletionConfirmed) -> None:
 
 async def _flow_changed(ctx: EventContext, event: FlowChanged) -> None:
     ctx.outcome.events.append({"event": "flow_changed", "flow": event.flow, "state": event.state})
+    if event.flow == CHECKIN_FLOW:
+        # The weekly reports count check-ins started beside those completed.
+        ctx.session.add(CheckinStart(student_id=ctx.student.id, created_at=ctx.now))
 
 
 HANDLERS: Mapping[type[FlowEvent], Handler] = {

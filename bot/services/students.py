@@ -18,6 +18,7 @@ from storage.models import (
     CaseRequest,
     ChannelIdentity,
     CheckinResult,
+    CheckinStart,
     Conversation,
     Message,
     RiskAssessmentRecord,
@@ -107,7 +108,7 @@ async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id
         raise LookupError(f"roster student {roster_id} vanished")
     if roster.id == chat_student.id:
         return roster
-    for model in (Message, RiskAssessmentRecord, CaseRequest, CheckinResult):
+    for model in (Message, RiskAssessmentRecord, CaseRequest, CheckinResult, CheckinStart):
         await session.execute(
             update(model).where(model.student_id == chat_student.id).values(student_id=roster.id)
         )
@@ -294,7 +295,14 @@ async def erase(session: AsyncSession, student: Student, now: datetime) -> None:
     offsets, no text; case requests; cases) stay, tied to the student id, until the retention
     period ends, when the daily retention job (``bot/services/retention.py``) deletes them.
     """
-    for model in (Message, CheckinResult, SafetyPlan, Conversation, ChannelIdentity):
+    for model in (
+        Message,
+        CheckinResult,
+        CheckinStart,
+        SafetyPlan,
+        Conversation,
+        ChannelIdentity,
+    ):
         await session.execute(delete(model).where(model.student_id == student.id))
     # Verdicts on everyday messages are no safety record: they go with the messages.
     await session.execute(
