@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -147,6 +148,11 @@ def policies(settings: Settings) -> dict[str, Chain]:
     }
 
 
+def send_timeout(settings: Settings) -> timedelta:
+    """The longest a dispatcher waits for one send: the longest notifier timeout."""
+    return max(settings.escalation.email.timeout, settings.escalation.webhook_timeout)
+
+
 # -- channels -----------------------------------------------------------------------------------
 
 
@@ -274,6 +280,7 @@ def build_runtime(
         district_zone=settings.schools.default_timezone,
         quote_chars=settings.privacy.alert_quote_chars,
         lease=settings.escalation.notification_lease,
+        send_timeout=send_timeout(settings),
         shifts=shifts,
     )
     auditor = Auditor(
@@ -282,6 +289,8 @@ def build_runtime(
         heartbeat_url=settings.escalation.heartbeat_url,
         shifts=shifts,
         district_zone=settings.schools.default_timezone,
+        tick=settings.escalation.tick_interval,
+        tick_errors=lambda: engine.last_errors,
     )
     cases = CaseService(
         app.sessions, chains, emergency_ack_expiry=settings.escalation.emergency_ack_expiry

@@ -1,6 +1,8 @@
 """Email alerts over SMTP (STARTTLS, implicit TLS, or none for a local relay).
 
-smtplib is blocking, so each send runs in a worker thread. The Message-ID is derived from the
+smtplib is blocking, so each send runs in a worker thread of the notifier's own pool, as many
+as the dispatcher sends at once (the default pool has a few threads per core, and a send
+queued behind others would count against its timeout). The Message-ID is derived from the
 idempotency key: a retried send is recognisably the same message to the recipient's mail
 system and to anyone reading the headers.
 """
@@ -12,12 +14,14 @@ import hashlib
 import logging
 import smtplib
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 from typing import Literal
 
+from escalation.lease import CONCURRENCY
 from escalation.notifiers.base import Alert, SendResult
 from escalation.notifiers.render import render
 
@@ -57,6 +61,7 @@ class EmailNotifier:
         sender: str,
         timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        workers: int = CONCURRENCY,
     ) -> None:
         if security not in ("starttls", "tls", "none"):
             raise ValueError(f"email security must be starttls, tls or none, not {security!r}")
@@ -69,6 +74,7 @@ class EmailNotifier:
         self.__password = password  # name-mangled and kept out of repr
         self._ssl = ssl_context
         self._domain = parseaddr(sender)[1].rpartition("@")[2] or "heartguard.invalid"
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heartguard-smtp")
 
     async def send(self, alert: Alert) -> SendResult:
         """Build and send one email; never raises."""
@@ -77,7 +83,8 @@ class EmailNotifier:
         except Exception as exc:  # a malformed address or header: retrying will not help
             return SendResult.failed(f"cannot build the email ({type(exc).__name__})")
         try:
-            await asyncio.to_thread(self._deliver, msg, alert.address.strip())
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._pool, self._deliver, msg, alert.address.strip())
         except Exception as exc:
             result = _classify(exc)
             if result.error.startswith("unexpected"):
@@ -120,6 +127,10 @@ class EmailNotifier:
             if self.username is not None and self.__password is not None:
                 smtp.login(self.username, self.__password)
             smtp.send_message(msg, to_addrs=[to])
+
+    async def aclose(self) -> None:
+        """Let the sending threads go (a send in flight finishes on its own)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def __repr__(self) -> str:
         return (

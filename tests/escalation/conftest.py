@@ -308,6 +308,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply)
 
+    def do_GET(self) -> None:
+        """A heartbeat ping: recorded, answered with the receiver's status."""
+        parts = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.receiver.requests.append(Received("GET", parts.path, parts.query, headers, b""))
+        self.send_response(self.receiver.status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read requests, not access logs."""
 
