@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -44,7 +44,8 @@ from flows import FlowConfig, FlowEngine, InstrumentBand
 from lexicons.detector import Detector, default_detector
 from storage.crypto import DataCipher, load_cipher
 from storage.db import create_engine, session_factory
-from storage.migrate import current_revision, head_revision
+from storage.keycheck import check_before_upgrade, check_key, record_key
+from storage.migrate import current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,33 @@ async def open_app(settings: Settings, *, need_schema: bool = True) -> AsyncIter
     engine = create_engine(settings.database.url, echo=settings.database.echo)
     try:
         await check_database(engine, settings.database.url, need_schema=need_schema)
-        yield AppContext(settings, engine, session_factory(engine), cipher)
+        sessions = session_factory(engine)
+        if need_schema:
+            await check_data_key(sessions, cipher)
+        yield AppContext(settings, engine, sessions, cipher)
     finally:
         await engine.dispose()
+
+
+async def check_data_key(sessions: async_sessionmaker[AsyncSession], cipher: DataCipher) -> None:
+    """Refuse a wrong or stale HEARTGUARD_DATA_KEY at start, in one line (storage.keycheck)."""
+    async with sessions() as session:
+        state = await check_key(session, cipher)
+    if state.note:
+        log.warning("%s", state.note)
+
+
+async def upgrade_database(app: AppContext, now: datetime) -> tuple[str | None, str | None]:
+    """``db upgrade`` (and the demo): check the key, migrate, record the key's fingerprint.
+
+    Returns the revisions before and after.
+    """
+    before = await current_revision(app.engine)
+    await check_before_upgrade(app.engine, app.cipher)
+    await upgrade(app.engine, cipher=app.cipher)
+    async with app.sessions.begin() as session:
+        await record_key(session, app.cipher, now)
+    return before, await current_revision(app.engine)
 
 
 # -- pure configuration -------------------------------------------------------------------------
@@ -293,7 +318,10 @@ def build_runtime(
         tick_errors=lambda: engine.last_errors,
     )
     cases = CaseService(
-        app.sessions, chains, emergency_ack_expiry=settings.escalation.emergency_ack_expiry
+        app.sessions,
+        chains,
+        emergency_ack_expiry=settings.escalation.emergency_ack_expiry,
+        cipher=app.cipher,
     )
     flows = FlowEngine(flow_config(settings))
     pipeline = Pipeline(

@@ -138,14 +138,16 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
             case, events = await runtime.green.cases.view(args.case, _actor(args), utcnow())
         except CaseActionError as exc:
             raise NotFoundError(str(exc)) from None
+        notes = {e.id: note for e in events if (note := runtime.green.cases.note(e)) is not None}
     print(
         f"case {case_number(case)} (#{case.id}) {case.priority} {case.status} "
         f"reason={case.reason} categories={','.join(case.categories)}"
     )
     for event in events:
+        note = notes.get(event.id)
         print(
             f"  {event.at:%Y-%m-%d %H:%M:%S}Z {event.actor:<14} {event.action:<16} "
-            f"{json.dumps(event.details, ensure_ascii=False)}"
+            f"{json.dumps(event.details, ensure_ascii=False)}" + (f" note: {note}" if note else "")
         )
     return 0
 

@@ -9,8 +9,8 @@ case views go through escalation's CaseService, which checks scope and records t
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -43,6 +43,7 @@ class CaseView:
     case: Case
     events: Sequence[CaseEvent]
     school: str | None
+    notes: Mapping[int, str] = field(default_factory=dict)  # event id → note, decrypted
 
 
 class CounselorDesk:
@@ -129,7 +130,8 @@ class CounselorDesk:
         )
         async with self.sessions() as session:
             school = await session.get(School, case.school_id) if case.school_id else None
-        return CaseView(case, events, school.name if school else None)
+        notes = {e.id: note for e in events if (note := self.cases.note(e)) is not None}
+        return CaseView(case, events, school.name if school else None, notes)
 
     async def case(self, case_id: int) -> Case | None:
         """A case's current row (to explain a refusal), without its timeline."""

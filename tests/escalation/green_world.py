@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +21,7 @@ from escalation.auditor import Auditor
 from escalation.duty import round_the_clock
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Alert, SendResult
+from storage.crypto import DataCipher
 from storage.models import CaseRequest, Hospital, Student
 
 # Monday 2026-11-02 10:00 in Shanghai.
@@ -100,7 +102,9 @@ async def build_world(
     *,
     school_shift: bool = True,
     scripts: Iterable[SendResult] = (),
+    cipher: DataCipher | None = None,
 ) -> World:
+    cipher = cipher or DataCipher([Fernet.generate_key()])
     settings = load_settings(None, {})
     async with sessions.begin() as session:
         s1 = await admin.add_school(
@@ -157,7 +161,9 @@ async def build_world(
     tg, mail, hook = Recorder("telegram", list(scripts)), Recorder("email"), Recorder("webhook")
     chains = policies(settings)
     engine = EscalationEngine(sessions, chains, {"telegram": tg, "email": mail, "webhook": hook})
-    service = CaseService(sessions, chains, emergency_ack_expiry=timedelta(minutes=30))
+    service = CaseService(
+        sessions, chains, emergency_ack_expiry=timedelta(minutes=30), cipher=cipher
+    )
     auditor = Auditor(sessions, grace=timedelta(minutes=2))
     return World(sessions, engine, service, auditor, tg, mail, hook, *ids)
 
