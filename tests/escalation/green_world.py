@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as raw_engine
 
 from bot.bootstrap import policies
 from bot.config.settings import load_settings
@@ -22,6 +24,7 @@ from escalation.duty import round_the_clock
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Alert, SendResult
 from storage.crypto import DataCipher
+from storage.db import create_engine, is_sqlite
 from storage.models import CaseRequest, Hospital, Student
 
 # Monday 2026-11-02 10:00 in Shanghai.
@@ -178,3 +181,13 @@ async def events(sessions: async_sessionmaker[AsyncSession], case_id: int) -> li
             )
         ).all()
     return list(rows)
+
+
+def read_only(url: str) -> AsyncEngine:
+    """An engine on the same database whose every write is refused, as on a read-only disk."""
+    if is_sqlite(url):
+        path = make_url(url).database
+        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return raw_engine(
+        url, connect_args={"server_settings": {"default_transaction_read_only": "on"}}
+    )

@@ -12,15 +12,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from green_world import T0, World, build_world, events
+from green_world import T0, World, build_world, events, read_only
 from sqlalchemy import select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.ext.asyncio import create_async_engine as raw_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.auditor import Auditor
 from escalation.retries import ALARM_AFTER
-from storage.db import create_engine, is_sqlite, session_factory
+from storage.db import session_factory
 from storage.models import Case, CaseRequest, School, Student
 
 if TYPE_CHECKING:
@@ -147,16 +145,6 @@ async def test_a_request_that_cannot_be_taken_in_waits_alone_and_the_auditor_rep
     late = await world.auditor.audit(T0 + 3 * 60 * SEC)
     assert late.overdue_requests == [poison_id]
     assert not late.healthy
-
-
-def read_only(url: str) -> AsyncEngine:
-    """An engine on the same database whose every write is refused, as on a read-only disk."""
-    if is_sqlite(url):
-        path = make_url(url).database
-        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    return raw_engine(
-        url, connect_args={"server_settings": {"default_transaction_read_only": "on"}}
-    )
 
 
 @pytest.fixture
