@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import case_number, record
-from escalation.lease import CONCURRENCY, LEASE, RECORD_MARGIN
+from escalation.lease import CONCURRENCY, LEASE, RECORD_MARGIN, SEND_GRACE
 from escalation.notifiers.base import Alert, Notifier, SendResult
 from escalation.outbox import claim, enqueue, mark_failed
 from escalation.roster import Recipient
@@ -162,7 +162,9 @@ class Dispatcher:
             try:
                 # The lease is sized to this deadline: a send past it could meet a second
                 # worker's claim of the same row.
-                async with asyncio.timeout(self.send_timeout.total_seconds()):
+                # A second more than the notifiers' own timeouts, so theirs fire first and a
+                # send is not abandoned while it completes.
+                async with asyncio.timeout((self.send_timeout + SEND_GRACE).total_seconds()):
                     return await notifier.send(alert)
             except TimeoutError:
                 return SendResult.retry("no answer within the send timeout")

@@ -18,7 +18,9 @@ LEASE = timedelta(seconds=60)
 # Sends at once in one process; the dispatcher claims exactly this many rows at a time.
 CONCURRENCY = 16
 CLAIM_BATCH = CONCURRENCY
-# Building the batch before the sends, and recording a result after one.
+# The dispatcher waits this much past the notifiers' own timeouts before it gives a send up.
+SEND_GRACE = timedelta(seconds=1)
+# Building the batch before the sends, that grace, and recording a result after one.
 RECORD_MARGIN = timedelta(seconds=5)
 
 

@@ -10,18 +10,23 @@ system and to anyone reading the headers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import smtplib
 import ssl
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from escalation.lease import CONCURRENCY
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 from escalation.notifiers.base import Alert, SendResult
 from escalation.notifiers.render import render
 
@@ -115,11 +120,17 @@ class EmailNotifier:
 
     def _deliver(self, msg: EmailMessage, to: str) -> None:
         context = self._ssl or ssl.create_default_context()
+        # The whole conversation ends within the timeout, not each command: a thread cannot
+        # be stopped, so one still talking after the dispatcher gave up would deliver an
+        # alert the outbox then sends again.
+        deadline = time.monotonic() + self.timeout
         smtp: smtplib.SMTP
         if self.security == "tls":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = _SSLWithin(
+                self.host, self.port, timeout=self.timeout, context=context, deadline=deadline
+            )
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = _Within(self.host, self.port, timeout=self.timeout, deadline=deadline)
         with smtp:
             if self.security == "starttls":
                 # Raises if the server does not offer STARTTLS: never fall back to plain text.
@@ -137,6 +148,39 @@ class EmailNotifier:
             f"EmailNotifier({self.host!r}, {self.port}, security={self.security!r}, "
             f"username={self.username!r}, password='***', sender={self.sender!r})"
         )
+
+
+class _Within(smtplib.SMTP):
+    """smtplib with one deadline for the whole conversation, checked before every command
+    and every reply (the socket then waits only for what time is left)."""
+
+    def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
+        self._deadline = deadline
+        super().__init__(*args, **kwargs)
+
+    def _left(self) -> None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            # What smtplib raises for a dead connection: a retry, and ignored by the QUIT
+            # that follows a delivered message.
+            raise smtplib.SMTPServerDisconnected("the e-mail send timeout passed")
+        if self.sock is not None:
+            with contextlib.suppress(OSError):  # a socket already closed fails on its own
+                self.sock.settimeout(left)
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        """Send, within the deadline."""
+        self._left()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        """Read a reply, within the deadline."""
+        self._left()
+        return super().getreply()
+
+
+class _SSLWithin(_Within, smtplib.SMTP_SSL):
+    """Implicit TLS with the same deadline."""
 
 
 def _classify(exc: Exception) -> SendResult:

@@ -130,6 +130,9 @@ class Webhooks:
                 time.sleep(0.01)  # a receiver takes a moment: kills land mid-request too
                 self.send_response(200)
                 self.send_header("content-length", "0")
+                # One request per connection: once stopped, the receiver is really down.
+                self.send_header("connection", "close")
+                self.close_connection = True
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -167,9 +170,15 @@ class Mailbox:
         self._controller.start()
 
     def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
+        """Refuse new connections, let the sessions in flight finish, then stop."""
+        controller, self._controller = self._controller, None
+        if controller is None:
+            return
+        server = controller.server
+        if server is not None:
+            controller.loop.call_soon_threadsafe(server.close)
+            time.sleep(0.5)
+        controller.stop()
 
 
 # --- a TCP proxy that the test cuts, standing for a PostgreSQL outage ---------------------
@@ -246,6 +255,7 @@ class Run:
     deliveries: Deliveries
     requested: dict[int, float] = field(default_factory=dict)  # student → monotonic time
     recovered: float = 0.0  # when the fault ended (monotonic); 0 for none
+    log: Path | None = None  # the workers' log lines (stderr)
 
 
 async def seed(
@@ -442,8 +452,41 @@ async def drain(run: Run, workers: Workers) -> None:
         kill(pid)
 
 
-def report(name: str, db: str, result: Tally, **extra: object) -> None:
+async def leftovers(run: Run) -> list[str]:
+    """What was not finished, for the report: ids and states, never text."""
+    async with run.sessions() as session:
+        rows = (
+            await session.execute(
+                select(
+                    Notification.id,
+                    Notification.channel,
+                    Notification.status,
+                    Notification.attempts,
+                    Notification.last_error,
+                    Notification.next_attempt_at,
+                    Notification.lease_until,
+                ).where(Notification.status != "sent")
+            )
+        ).all()
+        waiting = (
+            await session.execute(
+                select(CaseRequest.id, CaseRequest.attempts, CaseRequest.last_error).where(
+                    CaseRequest.handled_at.is_(None)
+                )
+            )
+        ).all()
+    return [f"notification {tuple(row)}" for row in rows] + [
+        f"request {tuple(row)}" for row in waiting
+    ]
+
+
+async def report(run: Run, name: str, db: str, result: Tally, **extra: object) -> None:
     details = " ".join(f"{k}={v}" for k, v in extra.items())
+    for line in await leftovers(run):
+        print(f"CHAOS {name} [{db}] left: {line}")
+    if (result.lost or result.stuck) and run.log is not None and run.log.exists():
+        for line in run.log.read_text(errors="replace").splitlines()[-40:]:
+            print(f"CHAOS {name} [{db}] worker log: {line}")
     print(
         f"\nCHAOS {name} [{db}]: alerts={result.alerts} lost={result.lost} "
         f"duplicates={result.duplicates} stuck={result.stuck} "
@@ -482,7 +525,12 @@ async def chaos(
         return parent
 
     def world() -> tuple[Run, Webhooks, Mailbox, Callable[..., Workers]]:
-        return Run(sessions, students, deliveries), webhooks, mailbox, workers
+        return (
+            Run(sessions, students, deliveries, log=tmp_path / "workers.log"),
+            webhooks,
+            mailbox,
+            workers,
+        )
 
     yield world
     for parent in parents:
@@ -534,7 +582,9 @@ async def test_workers_killed_at_random_moments_lose_nothing(
             interrupted |= await in_flight(run)
     await drain(run, workers)
     result = await tally(run)
-    report("kill -9", db_name(db_url), result, cycles=CYCLES, interrupted=len(interrupted))
+    await report(
+        run, "kill -9", db_name(db_url), result, cycles=CYCLES, interrupted=len(interrupted)
+    )
     assert result.lost == 0
     assert result.stuck == 0
     # Each duplicate is a resend of a claim that a kill cut short after its send: at most
@@ -556,7 +606,7 @@ async def test_the_database_going_away_under_load_loses_nothing(
         await _pg_cut_off(run, db_url, workers_for)
         fault = "PostgreSQL cut off (TCP proxy)"
     result = await tally(run)
-    report(fault, db_name(db_url), result, outage=f"{OUTAGE:g}s")
+    await report(run, fault, db_name(db_url), result, outage=f"{OUTAGE:g}s")
     assert (result.lost, result.stuck, result.duplicates) == (0, 0, 0)
 
 
@@ -621,7 +671,9 @@ async def test_receivers_down_for_a_while_lose_nothing(
     finally:
         kill(pid)
     result = await tally(run)
-    report("SMTP and webhook receiver down", db_name(db_url), result, outage=f"{OUTAGE:g}s")
+    await report(
+        run, "SMTP and webhook receiver down", db_name(db_url), result, outage=f"{OUTAGE:g}s"
+    )
     assert (result.lost, result.stuck, result.duplicates) == (0, 0, 0)
 
 
