@@ -12,6 +12,7 @@ request is taken in within its own savepoint and each step runs in its own trans
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,13 +93,17 @@ class EscalationEngine:
         report = TickReport()
         first: BaseException | None = None
         failing: set[tuple[str, str]] = set()
+        started = time.monotonic()
         for name, phase in (
             ("intake", self.intake.run),
             ("advance", self.stepper.run),
             ("dispatch", self.dispatcher.dispatch),
         ):
+            # Intake and steps can take a while under load; a claim's lease must count from
+            # the moment of the claim, or other workers see it lapse and send the row too.
+            moment = now + timedelta(seconds=time.monotonic() - started)
             try:
-                await phase(now, report)
+                await phase(moment if name == "dispatch" else now, report)
             except Exception as exc:  # the loop must survive anything one phase does
                 cause = describe(exc)
                 report.errors.append(f"{name}: {cause or type(exc).__name__}")
