@@ -1,11 +1,13 @@
-"""Advancing escalation: each due case runs its next step in its own transaction.
+"""Advancing escalation: each due case runs its next step in its own savepoint.
 
-A case is locked (``FOR UPDATE SKIP LOCKED``; SQLite has one writer anyway) and checked to
-be still due, its step is run, and it commits alone. A step that fails for that case (an
-invalid school time zone, data this code cannot read) rolls back alone: the case gets a
-``step_failed`` event (the exception's type, never a message), its next step is pushed back
-a short while, and its failure count rises for the auditor; the other cases go on. A fault of
-the database itself stops the pass, since every case would fail the same way.
+Due cases are locked in chunks (``FOR UPDATE SKIP LOCKED``; SQLite has one writer anyway)
+and checked to be still due; each step runs in a savepoint, and a chunk commits once (a
+commit per case made a burst of 200 cases wait seconds for its first alerts). A step that
+fails for its case (an invalid school time zone, data this code cannot read) rolls back
+alone: the case gets a ``step_failed`` event (the exception's type, never a message), its
+next step is pushed back a short while, and its failure count rises for the auditor; the
+other cases go on. A fault of the database itself stops the pass, since every case would
+fail the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import Policies, record
@@ -24,13 +26,16 @@ from escalation.policy import Chain, Position, advance, skip_to_next
 from escalation.retries import retry_after
 from escalation.roster import Recipient, ShiftSpec, recipients
 from storage.faults import describe
-from storage.models import Case, School
+from storage.models import Case, CaseEvent, School
 
 if TYPE_CHECKING:
     from escalation.engine import TickReport
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# Cases per transaction: one commit for many steps (a burst of cases reaches its first alerts
+# fast), each step in its own savepoint (one that fails rolls back alone).
+CHUNK = 50
 People = dict[tuple[str, int | None, str], list[Recipient]]
 
 
@@ -61,7 +66,7 @@ class Stepper:
         self._zones: dict[int, str] = {}
 
     async def run(self, now: datetime, report: TickReport) -> None:
-        """Advance up to a batch of due cases, one transaction each."""
+        """Advance up to a batch of due cases: a transaction per chunk, a savepoint per case."""
         async with self.sessions() as session:
             ids = (
                 await session.scalars(
@@ -70,52 +75,73 @@ class Stepper:
             ).all()
         # Who is on duty does not change within one pass: look each tier up once.
         people: People = {}
-        for ident in ids:
-            try:
-                async with self.sessions() as session, session.begin():
-                    case = await session.scalar(
+        for start in range(0, len(ids), CHUNK):
+            async with self.sessions() as session, session.begin():
+                cases = (
+                    await session.scalars(
                         select(Case)
-                        .where(Case.id == ident, due(now))
-                        .with_for_update(skip_locked=True)
+                        .where(Case.id.in_(ids[start : start + CHUNK]), due(now))
+                        .order_by(Case.next_step_at, Case.id)
+                        .with_for_update(skip_locked=True)  # others: another worker has them
                     )
-                    if case is None:
-                        continue  # another worker has it, or took it already
-                    if case.status == "acknowledged":
-                        self._ack_expired(session, case, now)
-                    queued = await self._run_step(session, case, now, people)
-                    case.step_failures = 0
-            except Exception as exc:
-                if describe(exc) is not None:
-                    raise
-                self._zones.clear()  # an administrator may be fixing the school right now
-                await self._failed(ident, exc, now)
-                report.failed_steps += 1
-                continue
-            report.queued += queued
-            report.steps += 1
+                ).all()
+                for case in cases:
+                    await self._one(session, case, now, people, report)
 
-    async def _failed(self, ident: int, exc: Exception, now: datetime) -> None:
-        """Record the failure on the case and push its step back; ids and the type only."""
-        async with self.sessions() as session, session.begin():
-            case = await session.scalar(select(Case).where(Case.id == ident).with_for_update())
-            if case is None:
-                return
-            case.step_failures += 1
-            wait = retry_after(case.step_failures)
-            if case.status == "acknowledged":
-                case.ack_expires_at = now + wait
-            else:
-                case.next_step_at = now + wait
-            record(
-                session,
-                case,
+    async def _one(
+        self, session: AsyncSession, case: Case, now: datetime, people: People, report: TickReport
+    ) -> None:
+        """One case's step in its own savepoint; a failure is recorded and rolled back alone."""
+        ident, status = case.id, case.status
+        try:
+            async with session.begin_nested():
+                if status == "acknowledged":
+                    self._ack_expired(session, case, now)
+                queued = await self._run_step(session, case, now, people)
+                case.step_failures = 0
+        except Exception as exc:
+            if describe(exc) is not None:
+                raise  # the database itself: every case would fail the same way
+            self._zones.clear()  # an administrator may be fixing the school right now
+            await self._failed(session, ident, status, exc, now)
+            report.failed_steps += 1
+            return
+        report.queued += queued
+        report.steps += 1
+
+    async def _failed(
+        self, session: AsyncSession, ident: int, status: str, exc: Exception, now: datetime
+    ) -> None:
+        """Record the failure on the case and push its step back; ids and the type only.
+
+        The case's row object was rolled back with its savepoint, so this writes by id.
+        """
+        failures = (
+            await session.execute(
+                update(Case)
+                .where(Case.id == ident)
+                .values(step_failures=Case.step_failures + 1)
+                .returning(Case.step_failures)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalar_one()
+        wait = retry_after(failures)
+        later = {"ack_expires_at" if status == "acknowledged" else "next_step_at": now + wait}
+        await session.execute(
+            update(Case)
+            .where(Case.id == ident)
+            .values(later)
+            .execution_options(synchronize_session=False)
+        )
+        session.add(
+            CaseEvent(
+                case_id=ident,
+                at=now,
                 actor="system",
                 action="step_failed",
-                now=now,
-                error=type(exc).__name__,
-                failures=case.step_failures,
+                details={"error": type(exc).__name__, "failures": failures},
             )
-            failures = case.step_failures
+        )
         log.error(
             "case %s: escalation step failed (%s), %s time(s) in a row; retrying in %ss",
             ident,
