@@ -1,13 +1,13 @@
-"""Advancing escalation: each due case runs its next step in its own savepoint.
+"""Advancing escalation: each due case's step, isolated from the others.
 
 Due cases are locked in chunks (``FOR UPDATE SKIP LOCKED``; SQLite has one writer anyway)
-and checked to be still due; each step runs in a savepoint, and a chunk commits once (a
-commit per case made a burst of 200 cases wait seconds for its first alerts). A step that
-fails for its case (an invalid school time zone, data this code cannot read) rolls back
-alone: the case gets a ``step_failed`` event (the exception's type, never a message), its
-next step is pushed back a short while, and its failure count rises for the auditor; the
-other cases go on. A fault of the database itself stops the pass, since every case would
-fail the same way.
+and checked to be still due; a chunk runs in one transaction (a commit per case made a burst
+of 200 cases wait seconds for its first alerts). When a step fails, the chunk is rolled back
+and run again with each step in its own savepoint, so a step that fails for its case (an
+invalid school time zone, data this code cannot read) rolls back alone: the case gets a
+``step_failed`` event (the exception's type, never a message), its next step is pushed back
+a short while, and its failure count rises for the auditor; the other cases go on. A fault
+of the database itself stops the pass, since every case would fail the same way.
 """
 
 from __future__ import annotations
@@ -66,7 +66,11 @@ class Stepper:
         self._zones: dict[int, str] = {}
 
     async def run(self, now: datetime, report: TickReport) -> None:
-        """Advance up to a batch of due cases: a transaction per chunk, a savepoint per case."""
+        """Advance up to a batch of due cases, a transaction per chunk.
+
+        A chunk first runs in one flush (fast); only if a step in it fails is it rolled back
+        and run again carefully, each step in its own savepoint.
+        """
         async with self.sessions() as session:
             ids = (
                 await session.scalars(
@@ -76,38 +80,58 @@ class Stepper:
         # Who is on duty does not change within one pass: look each tier up once.
         people: People = {}
         for start in range(0, len(ids), CHUNK):
-            async with self.sessions() as session, session.begin():
-                cases = (
-                    await session.scalars(
-                        select(Case)
-                        .where(Case.id.in_(ids[start : start + CHUNK]), due(now))
-                        .order_by(Case.next_step_at, Case.id)
-                        .with_for_update(skip_locked=True)  # others: another worker has them
-                    )
-                ).all()
-                for case in cases:
-                    await self._one(session, case, now, people, report)
+            chunk = ids[start : start + CHUNK]
+            try:
+                steps, queued, failed = await self._chunk(chunk, now, people, careful=False)
+            except Exception as exc:
+                if describe(exc) is not None:
+                    raise  # the database itself: every case would fail the same way
+                self._zones.clear()  # an administrator may be fixing the school right now
+                steps, queued, failed = await self._chunk(chunk, now, people, careful=True)
+            report.steps += steps
+            report.queued += queued
+            report.failed_steps += failed
 
-    async def _one(
-        self, session: AsyncSession, case: Case, now: datetime, people: People, report: TickReport
-    ) -> None:
-        """One case's step in its own savepoint; a failure is recorded and rolled back alone."""
-        ident, status = case.id, case.status
-        try:
-            async with session.begin_nested():
-                if status == "acknowledged":
-                    self._ack_expired(session, case, now)
-                queued = await self._run_step(session, case, now, people)
-                case.step_failures = 0
-        except Exception as exc:
-            if describe(exc) is not None:
-                raise  # the database itself: every case would fail the same way
-            self._zones.clear()  # an administrator may be fixing the school right now
-            await self._failed(session, ident, status, exc, now)
-            report.failed_steps += 1
-            return
-        report.queued += queued
-        report.steps += 1
+    async def _chunk(
+        self, ids: Sequence[int], now: datetime, people: People, *, careful: bool
+    ) -> tuple[int, int, int]:
+        """Steps, alerts queued and failed steps of one committed chunk."""
+        steps = queued = failed = 0
+        async with self.sessions() as session, session.begin():
+            cases = (
+                await session.scalars(
+                    select(Case)
+                    .where(Case.id.in_(ids), due(now))
+                    .order_by(Case.next_step_at, Case.id)
+                    .with_for_update(skip_locked=True)  # others: another worker has them
+                )
+            ).all()
+            for case in cases:
+                if not careful:
+                    queued += await self._step(session, case, now, people)
+                    steps += 1
+                    continue
+                ident, status = case.id, case.status
+                try:
+                    async with session.begin_nested():
+                        count = await self._step(session, case, now, people)
+                except Exception as exc:
+                    if describe(exc) is not None:
+                        raise
+                    await self._failed(session, ident, status, exc, now)
+                    failed += 1
+                    continue
+                queued += count
+                steps += 1
+            await session.flush()
+        return steps, queued, failed
+
+    async def _step(self, session: AsyncSession, case: Case, now: datetime, people: People) -> int:
+        if case.status == "acknowledged":
+            self._ack_expired(session, case, now)
+        queued = await self._run_step(session, case, now, people)
+        case.step_failures = 0
+        return queued
 
     async def _failed(
         self, session: AsyncSession, ident: int, status: str, exc: Exception, now: datetime
