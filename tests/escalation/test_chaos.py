@@ -432,6 +432,15 @@ async def tally(run: Run) -> Tally:
         for student, at in first_alert.items()
         if student in run.requested
     ]
+    if os.environ.get("HEARTGUARD_CHAOS_DIAG") and first_alert:
+        worst = max(
+            (s for s in first_alert if s in run.requested),
+            key=lambda s: first_alert[s] - max(run.requested[s], run.recovered),
+        )
+        print(
+            f"DIAG worst student {worst}: requested {run.requested[worst] - run.recovered:+.1f}s "
+            f"first alert {first_alert[worst] - run.recovered:+.1f}s from recovery"
+        )
     return Tally(
         lost,
         duplicates,
