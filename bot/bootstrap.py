@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -54,7 +54,8 @@ from flows import FlowConfig, FlowEngine, InstrumentBand
 from lexicons.detector import Detector, default_detector
 from storage.crypto import DataCipher, load_cipher
 from storage.db import create_engine, session_factory
-from storage.migrate import current_revision, head_revision
+from storage.keycheck import check_before_upgrade, check_key, record_key
+from storage.migrate import current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,33 @@ async def open_app(settings: Settings, *, need_schema: bool = True) -> AsyncIter
     engine = create_engine(settings.database.url, echo=settings.database.echo)
     try:
         await check_database(engine, settings.database.url, need_schema=need_schema)
-        yield AppContext(settings, engine, session_factory(engine), cipher)
+        sessions = session_factory(engine)
+        if need_schema:
+            await check_data_key(sessions, cipher)
+        yield AppContext(settings, engine, sessions, cipher)
     finally:
         await engine.dispose()
+
+
+async def check_data_key(sessions: async_sessionmaker[AsyncSession], cipher: DataCipher) -> None:
+    """Refuse a wrong or stale HEARTGUARD_DATA_KEY at start, in one line (storage.keycheck)."""
+    async with sessions() as session:
+        state = await check_key(session, cipher)
+    if state.note:
+        log.warning("%s", state.note)
+
+
+async def upgrade_database(app: AppContext, now: datetime) -> tuple[str | None, str | None]:
+    """``db upgrade`` (and the demo): check the key, migrate, record the key's fingerprint.
+
+    Returns the revisions before and after.
+    """
+    before = await current_revision(app.engine)
+    await check_before_upgrade(app.engine, app.cipher)
+    await upgrade(app.engine, cipher=app.cipher)
+    async with app.sessions.begin() as session:
+        await record_key(session, app.cipher, now)
+    return before, await current_revision(app.engine)
 
 
 # -- pure configuration -------------------------------------------------------------------------
@@ -156,6 +181,11 @@ def policies(settings: Settings) -> dict[str, Chain]:
         )
         for priority, policy in settings.escalation.policies.items()
     }
+
+
+def send_timeout(settings: Settings) -> timedelta:
+    """The longest a dispatcher waits for one send: the longest notifier timeout."""
+    return max(settings.escalation.email.timeout, settings.escalation.webhook_timeout)
 
 
 # -- channels -----------------------------------------------------------------------------------
@@ -330,6 +360,9 @@ def build_runtime(
     chosen = default_plugs(settings, plugs)
     chains = policies(settings)
     shifts = configured_shifts(settings)
+    # Who counts as reachable: a contact on a channel this installation can send (every
+    # process builds the same notifiers from the same settings, whichever one sends it).
+    reachable = configured_channels(settings) | {p.name for p in chosen if p.notifier}
     engine = EscalationEngine(
         app.sessions,
         chains,
@@ -338,7 +371,9 @@ def build_runtime(
         district_zone=settings.schools.default_timezone,
         quote_chars=settings.privacy.alert_quote_chars,
         lease=settings.escalation.notification_lease,
+        send_timeout=send_timeout(settings),
         shifts=shifts,
+        channels=reachable,
     )
     auditor = Auditor(
         app.sessions,
@@ -346,10 +381,15 @@ def build_runtime(
         heartbeat_url=settings.escalation.heartbeat_url,
         shifts=shifts,
         district_zone=settings.schools.default_timezone,
-        channels=engine.dispatcher.notifiers,
+        channels=reachable,
+        tick=settings.escalation.tick_interval,
+        tick_errors=lambda: engine.last_errors,
     )
     cases = CaseService(
-        app.sessions, chains, emergency_ack_expiry=settings.escalation.emergency_ack_expiry
+        app.sessions,
+        chains,
+        emergency_ack_expiry=settings.escalation.emergency_ack_expiry,
+        cipher=app.cipher,
     )
     flows = FlowEngine(flow_config(settings))
     pipeline = Pipeline(
@@ -359,7 +399,7 @@ def build_runtime(
         detector=detector or default_detector(),
         engine=flows,
         reach=ReachFinder(
-            engine.dispatcher.notifiers,
+            reachable,
             configured=shifts,
             district_zone=settings.schools.default_timezone,
         ),

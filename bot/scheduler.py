@@ -78,7 +78,8 @@ class Scheduler:
             except Exception:
                 log.exception("a timer failed; the next tick retries")
         self.ticks += 1
-        if report.requests or report.sent or report.dead or report.errors:
+        # A failing tick is logged by the engine, in one line.
+        if report.requests or report.sent or report.dead or report.failed_steps:
             log.info(
                 "tick: %s request(s), %s step(s), %s queued, %s sent, %s failed, %s dead",
                 report.requests,

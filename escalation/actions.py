@@ -11,14 +11,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import HeartGuardError
-from escalation.cases import Policies, record, reopen
+from escalation.cases import Policies, read_note, record, reopen
 from escalation.lifecycle import ACTIONS, RESOLUTIONS, may
 from escalation.outbox import enqueue_referrals, enqueue_updates
+from storage.crypto import DataCipher
 from storage.models import Case, CaseEvent, Counselor, CounselorSchool
 
 log = logging.getLogger(__name__)
@@ -82,9 +84,12 @@ class CaseService:
         policies: Policies,
         *,
         emergency_ack_expiry: timedelta,
+        cipher: DataCipher,
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
+        # Notes are what counselors type (phone numbers, what a parent said): encrypted.
+        self.cipher = cipher
         self.policies = policies
         self.emergency_ack_expiry = emergency_ack_expiry
         self.on_change = on_change
@@ -205,21 +210,26 @@ class CaseService:
             reopen(case, self.policies, now)
             stop = False
         elif action == "note":
-            record(session, case, actor=actor.label, action="note", now=now, note=note[:1000])
+            record(
+                session,
+                case,
+                actor=actor.label,
+                action="note",
+                now=now,
+                note_enc=self.cipher.encrypt(note[:1000]),
+            )
             return
         if stop and action != "reopen":
             case.token += 1  # any step computed before this moment is now stale
             case.next_step_at = None
         case.updated_at = now
         await enqueue_updates(session, case, now, action)
-        record(
-            session,
-            case,
-            actor=actor.label,
-            action=action,
-            now=now,
-            **({"resolution": resolution} if action == "resolve" else {}),
-        )
+        details: dict[str, Any] = {"resolution": resolution} if action == "resolve" else {}
+        record(session, case, actor=actor.label, action=action, now=now, **details)
+
+    def note(self, event: CaseEvent) -> str | None:
+        """An event's note, decrypted (a marker when this key cannot read it)."""
+        return read_note(self.cipher, event)
 
     async def view(self, case_id: int, actor: Actor, now: datetime) -> tuple[Case, list[CaseEvent]]:
         """A case and its timeline; the read itself is recorded."""

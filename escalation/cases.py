@@ -7,24 +7,33 @@ escalation on the higher priority's chain.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.lifecycle import OPEN_STATUSES, rank
 from escalation.policy import Chain
+from storage.crypto import DataCipher
 from storage.models import Case, CaseEvent, CaseRequest, Student
 
+log = logging.getLogger(__name__)
 Policies = Mapping[str, Chain]
 
 
 def case_number(case: Case) -> str:
     """The number people say on the phone: year and id."""
     return f"{case.created_at:%Y}-{case.id:05d}"
+
+
+def present(**details: Any) -> dict[str, Any]:
+    """Case-event details without the empty ones (for ``record(..., **present(...))``)."""
+    return {k: v for k, v in details.items() if v}
 
 
 def record(
@@ -34,17 +43,46 @@ def record(
     actor: str,
     action: str,
     now: datetime,
+    note_enc: bytes | None = None,
     **details: Any,
 ) -> None:
-    """Append a case event (ids and codes only, never student text)."""
+    """Append a case event: ids and codes in ``details``, never free text.
+
+    What a person typed (a counselor's note) goes in ``note_enc``, already encrypted.
+    """
     if case.id is None:
         # A case not flushed yet: the relationship lets one flush write both.
-        event = CaseEvent(case=case, at=now, actor=actor, action=action, details=dict(details))
+        event = CaseEvent(
+            case=case, at=now, actor=actor, action=action, details=dict(details), note_enc=note_enc
+        )
     else:
         event = CaseEvent(
-            case_id=case.id, at=now, actor=actor, action=action, details=dict(details)
+            case_id=case.id,
+            at=now,
+            actor=actor,
+            action=action,
+            details=dict(details),
+            note_enc=note_enc,
         )
     session.add(event)
+
+
+UNREADABLE_NOTE = "（无法解密 / cannot be decrypted）"
+
+
+def read_note(cipher: DataCipher, event: CaseEvent) -> str | None:
+    """The note of a case event, decrypted; None when it has none.
+
+    A note under a key this process does not hold reads as a marker (and a log line with the
+    event's id), so one such row never hides the rest of a timeline.
+    """
+    if event.note_enc is None:
+        return None
+    try:
+        return cipher.decrypt(event.note_enc)
+    except InvalidToken:
+        log.warning("case event %s: the note cannot be decrypted with the data key", event.id)
+        return UNREADABLE_NOTE
 
 
 async def open_case_for(session: AsyncSession, student_id: int) -> Case | None:

@@ -2,23 +2,30 @@
 
 Claims commit before any send, so a crash mid-send leaves a ``sending`` row with a lease that
 the next claim recovers: delivery is at least once, and a resend carries the same
-idempotency key. A dead row moves the recipient to their next channel.
+idempotency key. Each send's result is recorded the moment it completes, in its own short
+transaction, so a crash loses at most the sends that were in flight, never a batch's worth of
+"sent" marks. A claim counts as an attempt only once its send is about to start, and no send
+is waited for past ``send_timeout``, which the lease outlasts (see :mod:`escalation.lease`).
+A dead row moves the recipient to their next channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from datetime import timedelta
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import case_number, record
+from escalation.lease import CONCURRENCY, LEASE, RECORD_MARGIN, SEND_GRACE
 from escalation.notifiers.base import Alert, Notifier, SendResult
-from escalation.outbox import LEASE, claim, enqueue, mark_failed
+from escalation.outbox import claim, enqueue, mark_failed
 from escalation.roster import Recipient
 from storage.crypto import DataCipher
 from storage.models import (
@@ -35,14 +42,10 @@ from storage.models import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from escalation.engine import TickReport
 
 log = logging.getLogger(__name__)
-# A worker claims only what it can send soon: rows it holds are rows no other worker can
-# send, and a claim held past its lease is taken over (and sent twice).
-CLAIM_PER_SLOT = 2
+Clock = Callable[[], datetime]
 
 
 class Dispatcher:
@@ -55,8 +58,9 @@ class Dispatcher:
         *,
         cipher: DataCipher | None,
         quote_chars: int,
-        concurrency: int,
+        concurrency: int = CONCURRENCY,
         lease: timedelta = LEASE,
+        send_timeout: timedelta | None = None,
     ) -> None:
         self.lease = lease
         self.sessions = sessions
@@ -64,23 +68,89 @@ class Dispatcher:
         self.cipher = cipher
         self.quote_chars = quote_chars
         self.limit = asyncio.Semaphore(concurrency)
-        self.batch = max(8, concurrency * CLAIM_PER_SLOT)
+        # Everything claimed is sent at once: no claimed row waits for a free slot while its
+        # lease runs.
+        self.batch = max(1, concurrency)
+        self.send_timeout = send_timeout or max(timedelta(seconds=1), lease - RECORD_MARGIN)
+        # Sent, but the database refused the "sent" mark (an outage): marked first next time,
+        # before anything is claimed, so the outage does not turn into a second delivery.
+        self._unsaved: dict[int, str | None] = {}
 
     async def dispatch(self, now: datetime, report: TickReport) -> None:
         """Claim and send until nothing is due, a batch at a time."""
+        started = time.monotonic()
+
+        def clock() -> datetime:
+            # ``now`` is the tick's start; a lease counts from the moment of the claim.
+            return now + timedelta(seconds=time.monotonic() - started)
+
+        await self._save_unsaved(clock(), report)
         while True:
+            claimed_at = clock()
             async with self.sessions() as session, session.begin():
                 claimed = await claim(
-                    session, now, self.batch, self.lease, channels=self.notifiers.keys()
+                    session, claimed_at, self.batch, self.lease, channels=self.notifiers.keys()
                 )
             if not claimed:
                 return
+            lease_until = claimed_at + self.lease
+            ids = [c.id for c in claimed]
             async with self.sessions() as session:
-                alerts, stale = await self._build_batch(session, [c.id for c in claimed])
-            results = await asyncio.gather(*(self._send(alert) for alert in alerts))
-            await self._complete_batch(list(zip(alerts, results, strict=True)), stale, now, report)
+                alerts, stale = await self._build_batch(session, ids)
+            if clock() - claimed_at > (self.lease - self.send_timeout) / 2:
+                # The claim aged while the batch was built (a slow database): sending now
+                # could outlive the lease. Hand the rows back for the next pass.
+                log.warning("claimed batch aged before sending; handing %s row(s) back", len(ids))
+                await self._release(ids, lease_until)
+                return
+            await self._begin(alerts, stale, lease_until, clock(), report)
+            outcomes = await asyncio.gather(
+                *(self._deliver(alert, lease_until, clock, report) for alert in alerts),
+                return_exceptions=True,
+            )
+            problem = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if problem is not None:
+                raise problem
             if len(claimed) < self.batch:
                 return
+
+    async def _begin(
+        self,
+        alerts: list[Alert],
+        stale: dict[int, str],
+        lease_until: datetime,
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """Before sending: stale rows go dead, and each row about to be sent counts an attempt."""
+        async with self.sessions() as session, session.begin():
+            for ident, why in stale.items():
+                row = await session.get(Notification, ident, with_for_update=True)
+                if row is not None and _owned(row, lease_until):
+                    await mark_failed(session, row, now, why, permanent=True)
+                    report.dead += 1
+            if alerts:
+                await session.execute(
+                    update(Notification)
+                    .where(
+                        Notification.id.in_([a.notification_id for a in alerts]),
+                        Notification.lease_until == lease_until,
+                    )
+                    .values(attempts=Notification.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+
+    async def _deliver(
+        self, alert: Alert, lease_until: datetime, clock: Clock, report: TickReport
+    ) -> None:
+        """Send one alert and record its result at once."""
+        result = await self._send(alert)
+        try:
+            await self._record(alert, result, lease_until, clock(), report)
+        except Exception:
+            if result.ok:
+                self._unsaved[alert.notification_id] = result.external_id
+            raise
 
     async def _send(self, alert: Alert) -> SendResult:
         async with self.limit:
@@ -90,12 +160,67 @@ class Dispatcher:
                 # not this recipient's fault: try again later, perhaps in another process.
                 return SendResult.retry(f"no notifier for {alert.channel} in this process")
             try:
-                return await notifier.send(alert)
+                # The lease is sized to this deadline: a send past it could meet a second
+                # worker's claim of the same row.
+                # A second more than the notifiers' own timeouts, so theirs fire first and a
+                # send is not abandoned while it completes.
+                async with asyncio.timeout((self.send_timeout + SEND_GRACE).total_seconds()):
+                    return await notifier.send(alert)
+            except TimeoutError:
+                return SendResult.retry("no answer within the send timeout")
             except Exception as exc:  # a notifier bug must not kill the loop
                 log.exception(
                     "notifier %s raised for notification %s", alert.channel, alert.notification_id
                 )
                 return SendResult.retry(f"notifier raised {type(exc).__name__}")
+
+    async def _record(
+        self,
+        alert: Alert,
+        result: SendResult,
+        lease_until: datetime,
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """One send's outcome, in its own short transaction."""
+        async with self.sessions() as session, session.begin():
+            if result.ok:
+                # Delivered is delivered, even if the claim lapsed meanwhile.
+                await _mark_sent(session, alert.notification_id, result.external_id, now)
+                report.sent += 1
+                return
+            row = await session.get(Notification, alert.notification_id, with_for_update=True)
+            if row is None or not _owned(row, lease_until):
+                return  # the claim lapsed and another worker holds the row now
+            if await self._failed(session, row, result, now):
+                report.dead += 1
+            else:
+                report.failed += 1
+
+    async def _save_unsaved(self, now: datetime, report: TickReport) -> None:
+        if not self._unsaved:
+            return
+        unsaved = dict(self._unsaved)
+        async with self.sessions() as session, session.begin():
+            for ident, external_id in unsaved.items():
+                await _mark_sent(session, ident, external_id, now)
+        log.info("recorded %s send(s) made before a database outage", len(unsaved))
+        for ident in unsaved:
+            self._unsaved.pop(ident, None)
+        report.sent += len(unsaved)
+
+    async def _release(self, ids: list[int], lease_until: datetime) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Notification)
+                .where(
+                    Notification.id.in_(ids),
+                    Notification.status == "sending",
+                    Notification.lease_until == lease_until,
+                )
+                .values(status="pending", lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _build_batch(
         self, session: AsyncSession, ids: list[int]
@@ -174,50 +299,9 @@ class Dispatcher:
                 out[("hospital", ident)] = (name, "hospital")
         return out
 
-    async def _complete_batch(
-        self,
-        results: list[tuple[Alert, SendResult]],
-        stale: dict[int, str],
-        now: datetime,
-        report: TickReport,
-    ) -> None:
-        """Record a batch's outcomes in one transaction."""
-        async with self.sessions() as session, session.begin():
-            delivered = [
-                {
-                    "id": a.notification_id,
-                    "status": "sent",
-                    "sent_at": now,
-                    "lease_until": None,
-                    "external_id": r.external_id,
-                    "last_error": None,
-                }
-                for a, r in results
-                if r.ok
-            ]
-            if delivered:
-                await session.execute(update(Notification), delivered)
-            report.sent += len(delivered)
-            for ident, why in stale.items():
-                row = await session.get(Notification, ident)
-                if row is not None:
-                    await mark_failed(session, row, now, why, permanent=True)
-                    report.dead += 1
-            for alert, result in results:
-                if result.ok:
-                    continue
-                dead = await self._failed(session, alert, result, now)
-                if dead:
-                    report.dead += 1
-                else:
-                    report.failed += 1
-
     async def _failed(
-        self, session: AsyncSession, alert: Alert, result: SendResult, now: datetime
+        self, session: AsyncSession, row: Notification, result: SendResult, now: datetime
     ) -> bool:
-        row = await session.get(Notification, alert.notification_id)
-        if row is None:
-            return False
         dead = await mark_failed(session, row, now, result.error, permanent=result.permanent)
         log.warning(
             "notification %s (case %s, %s) %s: %s",
@@ -259,7 +343,14 @@ class Dispatcher:
         )
         if token is None:
             return None
-        text = self.cipher.decrypt(token)
+        try:
+            text = self.cipher.decrypt(token)
+        except InvalidToken:
+            # A row under a key this process does not hold: the alert goes without a quote.
+            log.warning(
+                "message %s cannot be decrypted; alert sent without a quote", assessment.message_id
+            )
+            return None
         spans = [e for e in assessment.evidence if e.get("message", 0) == 0]
         start = min((int(e["start"]) for e in spans), default=0)
         return text[start : start + self.quote_chars]
@@ -318,3 +409,21 @@ class Dispatcher:
                 notification=row.id,
                 channel=nxt.channel,
             )
+
+
+def _owned(row: Notification, lease_until: datetime) -> bool:
+    """Whether the row is still under this worker's claim."""
+    return row.status == "sending" and row.lease_until == lease_until
+
+
+async def _mark_sent(
+    session: AsyncSession, ident: int, external_id: str | None, now: datetime
+) -> None:
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == ident, Notification.status != "sent")
+        .values(
+            status="sent", sent_at=now, lease_until=None, external_id=external_id, last_error=None
+        )
+        .execution_options(synchronize_session=False)
+    )

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from escalation.lease import LEASE
 from escalation.roster import Recipient
 from storage.models import Case, Hospital, Notification
 
 MAX_ATTEMPTS = 6
-LEASE = timedelta(seconds=60)
 BACKOFF_BASE = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(minutes=5)
 
@@ -212,7 +212,9 @@ async def claim(
                 and_(Notification.status == "sending", Notification.lease_until < now),
             ),
         )
-        .values(status="sending", lease_until=now + lease, attempts=Notification.attempts + 1)
+        # Not an attempt yet: the dispatcher counts one only when it is about to send, so a
+        # worker killed between claim and send does not bring the row closer to dead.
+        .values(status="sending", lease_until=now + lease)
         .returning(Notification.id, Notification.case_id, Notification.attempts)
     )
     return [Claimed(i, c, a) for i, c, a in result.all()]

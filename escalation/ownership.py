@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.cases import record
+from escalation.cases import present, record
 from escalation.takeover import HUMAN, Move, Owner, Ownership, Trigger, fire
 from storage.models import Case, ConversationOwner
 
@@ -94,7 +94,7 @@ async def move(
             now=now,
             state=after.state.value,
             previous=before.state.value,
-            **({"counselor": after.counselor_id} if after.counselor_id else {}),
+            **present(counselor=after.counselor_id),
             **details,
         )
     return row, after

@@ -6,6 +6,7 @@ after it, run ``heartguard db rotate-key``, then drop the old key.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -36,11 +37,17 @@ class DataCipher:
                 "(32 url-safe base64-encoded bytes each)"
             ) from None
         self._multi = MultiFernet(self._fernets)
+        self._fingerprints = tuple(fingerprint(k) for k in keys)
 
     @property
     def key_count(self) -> int:
         """How many keys can decrypt."""
         return len(self._fernets)
+
+    @property
+    def fingerprints(self) -> tuple[str, ...]:
+        """Each key's fingerprint, the primary key's first (see :func:`fingerprint`)."""
+        return self._fingerprints
 
     def encrypt(self, text: str) -> bytes:
         """Encrypt text with the primary key."""
@@ -65,6 +72,16 @@ class DataCipher:
     def rotate(self, token: bytes) -> bytes:
         """Re-encrypt a token under the primary key."""
         return self._multi.rotate(token)
+
+
+def fingerprint(key: str | bytes) -> str:
+    """A one-way name for a key, safe to store beside the data: SHA-256 of a label and the key.
+
+    A Fernet key is 32 random bytes, so its hash gives nothing away, yet it tells a process
+    whether it holds the key the database was written with.
+    """
+    raw = key.strip().encode("ascii") if isinstance(key, str) else key.strip()
+    return hashlib.sha256(b"heartguard data key check\x00" + raw).hexdigest()
 
 
 def generate_key() -> str:

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.crypto import DataCipher
 from storage.models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -30,9 +31,11 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def _upgrade(connection: Connection, target: str) -> None:
+def _upgrade(connection: Connection, target: str, cipher: DataCipher | None) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
+    # A migration that encrypts existing plaintext (0006: counselor notes) needs the key.
+    config.attributes["cipher"] = cipher
     command.upgrade(config, target)
 
 
@@ -47,10 +50,15 @@ def _diff(connection: Connection) -> list[Any]:
     return list(compare_metadata(context, Base.metadata))
 
 
-async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
-    """Migrate the database to ``target``; a no-op when it is already there."""
+async def upgrade(
+    engine: AsyncEngine, target: str = "head", *, cipher: DataCipher | None = None
+) -> None:
+    """Migrate the database to ``target``; a no-op when it is already there.
+
+    ``cipher``: the data key, for migrations that encrypt what was stored in plaintext.
+    """
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, target)
+        await conn.run_sync(_upgrade, target, cipher)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -373,6 +373,11 @@ class CaseRequest(Base):
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Intake that failed for this request alone: how often, when to try again, and the
+    # exception's type (never its text). The auditor reports a request left waiting.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     assessment: Mapped[RiskAssessmentRecord | None] = relationship()
 
@@ -433,6 +438,8 @@ class Case(Base):
     round: Mapped[int] = mapped_column(Integer, default=0)
     token: Mapped[int] = mapped_column(Integer, default=1)
     next_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Steps that failed in a row (a "step_failed" event each); the auditor alarms at a few.
+    step_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ack_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     acknowledged_by: Mapped[int | None] = mapped_column(
@@ -463,6 +470,8 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # What a counselor typed (a note), as ciphertext like messages; details hold codes only.
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     # Lets an event be recorded for a case not yet flushed (no id yet), so a batch of new
     # cases and their events goes to the database in one flush.
@@ -722,3 +731,16 @@ class ReportDelivery(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class DataKeyCheck(Base):
+    """Fingerprints of the data keys this database was written with: one "current", the
+    rest "retired" by ``heartguard db rotate-key``. A process compares its own keys at start
+    and refuses a wrong or stale one (see ``storage.keycheck``).
+    """
+
+    __tablename__ = "data_key_checks"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.crypto import DataCipher
-from storage.models import Conversation, EnrollmentCode, Message, SafetyPlan
+from storage.models import CaseEvent, Conversation, EnrollmentCode, Message, SafetyPlan
 
 # (primary key column, ciphertext column) of every encrypted field.
 ENCRYPTED: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], ...] = (
@@ -17,6 +17,7 @@ ENCRYPTED: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], 
     (Conversation.student_id, Conversation.context_enc),
     (EnrollmentCode.id, EnrollmentCode.code_enc),
     (SafetyPlan.student_id, SafetyPlan.plan_enc),
+    (CaseEvent.id, CaseEvent.note_enc),
 )
 BATCH = 500
 

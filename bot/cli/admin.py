@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.bootstrap import open_app, safe_url
+from bot.bootstrap import open_app, safe_url, upgrade_database
 from bot.cli import records
 from bot.cli.access import register_password
 from bot.cli.files import stage_output, write_output
@@ -21,7 +21,8 @@ from bot.config.settings import Settings
 from bot.errors import HeartGuardError, UsageError
 from bot.services import admin, enrollment, roster_edits, roster_import
 from bot.services.one_time_codes import check_ttl
-from storage.migrate import current_revision, head_revision, upgrade
+from storage import keycheck
+from storage.migrate import current_revision, head_revision
 from storage.models import SchoolClass, Student
 from storage.rotation import rotate_all
 
@@ -187,9 +188,7 @@ def register(commands: Any) -> None:
 
 async def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings, need_schema=False) as app:
-        before = await current_revision(app.engine)
-        await upgrade(app.engine)
-        after = await current_revision(app.engine)
+        before, after = await upgrade_database(app, utcnow())
     url = safe_url(settings.database.url)
     if before == after:
         print(f"ok: {url} is already at {after}")
@@ -208,6 +207,9 @@ async def _db_current(_args: argparse.Namespace, settings: Settings) -> int:
 async def _db_rotate(_args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app:
         count = await rotate_all(app.sessions, app.cipher)
+        # Only once every value is under the first key: processes still on the old one refuse.
+        async with app.sessions.begin() as session:
+            await keycheck.rotated(session, app.cipher, utcnow())
     print(f"ok: re-encrypted {count} value(s) under the first key")
     if app.cipher.key_count > 1:
         print("the old key(s) can now be removed from HEARTGUARD_DATA_KEY")

@@ -202,6 +202,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
             raise NotFoundError(str(exc)) from None
         async with runtime.sessions() as session:
             who = await case_subject(session, case)
+        notes = {e.id: note for e in events if (note := runtime.green.cases.note(e)) is not None}
     zone = ZoneInfo(who.timezone or settings.schools.default_timezone)
 
     def local(at: datetime) -> str:
@@ -226,6 +227,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"  {local(event.at)} {event.actor:<14} {event.action:<16} "
             f"{json.dumps(event.details, ensure_ascii=False)}"
+            + (f" note: {note}" if (note := notes.get(event.id)) else "")
         )
     return 0
 

@@ -10,7 +10,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.bootstrap import AppContext, Runtime, build_runtime, open_app, open_runtime
+from bot.bootstrap import (
+    AppContext,
+    Runtime,
+    build_runtime,
+    open_app,
+    open_runtime,
+    upgrade_database,
+)
 from bot.channels.console import Console
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.cli.main import run_async, utcnow
@@ -18,7 +25,6 @@ from bot.config.settings import DatabaseSettings, EmailSettings, Settings, Teleg
 from bot.services import admin, enrollment, roster_import
 from bot.services.pipeline import Outcome
 from escalation.duty import round_the_clock
-from storage.migrate import upgrade
 from storage.models import School
 
 DEMO_SCHOOL = "DEMO"
@@ -161,7 +167,7 @@ def demo_settings(settings: Settings) -> Settings:
 async def _demo(_args: argparse.Namespace, configured: Settings) -> int:
     settings = demo_settings(configured)
     async with open_app(settings, need_schema=False) as app:
-        await upgrade(app.engine)
+        await upgrade_database(app, utcnow())
         code = await seed_demo(app)
         print("心卫 HeartGuard 演示 / demo")
         print(f"数据库 / database: {DEMO_DATABASE}")

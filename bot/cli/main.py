@@ -19,6 +19,7 @@ from bot.config.settings import (
 )
 from bot.errors import ConfigError, HeartGuardError
 from bot.logs import configure_logging
+from storage.faults import describe
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        cause = describe(exc)
+        if cause is not None:
+            # A read-only database or a full disk is the administrator's to fix: say which.
+            print(f"heartguard: error: {cause} ({type(exc).__name__})", file=sys.stderr)
+            return 1
         log.debug("internal error", exc_info=True)
         print(
             f"heartguard: internal error ({type(exc).__name__}); run with --debug for details",

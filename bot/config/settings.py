@@ -23,12 +23,14 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from bot.config.durations import parse_duration
 from bot.errors import ConfigError
+from escalation.lease import RECORD_MARGIN, longest_send, shortest_lease
 
 ENV_CONFIG = "HEARTGUARD_CONFIG"
 ENV_TOKEN = "HEARTGUARD_TELEGRAM_TOKEN"  # noqa: S105 (a variable name, not a secret)
@@ -58,6 +60,10 @@ def _parse_clock(value: object) -> time:
 
 
 Clock = Annotated[time, BeforeValidator(_parse_clock)]
+
+
+def _seconds(value: timedelta) -> str:
+    return f"{value.total_seconds():g}s"
 
 
 class _Section(BaseModel):
@@ -248,14 +254,33 @@ class EscalationSettings(_Section):
 
     tick_interval: Duration = timedelta(seconds=5)
     audit_interval: Duration = timedelta(minutes=1)
-    notification_lease: Duration = timedelta(seconds=60)
     email: EmailSettings = EmailSettings()
     webhook_timeout: Duration = timedelta(seconds=10)
+    # After the timeouts it is checked against (a validator sees the fields before it).
+    notification_lease: Duration = timedelta(seconds=60)
     webhook_secret: SecretStr | None = Field(default=None, exclude=True)
     dingtalk_secret: SecretStr | None = Field(default=None, exclude=True)
     emergency_ack_expiry: Duration = timedelta(minutes=30)
     heartbeat_url: str = ""
     policies: dict[Priority, EscalationPolicy] = Field(default_factory=_default_policies)
+
+    @field_validator("notification_lease")
+    @classmethod
+    def _lease_outlasts_sends(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        # A lease that ends mid-send lets a second worker claim the row and send it again.
+        email, webhook = info.data.get("email"), info.data.get("webhook_timeout")
+        if email is None or webhook is None:
+            return value  # already reported
+        timeouts = (email.timeout, webhook)
+        shortest = shortest_lease(timeouts)
+        if value < shortest:
+            raise ValueError(
+                f"{_seconds(value)} is shorter than the longest send "
+                f"({_seconds(longest_send(timeouts))}: the longest of email.timeout and "
+                f"webhook_timeout) plus {_seconds(RECORD_MARGIN)} to record it; "
+                f"use at least {_seconds(shortest)}"
+            )
+        return value
 
     @field_validator("policies", mode="before")
     @classmethod

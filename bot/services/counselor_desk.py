@@ -9,8 +9,8 @@ case views go through escalation's CaseService, which checks scope and records t
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -117,6 +117,7 @@ class CaseView:
     # Who holds the student's chat (escalation.takeover states) and, for a person, their name.
     owner: str = "bot"
     owner_name: str | None = None
+    notes: Mapping[int, str] = field(default_factory=dict)  # event id → note, decrypted
 
 
 class CounselorDesk:
@@ -207,12 +208,14 @@ class CounselorDesk:
                 await ownership.load(session, case.student_id, lock=False)
             )
             holder = await session.get(Counselor, held.counselor_id) if held.counselor_id else None
+        notes = {e.id: note for e in events if (note := self.cases.note(e)) is not None}
         return CaseView(
             case,
             events,
             school.name if school else None,
             held.state.value,
             holder.name if holder is not None else None,
+            notes,
         )
 
     async def case(self, case_id: int) -> Case | None:

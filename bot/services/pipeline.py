@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -299,8 +300,9 @@ class Pipeline:
             return None
         try:
             return Conversation.from_json(self.cipher.decrypt(row.context_enc))
-        except (ValueError, KeyError, TypeError):
-            # A conversation this code cannot read restarts kindly instead of failing forever.
+        except (ValueError, KeyError, TypeError, InvalidToken):
+            # A conversation this code (or this key) cannot read restarts kindly instead of
+            # failing forever.
             log.warning("unreadable conversation for student %s; starting afresh", row.student_id)
             return None
 

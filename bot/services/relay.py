@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import ownership
-from escalation.cases import case_number, open_case_for, record
+from escalation.cases import case_number, open_case_for, present, record
 from escalation.requests import request_case
 from escalation.takeover import Move, TakeoverRefused, Trigger
 from flows import RiskSignal
@@ -110,7 +110,7 @@ async def intercept(
         action="student_message",
         now=now,
         message_id=message.id,
-        **({"level": level} if level else {}),
+        **present(level=level),
     )
     assert held.counselor_id is not None  # a human state always names its holder
     return Intercepted(

@@ -29,7 +29,7 @@ from bot.services.students import mark_unreachable
 from core.clock import Clock
 from escalation import ownership
 from escalation.actions import Actor, CaseActionError, CaseService, NotAllowedError, can_see
-from escalation.cases import case_number, record
+from escalation.cases import case_number, present, record
 from escalation.lifecycle import is_open
 from escalation.roster import ShiftSpec
 from escalation.takeover import Move, Owner, Ownership, TakeoverRefused, Trigger, fire
@@ -171,10 +171,10 @@ class TakeoverService:
             raise
         return after
 
-    def _note(self, note: str) -> dict[str, str]:
+    def _note(self, note: str) -> dict[str, Any]:
         """A counselor's free text, encrypted for the case event (it may name the student)."""
         note = note.strip()
-        return {"note_enc": self.cipher.encrypt(note[:1000]).decode("ascii")} if note else {}
+        return {"note_enc": self.cipher.encrypt(note[:1000])} if note else {}
 
     # -- counselor actions ---------------------------------------------------------------------
 
@@ -430,7 +430,7 @@ class TakeoverService:
                     action="message_undelivered",
                     now=now,
                     status=result.status.value,
-                    **({"message_id": message_id} if message_id else {}),
+                    **present(message_id=message_id),
                 )
             if result.status is Delivery.BLOCKED:
                 await mark_unreachable(

@@ -1,6 +1,8 @@
 """Email alerts over SMTP (STARTTLS, implicit TLS, or none for a local relay).
 
-smtplib is blocking, so each send runs in a worker thread. The Message-ID is derived from the
+smtplib is blocking, so each send runs in a worker thread of the notifier's own pool, as many
+as the dispatcher sends at once (the default pool has a few threads per core, and a send
+queued behind others would count against its timeout). The Message-ID is derived from the
 idempotency key: a retried send is recognisably the same message to the recipient's mail
 system and to anyone reading the headers.
 """
@@ -8,16 +10,23 @@ system and to anyone reading the headers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import smtplib
 import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from escalation.lease import CONCURRENCY
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 from escalation.notifiers.base import Alert, SendResult
 from escalation.notifiers.render import render
 
@@ -57,6 +66,7 @@ class EmailNotifier:
         sender: str,
         timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        workers: int = CONCURRENCY,
     ) -> None:
         if security not in ("starttls", "tls", "none"):
             raise ValueError(f"email security must be starttls, tls or none, not {security!r}")
@@ -69,6 +79,7 @@ class EmailNotifier:
         self.__password = password  # name-mangled and kept out of repr
         self._ssl = ssl_context
         self._domain = parseaddr(sender)[1].rpartition("@")[2] or "heartguard.invalid"
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heartguard-smtp")
 
     async def send(self, alert: Alert) -> SendResult:
         """Build and send one email; never raises."""
@@ -77,7 +88,8 @@ class EmailNotifier:
         except Exception as exc:  # a malformed address or header: retrying will not help
             return SendResult.failed(f"cannot build the email ({type(exc).__name__})")
         try:
-            await asyncio.to_thread(self._deliver, msg, alert.address.strip())
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._pool, self._deliver, msg, alert.address.strip())
         except Exception as exc:
             result = _classify(exc)
             if result.error.startswith("unexpected"):
@@ -108,11 +120,17 @@ class EmailNotifier:
 
     def _deliver(self, msg: EmailMessage, to: str) -> None:
         context = self._ssl or ssl.create_default_context()
+        # The whole conversation ends within the timeout, not each command: a thread cannot
+        # be stopped, so one still talking after the dispatcher gave up would deliver an
+        # alert the outbox then sends again.
+        deadline = time.monotonic() + self.timeout
         smtp: smtplib.SMTP
         if self.security == "tls":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = _SSLWithin(
+                self.host, self.port, timeout=self.timeout, context=context, deadline=deadline
+            )
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = _Within(self.host, self.port, timeout=self.timeout, deadline=deadline)
         with smtp:
             if self.security == "starttls":
                 # Raises if the server does not offer STARTTLS: never fall back to plain text.
@@ -121,11 +139,48 @@ class EmailNotifier:
                 smtp.login(self.username, self.__password)
             smtp.send_message(msg, to_addrs=[to])
 
+    async def aclose(self) -> None:
+        """Let the sending threads go (a send in flight finishes on its own)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def __repr__(self) -> str:
         return (
             f"EmailNotifier({self.host!r}, {self.port}, security={self.security!r}, "
             f"username={self.username!r}, password='***', sender={self.sender!r})"
         )
+
+
+class _Within(smtplib.SMTP):
+    """smtplib with one deadline for the whole conversation, checked before every command
+    and every reply (the socket then waits only for what time is left)."""
+
+    def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
+        self._deadline = deadline
+        super().__init__(*args, **kwargs)
+
+    def _left(self) -> None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            # What smtplib raises for a dead connection: a retry, and ignored by the QUIT
+            # that follows a delivered message.
+            raise smtplib.SMTPServerDisconnected("the e-mail send timeout passed")
+        if self.sock is not None:
+            with contextlib.suppress(OSError):  # a socket already closed fails on its own
+                self.sock.settimeout(left)
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        """Send, within the deadline."""
+        self._left()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        """Read a reply, within the deadline."""
+        self._left()
+        return super().getreply()
+
+
+class _SSLWithin(_Within, smtplib.SMTP_SSL):
+    """Implicit TLS with the same deadline."""
 
 
 def _classify(exc: Exception) -> SendResult:

@@ -5,6 +5,7 @@ Nothing here mocks a notifier's insides: the notifiers talk to real sockets on l
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import socket
@@ -172,10 +173,20 @@ class MailServer:
     delivered: list[Delivered] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     failed_logins: list[bytes] = field(default_factory=list)
+    slow: float = 0.0  # seconds before answering MAIL and RCPT: a tarpit
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        await asyncio.sleep(self.slow)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        await asyncio.sleep(self.slow)
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -307,6 +318,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(reply)))
         self.end_headers()
         self.wfile.write(reply)
+
+    def do_GET(self) -> None:
+        """A heartbeat ping: recorded, answered with the receiver's status."""
+        parts = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.receiver.requests.append(Received("GET", parts.path, parts.query, headers, b""))
+        self.send_response(self.receiver.status)
+        self.send_header("content-length", "0")
+        self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read requests, not access logs."""

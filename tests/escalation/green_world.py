@@ -9,8 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from cryptography.fernet import Fernet
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as raw_engine
 
 from bot.bootstrap import policies
 from bot.config.settings import load_settings
@@ -20,6 +23,8 @@ from escalation.auditor import Auditor
 from escalation.duty import round_the_clock
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Alert, SendResult
+from storage.crypto import DataCipher
+from storage.db import create_engine, is_sqlite
 from storage.models import CaseRequest, Hospital, Student
 
 # Monday 2026-11-02 10:00 in Shanghai.
@@ -100,7 +105,9 @@ async def build_world(
     *,
     school_shift: bool = True,
     scripts: Iterable[SendResult] = (),
+    cipher: DataCipher | None = None,
 ) -> World:
+    cipher = cipher or DataCipher([Fernet.generate_key()])
     settings = load_settings(None, {})
     async with sessions.begin() as session:
         s1 = await admin.add_school(
@@ -157,7 +164,9 @@ async def build_world(
     tg, mail, hook = Recorder("telegram", list(scripts)), Recorder("email"), Recorder("webhook")
     chains = policies(settings)
     engine = EscalationEngine(sessions, chains, {"telegram": tg, "email": mail, "webhook": hook})
-    service = CaseService(sessions, chains, emergency_ack_expiry=timedelta(minutes=30))
+    service = CaseService(
+        sessions, chains, emergency_ack_expiry=timedelta(minutes=30), cipher=cipher
+    )
     auditor = Auditor(sessions, grace=timedelta(minutes=2))
     return World(sessions, engine, service, auditor, tg, mail, hook, *ids)
 
@@ -172,3 +181,13 @@ async def events(sessions: async_sessionmaker[AsyncSession], case_id: int) -> li
             )
         ).all()
     return list(rows)
+
+
+def read_only(url: str) -> AsyncEngine:
+    """An engine on the same database whose every write is refused, as on a read-only disk."""
+    if is_sqlite(url):
+        path = make_url(url).database
+        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return raw_engine(
+        url, connect_args={"server_settings": {"default_transaction_read_only": "on"}}
+    )

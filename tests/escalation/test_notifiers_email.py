@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -208,3 +210,20 @@ async def test_a_malformed_address_fails_without_connecting(
 def test_bad_configuration_fails_fast(options: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="email"):
         EmailNotifier("127.0.0.1", 25, **options)  # type: ignore[arg-type]
+
+
+async def test_a_slow_server_is_given_up_within_one_timeout_for_the_whole_conversation(
+    smtp_server: SmtpFactory, make_alert: MakeAlert
+) -> None:
+    # Each reply comes in time, but together they outlast the timeout: the send gives up
+    # before DATA, so the dispatcher never abandons a thread that delivers later.
+    mail = smtp_server("none")
+    mail.slow = 0.6
+    sender = notifier(mail, "none", timeout=1.0)
+    started = time.monotonic()
+    result = await sender.send(make_alert())
+    assert time.monotonic() - started < 2.0
+    assert (result.ok, result.permanent) == (False, False)
+    assert "timed out" in result.error or "timeout passed" in result.error
+    await asyncio.sleep(1.0)
+    assert mail.delivered == []

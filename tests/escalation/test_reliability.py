@@ -95,7 +95,8 @@ def worker(db_url: str, tmp_path: Path) -> Iterator[Callable[[], subprocess.Pope
     """Start `heartguard worker` processes on the test database; all are killed at the end."""
     config = tmp_path / "config.toml"
     config.write_text(
-        '[escalation]\ntick_interval = "1s"\naudit_interval = "1m"\nnotification_lease = "10s"\n',
+        # The shortest lease the settings allow: the 10 s send timeouts plus 5 s.
+        '[escalation]\ntick_interval = "1s"\naudit_interval = "1m"\nnotification_lease = "15s"\n',
         encoding="utf-8",
     )
     env = {

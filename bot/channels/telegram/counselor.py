@@ -352,14 +352,14 @@ class CounselorDesk:
         owner = self.texts.counselor(f"owner_{view.owner}", name=view.owner_name or "")
         lines += [self.texts.counselor("owner_line", owner=owner), ""]
         for event in events[-TIMELINE_LIMIT:]:
-            lines.append(
-                self.texts.counselor(
-                    "case_event",
-                    time=event.at.astimezone(self.zone).strftime("%m-%d %H:%M"),
-                    actor=event.actor,
-                    action=event.action,
-                )
+            line = self.texts.counselor(
+                "case_event",
+                time=event.at.astimezone(self.zone).strftime("%m-%d %H:%M"),
+                actor=event.actor,
+                action=event.action,
             )
+            note = view.notes.get(event.id)
+            lines.append(f"{line}：{note}" if note else line)
         markup = case_keyboard(case.id, open_actions(case.status), dict(self.texts.action_labels))
         await self.reply_privately(update, "\n".join(lines), markup)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.reports.access import refuse, viewer_for
 from bot.services.students import printable
 from escalation.actions import Actor, CaseActionError, NotAllowedError, can_see
-from escalation.cases import record
+from escalation.cases import present, record
 from storage.audit import audit
 from storage.crypto import DataCipher
 from storage.models import AlertMark, Case, Message, RiskAssessmentRecord
@@ -90,7 +90,7 @@ class Feedback:
                 action="marked",
                 now=now,
                 mark=mark,
-                **({"previous": previous} if previous else {}),
+                **present(previous=previous),
             )
         return Marked(case_id, mark, previous)
 

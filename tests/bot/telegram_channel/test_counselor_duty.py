@@ -169,13 +169,17 @@ async def test_note_adds_to_the_timeline_in_scope_only(
     async with ctx.sessions() as session:
         events = (
             await session.execute(
-                select(CaseEvent.actor, CaseEvent.action, CaseEvent.details)
+                select(CaseEvent.actor, CaseEvent.action, CaseEvent.details, CaseEvent.note_enc)
                 .where(CaseEvent.case_id == case.id, CaseEvent.action.in_(("note", "refused")))
                 .order_by(CaseEvent.id)
             )
         ).all()
-    assert [(actor, action) for actor, action, _ in events] == [
+    assert [(actor, action) for actor, action, _, _ in events] == [
         (f"counselor:{district['counselor']}", "note"),
         (f"counselor:{district['other']}", "refused"),
     ]
-    assert events[0][2]["note"] == "已电话联系家长\n明早复查"
+    # What the counselor typed is stored encrypted, like messages, and nowhere in plaintext.
+    assert "note" not in events[0][2]
+    assert ctx.cipher.decrypt(events[0][3]) == "已电话联系家长\n明早复查"
+    case_view = texts_of(await chat.command(COUNSELOR, f"/case {case.id}"))
+    assert "已电话联系家长" in case_view

@@ -146,7 +146,8 @@ async def test_take_talk_raise_and_hand_back(
         handed = await session.scalar(select(CaseEvent).where(CaseEvent.action == "handed_back"))
     assert handed is not None
     assert "已联系家长" not in str(handed.details)
-    assert ctx.cipher.decrypt(handed.details["note_enc"].encode()) == "已联系家长"
+    assert handed.note_enc is not None
+    assert ctx.cipher.decrypt(handed.note_enc) == "已联系家长"
     said = ("老师我好难受", "我在，慢慢说", "你现在在哪里", "一整瓶药", "已联系家长")
     assert caplog.records  # our loggers did speak, with ids
     assert not [r for r in caplog.records if any(w in r.getMessage() for w in said)]
