@@ -34,7 +34,11 @@ def register(commands: Any) -> None:
     )
     explain.set_defaults(handler=_explain, skip_settings=True)
     evaluate = sub.add_parser("eval", help="score the detector on a labelled TSV")
-    evaluate.add_argument("file", help="TSV with 'level' and 'text' columns")
+    evaluate.add_argument(
+        "file",
+        help="TSV with 'level' (or PsySUICIDE 'labels') and 'text' columns, or a"
+        " conversation set (conv, turn, minutes, level, text)",
+    )
     evaluate.add_argument("--no-misses", action="store_true", help="do not list the misses")
     evaluate.set_defaults(handler=_eval, skip_settings=True)
 
@@ -98,14 +102,17 @@ def _explain(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, _settings: Settings) -> int:
-    from lexicons.evaluation import EvalFileError, evaluate, read_examples
+    from lexicons.conversation_eval import is_conversation_file
+    from lexicons.evaluation import EvalFileError, read_rows
+    from lexicons.scoring import score_dialogues, score_messages
 
+    path = Path(args.file)
     try:
-        examples = read_examples(Path(args.file))
+        header, _rows = read_rows(path)
+        score = score_dialogues if is_conversation_file(header) else score_messages
+        report = score(_detector(), path)
     except EvalFileError as exc:
         raise HeartGuardError(str(exc)) from None
-    detector = _detector()
-    report = evaluate(examples, lambda text: detector.assess(text).level)
     if args.no_misses:
         report.misses = []
     print(report.render())

@@ -1,0 +1,78 @@
+"""Every labelled set's figures in one table: recall at >= high, imminent caught, recall at
+>= moderate, false alarms and exact accuracy, plus conversations and PsySUICIDE's two figures.
+
+Sealed sets are scored like the others but only their figures are printed, never a row.
+Run with `.venv/bin/python bench/scoreboard.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lexicons.conversation_eval import is_conversation_file  # noqa: E402
+from lexicons.datasets import psyguard_part, shared_eval_dir  # noqa: E402
+from lexicons.evaluation import read_rows  # noqa: E402
+from lexicons.scoring import score_dialogues, score_messages  # noqa: E402
+
+TESTS = ROOT / "tests" / "lexicons"
+
+
+def sets() -> list[Path]:
+    shared = shared_eval_dir(ROOT)
+    found = [shared / "risk-dev.tsv"] if shared else []
+    found += sorted((TESTS / "data").glob("*.tsv"))
+    found += sorted((TESTS / "blind").glob("*.tsv"))
+    found += sorted((TESTS / "sealed").glob("*.tsv"))
+    found += sorted((ROOT / "lexicons" / "corpus").glob("*.tsv"))
+    return [p for p in found if p.exists()]
+
+
+def psyguard_parts(tmp: Path) -> list[Path]:
+    shared = shared_eval_dir(ROOT)
+    source = shared / "psyguard-valid.tsv" if shared else None
+    if source is None or not source.exists():
+        return []
+    lines = source.read_text(encoding="utf-8").splitlines()
+    out = []
+    for part in ("train", "devtest"):
+        rows = [line for line in lines[1:] if psyguard_part(line.split("\t", 1)[0]) == part]
+        path = tmp / f"psyguard-{part}.tsv"
+        path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def main() -> None:
+    from lexicons.detector import default_detector
+
+    detector = default_detector()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = sets() + psyguard_parts(Path(tmp))
+        print(f"{'set':38} {'n':>5} {'rec>=H':>7} {'imm':>6} {'rec>=M':>7} {'FA':>6} {'exact':>6}")
+        for path in paths:
+            header, _ = read_rows(path)
+            name = path.name
+            if is_conversation_file(header):
+                conv = score_dialogues(detector, path)
+                print(
+                    f"{name:38} {conv.total:>5} {conv.caught:>7.3f} {conv.imminent_caught:>6.3f}"
+                    f" {conv.recall_moderate:>7.3f} {conv.false_alarms:>6.3f} {'conv':>6}"
+                )
+                continue
+            report = score_messages(detector, path)
+            print(
+                f"{name:38} {report.total:>5} {report.recall_high:>7.3f}"
+                f" {report.imminent_caught:>6.3f} {report.recall_moderate:>7.3f}"
+                f" {report.false_alarms:>6.3f} {report.accuracy:>6.3f}"
+            )
+            for figure, (flagged, total) in report.labelled.items():
+                print(f"    {figure}: {flagged / total:.3f} ({flagged}/{total})")
+
+
+if __name__ == "__main__":
+    main()
