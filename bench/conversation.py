@@ -16,10 +16,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot import admin
 from bot.app import AppContext, build_pipeline
-from bot.console import Console
-from bot.settings import load_settings
+from bot.channels.console import Console
+from bot.config.settings import load_settings
+from bot.services import admin
 from storage.crypto import DataCipher
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade

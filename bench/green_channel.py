@@ -22,8 +22,8 @@ from pathlib import Path
 from pgtemp import drop, pg_database
 from sqlalchemy import func, insert, select
 
+from bot.config.settings import load_settings
 from bot.green import policies
-from bot.settings import load_settings
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Alert, SendResult
 from storage.db import create_engine, session_factory

@@ -24,9 +24,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet  # noqa: F401  (keeps import cost comparable)
 from sqlalchemy import insert, select
 
-from bot.reminders import Delivery, ReminderRunner
-from bot.render import Renderer
-from bot.settings import load_settings
+from bot.config.settings import load_settings
+from bot.services.reminders import Delivery, ReminderRunner
+from bot.services.render import Renderer
 from flows import load_catalog
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade

@@ -1,7 +1,7 @@
 """Roster import and code issue for a 2,000-student school, on SQLite (and PostgreSQL when
 reachable). Baseline in the same run: one bare INSERT of the same rows with executemany.
 
-Run with `make bench` (or `.venv/bin/python bench/roster.py`).
+Run with `make bench` (or `.venv/bin/python bench/roster_import.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from pgtemp import drop, pg_database
 from sqlalchemy import insert
 
-from bot import admin, codes, roster
+from bot.services import admin, enrollment, roster_import
 from storage.crypto import DataCipher
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -47,12 +47,12 @@ async def run(url: str) -> tuple[float, float, float]:
     raw = make_csv()
     t0 = time.perf_counter()
     async with sessions.begin() as session:
-        report = await roster.import_roster(session, raw, now=NOW, actor="bench")
+        report = await roster_import.import_roster(session, raw, now=NOW, actor="bench")
     imported = time.perf_counter() - t0
     assert report.imported == STUDENTS, report.problems[:3]
     t0 = time.perf_counter()
     async with sessions.begin() as session:
-        issued = await codes.issue_codes(
+        issued = await enrollment.issue_codes(
             session,
             cipher,
             school_ref="BENCH",

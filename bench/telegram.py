@@ -46,13 +46,13 @@ from telegram.ext import (  # noqa: E402
 )
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-import bot.telegram.builder as builder  # noqa: E402
+import bot.channels.telegram.builder as builder  # noqa: E402
 from bot.app import AppContext  # noqa: E402
-from bot.reminders import ReminderRunner  # noqa: E402
-from bot.render import Renderer  # noqa: E402
-from bot.settings import Settings, settings_from_mapping  # noqa: E402
-from bot.telegram.reminders import TelegramReminderTransport  # noqa: E402
-from bot.telegram.runner import BotProcess  # noqa: E402
+from bot.channels.telegram.reminders import TelegramReminderTransport  # noqa: E402
+from bot.channels.telegram.runner import BotProcess  # noqa: E402
+from bot.config.settings import Settings, settings_from_mapping  # noqa: E402
+from bot.services.reminders import ReminderRunner  # noqa: E402
+from bot.services.render import Renderer  # noqa: E402
 from flows import load_catalog  # noqa: E402
 from storage.crypto import DataCipher  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402

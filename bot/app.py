@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.config.settings import Settings
 from bot.errors import DatabaseUnavailableError
-from bot.settings import Settings
 from flows import FlowConfig, FlowEngine, InstrumentBand
 from lexicons.detector import Detector
 from storage.crypto import DataCipher, DataKeyError, load_cipher
@@ -22,7 +22,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
 
 if TYPE_CHECKING:
-    from bot.pipeline import Pipeline
+    from bot.services.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def flow_config(settings: Settings) -> FlowConfig:
 
 def build_pipeline(app: AppContext, detector: Detector | None = None) -> Pipeline:
     """The message pipeline wired from the app context."""
-    from bot.pipeline import Pipeline
+    from bot.services.pipeline import Pipeline
     from lexicons.detector import default_detector
 
     return Pipeline(

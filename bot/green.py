@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.app import AppContext
-from bot.settings import WEEKDAYS, Settings
+from bot.config.settings import WEEKDAYS, Settings
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
 from escalation.engine import EscalationEngine

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.cli import main
+from bot.cli.main import main
 
 Capture = pytest.CaptureFixture[str]
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import admin, codes, roster
-from bot.codes import Redemption
+from bot.services import admin, enrollment, roster_import
+from bot.services.enrollment import Redemption
 from storage.crypto import DataCipher
 
 NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -31,16 +31,16 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
             now=NOW,
             actor="test",
         )
-        await roster.import_roster(session, ROSTER, now=NOW, actor="test")
+        await roster_import.import_roster(session, ROSTER, now=NOW, actor="test")
 
 
 async def issue(
     sessions: async_sessionmaker[AsyncSession], cipher: DataCipher, **kwargs: object
-) -> list[codes.IssuedCode]:
+) -> list[enrollment.IssuedCode]:
     async with sessions.begin() as session:
         args: dict[str, object] = {"class_name": None, "student_number": None}
         args.update(kwargs)
-        return await codes.issue_codes(
+        return await enrollment.issue_codes(
             session,
             cipher,
             school_ref="BB01",
@@ -53,9 +53,9 @@ async def issue(
 
 async def redeem(
     sessions: async_sessionmaker[AsyncSession], code: str, now: datetime = NOW
-) -> codes.RedeemResult:
+) -> enrollment.RedeemResult:
     async with sessions.begin() as session:
-        return await codes.redeem(session, code, now=now)
+        return await enrollment.redeem(session, code, now=now)
 
 
 async def test_issue_per_class_and_redeem_once(
@@ -91,9 +91,9 @@ async def test_reissue_revokes_the_old_code_and_export_lists_live_ones(
     new = await issue(sessions, cipher)
     assert (await redeem(sessions, old[0].code)).outcome is Redemption.INVALID
     async with sessions() as session:
-        live = await codes.unused_codes(session, cipher, school_ref="BB01", now=NOW)
+        live = await enrollment.unused_codes(session, cipher, school_ref="BB01", now=NOW)
     assert sorted(i.code for i in live) == sorted(i.code for i in new)
-    csv_text = codes.to_csv(live, "Asia/Shanghai")
+    csv_text = enrollment.to_csv(live, "Asia/Shanghai")
     assert csv_text.startswith("\ufeffschool,class,student_number,name,code,expires")
     assert new[0].code in csv_text
     assert "2026-09-08 16:00" in csv_text  # expiry shown in the school's local time
@@ -116,7 +116,7 @@ def test_codes_are_never_read_as_risk() -> None:
     detector = default_detector()
     # Codes that spell slang by chance (ZS for 自杀) must not start a screen mid-onboarding.
     for code in ("MHBKU-ZS32Z", "ZS767-ZTNB6", "WRPEY-SM2ZS"):
-        assert codes.looks_like_code(code)
+        assert enrollment.looks_like_code(code)
         assert detector.assess(code).level.label == "none"
-    assert not codes.looks_like_code("我想自杀")
-    assert not codes.looks_like_code("zs")
+    assert not enrollment.looks_like_code("我想自杀")
+    assert not enrollment.looks_like_code("zs")

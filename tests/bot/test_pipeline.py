@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import admin, codes, roster
 from bot.app import AppContext, build_pipeline
-from bot.console import Console
-from bot.pipeline import Outcome
-from bot.settings import load_settings
+from bot.channels.console import Console
+from bot.config.settings import load_settings
+from bot.services import admin, enrollment, roster_import
+from bot.services.pipeline import Outcome
 from storage.crypto import DataCipher
 from storage.models import (
     CaseRequest,
@@ -63,8 +63,8 @@ async def code(app: AppContext) -> str:
         await admin.add_school(
             session, code="BB01", name="示例中学", timezone="Asia/Shanghai", now=START, actor="t"
         )
-        await roster.import_roster(session, ROSTER, now=START, actor="t")
-        issued = await codes.issue_codes(
+        await roster_import.import_roster(session, ROSTER, now=START, actor="t")
+        issued = await enrollment.issue_codes(
             session,
             app.cipher,
             school_ref="BB01",

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import admin
-from bot.reminder_plan import Slot, due_weekly
-from bot.reminders import Delivery, ReminderRunner
-from bot.render import Renderer
-from bot.settings import Settings, load_settings, settings_from_mapping
+from bot.config.settings import Settings, load_settings, settings_from_mapping
+from bot.services import admin
+from bot.services.reminder_plan import Slot, due_weekly
+from bot.services.reminders import Delivery, ReminderRunner
+from bot.services.render import Renderer
 from flows import load_catalog
 from storage.models import (
     AuditEvent,
@@ -113,7 +113,7 @@ async def test_weekly_reminders_go_out_on_time_once_in_each_language(
 async def test_planning_reads_the_roster_in_pages_and_lets_other_work_run(
     sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.reminders as reminders_module
+    import bot.services.reminders as reminders_module
 
     monkeypatch.setattr(reminders_module, "PLAN_PAGE", 4)
     ids = await seed(sessions, count=11)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import admin, roster
 from bot.errors import UsageError
+from bot.services import admin, roster_import
 from storage.models import SchoolClass, Student
 
 NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -37,9 +37,9 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 async def run(
     sessions: async_sessionmaker[AsyncSession], raw: bytes, **kwargs: object
-) -> roster.ImportReport:
+) -> roster_import.ImportReport:
     async with sessions() as session, session.begin():
-        report = await roster.import_roster(session, raw, now=NOW, actor="test", **kwargs)  # type: ignore[arg-type]
+        report = await roster_import.import_roster(session, raw, now=NOW, actor="test", **kwargs)  # type: ignore[arg-type]
         if report.problems and not kwargs.get("skip_bad_rows"):
             await session.rollback()
     return report
@@ -139,8 +139,8 @@ async def test_already_enrolled_numbers_are_refused(
 )
 def test_unusable_files_get_one_clear_error(raw: bytes, message: str) -> None:
     def load() -> None:
-        text, _ = roster.decode(raw)
-        roster.parse(text)
+        text, _ = roster_import.decode(raw)
+        roster_import.parse(text)
 
     with pytest.raises(UsageError, match=re.escape(message)):
         load()

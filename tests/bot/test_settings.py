@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.cli import main
-from bot.durations import format_duration, parse_duration
+from bot.cli.main import main
+from bot.config.durations import format_duration, parse_duration
+from bot.config.settings import load_settings, resolve_config_path, settings_from_mapping
 from bot.errors import ConfigError
-from bot.settings import load_settings, resolve_config_path, settings_from_mapping
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 

@@ -26,7 +26,7 @@ from e2e_world import BotRun, Person
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import admin
+from bot.services import admin
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import (

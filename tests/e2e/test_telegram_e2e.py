@@ -18,7 +18,7 @@ import pytest
 from e2e_world import BotRun, Person
 from sqlalchemy import select
 
-from bot import admin, codes, roster
+from bot.services import admin, enrollment, roster_import
 from storage.crypto import DataCipher
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -47,7 +47,7 @@ async def seed(run: BotRun) -> str:
                 now=now,
                 actor="e2e",
             )
-            await roster.import_roster(session, ROSTER, now=now, actor="e2e")
+            await roster_import.import_roster(session, ROSTER, now=now, actor="e2e")
             counselor = await admin.add_counselor(
                 session,
                 name="周老师",
@@ -69,7 +69,7 @@ async def seed(run: BotRun) -> str:
                 )
                 for day in range(7)
             )
-            issued = await codes.issue_codes(
+            issued = await enrollment.issue_codes(
                 session,
                 cipher,
                 school_ref="E2E01",

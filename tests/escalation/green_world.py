@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import admin
+from bot.config.settings import load_settings
 from bot.green import policies
-from bot.settings import load_settings
+from bot.services import admin
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
 from escalation.engine import EscalationEngine

@@ -257,8 +257,8 @@ async def test_auditor_raises_overdue_cases_and_pings_only_when_healthy(world: W
 async def test_shifts_from_the_config_file_put_a_counselor_on_duty(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    from bot.config.settings import settings_from_mapping
     from bot.green import configured_shifts, policies
-    from bot.settings import settings_from_mapping
     from escalation.engine import EscalationEngine
 
     world = await build_world(sessions, school_shift=False)
@@ -292,8 +292,8 @@ async def test_shifts_from_the_config_file_put_a_counselor_on_duty(
 
 
 def test_a_school_shift_in_the_config_needs_its_school() -> None:
+    from bot.config.settings import settings_from_mapping
     from bot.errors import ConfigError
-    from bot.settings import settings_from_mapping
 
     with pytest.raises(ConfigError, match=r"escalation\.shifts\[0\]: a school-tier shift needs"):
         settings_from_mapping(

@@ -120,7 +120,7 @@ def worker(db_url: str, tmp_path: Path) -> Iterator[Callable[[], subprocess.Pope
 
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker"],
+            [sys.executable, "-m", "bot.cli.main", "worker"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

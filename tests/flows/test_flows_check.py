@@ -237,7 +237,7 @@ def test_instrument_answers_use_the_standard_labels() -> None:
 
 
 def test_cli_flows_check_and_graph(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     assert main(["flows", "check"]) == 0
     assert "ok" in capsys.readouterr().out

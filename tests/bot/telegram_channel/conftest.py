@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.request import HTTPXRequest
 from tg_world import ROSTER, T0, TOKEN, Chat, Clock
 
-from bot import admin, codes, counselor_links, roster
 from bot.app import AppContext
-from bot.settings import settings_from_mapping
-from bot.telegram.runner import BotProcess
+from bot.channels.telegram.runner import BotProcess
+from bot.config.settings import settings_from_mapping
+from bot.services import admin, counselor_links, enrollment, roster_import
 from storage.crypto import DataCipher
 from storage.models import DutyShift
 
@@ -75,8 +75,8 @@ async def district(ctx: AppContext) -> dict[str, int | str]:
             )
             for code, name in (("BB01", "示例中学"), ("BB02", "另一所中学"))
         ]
-        await roster.import_roster(session, ROSTER, now=T0, actor="t")
-        issued = await codes.issue_codes(
+        await roster_import.import_roster(session, ROSTER, now=T0, actor="t")
+        issued = await enrollment.issue_codes(
             session,
             ctx.cipher,
             school_ref="BB01",

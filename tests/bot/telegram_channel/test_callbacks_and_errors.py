@@ -20,7 +20,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.telegram.callbacks import (
+from bot.channels.telegram.callbacks import (
     MAX_DATA,
     CounselorPress,
     StudentPress,
@@ -30,9 +30,9 @@ from bot.telegram.callbacks import (
     student_data,
     student_keyboard,
 )
-from bot.telegram.errors import Verdict, classify, send_result
-from bot.telegram.notifier import TelegramNotifier
-from bot.telegram.texts import LANGUAGES, load_texts
+from bot.channels.telegram.errors import Verdict, classify, send_result
+from bot.channels.telegram.notifier import TelegramNotifier
+from bot.channels.telegram.texts import LANGUAGES, load_texts
 from escalation.notifiers.base import Alert
 from flows import FlowConfig, FlowEngine
 

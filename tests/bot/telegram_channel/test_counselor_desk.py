@@ -8,9 +8,9 @@ from fake_telegram import Call
 from sqlalchemy import select
 from tg_world import COUNSELOR, STUDENT, T0, Chat, Clock, onboard, texts_of
 
-from bot import counselor_links
 from bot.app import AppContext
-from bot.telegram.runner import BotProcess
+from bot.channels.telegram.runner import BotProcess
+from bot.services import counselor_links
 from storage.models import (
     Case,
     CaseEvent,

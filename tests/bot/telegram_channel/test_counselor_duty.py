@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from tg_world import COUNSELOR, STUDENT, T0, Chat, Clock, onboard, texts_of
 
-from bot import admin
 from bot.app import AppContext
-from bot.telegram.runner import BotProcess
+from bot.channels.telegram.runner import BotProcess
+from bot.services import admin
 from escalation.roster import on_duty
 from storage.models import AuditEvent, Case, CaseEvent, DutyOverride, School
 

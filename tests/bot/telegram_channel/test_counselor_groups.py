@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from test_counselor_desk import case_of, crisis_alert
 from tg_world import COUNSELOR, STUDENT, TOKEN, Chat, Clock, onboard, texts_of
 
-import bot.telegram.counselor as desk_module
+import bot.channels.telegram.counselor as desk_module
 from bot.app import AppContext
-from bot.settings import settings_from_mapping
-from bot.telegram.runner import BotProcess
+from bot.channels.telegram.runner import BotProcess
+from bot.config.settings import settings_from_mapping
 from storage.crypto import DataCipher
 from storage.models import CaseEvent, ChannelIdentity, Counselor, CounselorContact, Message
 

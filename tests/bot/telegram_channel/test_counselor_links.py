@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tg_world import T0
 
-from bot import admin, counselor_links
-from bot.cli import main
-from bot.codes import Redemption as LinkOutcome
+from bot.cli.main import main
+from bot.services import admin, counselor_links
+from bot.services.enrollment import Redemption as LinkOutcome
 from storage.models import CounselorContact, CounselorLinkCode
 
 

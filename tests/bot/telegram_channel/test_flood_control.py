@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from tg_world import STUDENT, Chat, onboard, texts_of
 
 from bot.app import AppContext
-from bot.telegram.flood import FloodGate
-from bot.telegram.runner import BotProcess
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.runner import BotProcess
 from storage.models import CaseRequest, Message, RiskAssessmentRecord
 
 District = dict[str, object]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fake_telegram import RecordingRequest
 from telegram import Bot
 
-from bot.telegram.reminders import TelegramReminderTransport
+from bot.channels.telegram.reminders import TelegramReminderTransport
 
 
 def bot_for(api: RecordingRequest) -> Bot:

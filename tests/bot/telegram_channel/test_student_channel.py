@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from tg_world import STUDENT, Chat, onboard, texts_of
 
 from bot.app import AppContext
-from bot.telegram.commands import STUDENT_COMMANDS, register_commands
-from bot.telegram.runner import BotProcess
+from bot.channels.telegram.commands import STUDENT_COMMANDS, register_commands
+from bot.channels.telegram.runner import BotProcess
 from storage.models import (
     AuditEvent,
     CaseRequest,

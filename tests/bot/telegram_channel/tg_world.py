@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from fake_telegram import Call, RecordingRequest, Updates
 
-from bot.telegram.runner import BotProcess
+from bot.channels.telegram.runner import BotProcess
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 TOKEN = "123456:offline-test-token"

@@ -1,0 +1,204 @@
+"""``heartguard run``: the bot, the pipeline and the green channel in one event loop.
+
+Start-up fails with one line when the token is missing, the database is unreachable or the
+Telegram API refuses us. On SIGTERM or SIGINT it stops taking updates, lets the ones in flight
+finish, lets a green-channel tick in flight finish, and only then closes the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application
+from telegram.request import BaseRequest
+
+from bot.app import AppContext, build_pipeline, open_app
+from bot.channels.telegram.builder import build_application, token_of, webhook_secret_of
+from bot.channels.telegram.commands import register_commands
+from bot.channels.telegram.counselor import CounselorDesk
+from bot.channels.telegram.duty import DutyDesk
+from bot.channels.telegram.errors import ErrorHandler
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.handlers import ALLOWED_UPDATES, install
+from bot.channels.telegram.notifier import TelegramNotifier
+from bot.channels.telegram.reminders import TelegramReminderTransport
+from bot.channels.telegram.student import StudentChannel
+from bot.channels.telegram.texts import load_texts
+from bot.config.settings import Settings
+from bot.errors import HeartGuardError
+from bot.green import build_green_channel, configured_shifts
+from bot.scheduler import GreenChannelRunner
+from bot.services.reminders import ReminderRunner
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The bot's clock."""
+    return datetime.now(UTC)
+
+
+class BotProcess:
+    """Everything one bot process runs, wired from an app context."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        settings = ctx.settings
+        self.settings = settings
+        self.texts = load_texts()
+        self.application = build_application(
+            settings, request=request, updates_request=updates_request
+        )
+        self.pipeline = build_pipeline(ctx)
+        self.green = build_green_channel(
+            ctx, {"telegram": TelegramNotifier(self.application.bot, self.texts)}
+        )
+        reminders = ReminderRunner(
+            ctx.sessions,
+            settings,
+            self.pipeline.renderer,
+            TelegramReminderTransport(self.application.bot),
+        )
+        self.runner = GreenChannelRunner(self.green, settings, clock, reminders=reminders)
+        tg = settings.telegram
+        self.students = StudentChannel(
+            self.pipeline,
+            self.texts,
+            kick=self.runner.kick,
+            clock=clock,
+            flood=FloodGate(tg.flood_burst, tg.flood_interval.total_seconds()),
+        )
+        self.desk = CounselorDesk(
+            ctx.sessions,
+            self.green.service,
+            self.texts,
+            clock=clock,
+            zone=settings.schools.default_timezone,
+            groups=settings.telegram.counselor_groups,
+        )
+        self.duty = DutyDesk(
+            self.desk,
+            district_zone=settings.schools.default_timezone,
+            configured=configured_shifts(settings),
+        )
+        renderer = self.pipeline.renderer
+        install(
+            self.application,
+            students=self.students,
+            desk=self.desk,
+            duty=self.duty,
+            errors=ErrorHandler(self.texts, lambda lang: renderer.params(lang)["resources"]),
+            texts=self.texts,
+            counselor_groups=settings.telegram.counselor_groups,
+        )
+
+    async def start(self) -> None:
+        """Connect to Telegram, register the menu, start the green channel, then take updates."""
+        app: Application = self.application  # type: ignore[type-arg]
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise HeartGuardError("Telegram refused the bot token (check the token)") from None
+        except NetworkError as exc:
+            where = self.settings.telegram.base_url or "the Telegram Bot API"
+            raise HeartGuardError(
+                f"cannot reach {where}: {type(exc).__name__} "
+                "(check the network and telegram.base_url)"
+            ) from None
+        await register_commands(app.bot, self.texts)
+        await app.start()
+        self.runner.start()
+        assert app.updater is not None  # built with the default updater
+        tg = self.settings.telegram
+        try:
+            if tg.mode == "webhook":
+                await app.updater.start_webhook(
+                    listen=tg.webhook_listen,
+                    port=tg.webhook_port,
+                    url_path=tg.webhook_path.lstrip("/"),
+                    webhook_url=tg.webhook_public_url.rstrip("/")
+                    + "/"
+                    + tg.webhook_path.lstrip("/"),
+                    secret_token=webhook_secret_of(self.settings),
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            else:
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        except TelegramError as exc:
+            raise HeartGuardError(
+                f"could not start {tg.mode}: {type(exc).__name__}: {exc.message}"
+            ) from None
+        except OSError as exc:
+            raise HeartGuardError(
+                f"cannot listen on {tg.webhook_listen}:{tg.webhook_port}: {exc.strerror}"
+            ) from None
+        log.info("telegram bot @%s running (%s)", app.bot.username, tg.mode)
+
+    async def stop(self) -> None:
+        """Finish what is in flight, in dependency order, and close the connections."""
+        app: Application = self.application  # type: ignore[type-arg]
+        log.info("stopping: no new updates; finishing the ones in flight")
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()  # waits for updates being processed
+        await self.students.drain()  # replies held back from flooding chats
+        await self.runner.drain()  # a tick may still be sending through the bot
+        await app.shutdown()
+        await self.green.aclose()
+        log.info("telegram bot stopped")
+
+
+@asynccontextmanager
+async def _signals() -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield stop
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    clock: Clock = utcnow,
+) -> None:
+    """Run the bot until ``stop`` is set (by default: until SIGTERM or SIGINT)."""
+    token_of(settings)  # a missing token fails before anything is opened
+    if settings.telegram.mode == "webhook":
+        webhook_secret_of(settings)
+    async with open_app(settings) as ctx:
+        process = BotProcess(ctx, request=request, updates_request=updates_request, clock=clock)
+        if stop is not None:
+            await _serve(process, stop)
+            return
+        async with _signals() as stopped:
+            await _serve(process, stopped)
+
+
+async def _serve(process: BotProcess, stop: asyncio.Event) -> None:
+    try:
+        await process.start()
+        await stop.wait()
+    finally:
+        await process.stop()

@@ -1,0 +1,1 @@
+"""The ``heartguard`` command line."""

@@ -1,0 +1,399 @@
+"""Administrator commands: database, schools, classes, counselors, students, enrollment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app import open_app, safe_url
+from bot.cli.main import run_async, utcnow, write_output
+from bot.config.durations import parse_duration
+from bot.config.settings import Settings
+from bot.errors import HeartGuardError, UsageError
+from bot.services import admin, enrollment, roster_import
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.models import SchoolClass, Student
+from storage.rotation import rotate_all
+
+ACTOR = "cli:admin"
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _grade(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number from 1 to 12") from None
+    if not 1 <= value <= 12:
+        raise argparse.ArgumentTypeError("expected a number from 1 to 12")
+    return value
+
+
+def register(commands: Any) -> None:
+    """Add the admin command groups."""
+    db = commands.add_parser("db", help="migrate and maintain the database")
+    dbs = db.add_subparsers(dest="db_command", metavar="ACTION")
+    dbs.required = True
+    dbs.add_parser("upgrade", help="create or migrate the schema (safe to repeat)").set_defaults(
+        handler=run_async(_db_upgrade)
+    )
+    dbs.add_parser("current", help="show the schema revision").set_defaults(
+        handler=run_async(_db_current)
+    )
+    dbs.add_parser(
+        "rotate-key", help="re-encrypt stored text under the first HEARTGUARD_DATA_KEY"
+    ).set_defaults(handler=run_async(_db_rotate))
+
+    schools = commands.add_parser("schools", help="add and list schools")
+    ss = schools.add_subparsers(dest="schools_command", metavar="ACTION")
+    ss.required = True
+    add = ss.add_parser("add", help="add a school")
+    add.add_argument("code", help="short unique code, e.g. BB-SY01")
+    add.add_argument("name", help="full name, e.g. 北碚实验中学")
+    add.add_argument("--timezone", default=None, help="IANA zone (default from config)")
+    add.set_defaults(handler=run_async(_schools_add))
+    ss.add_parser("list", help="list schools").set_defaults(handler=run_async(_schools_list))
+
+    classes = commands.add_parser("classes", help="add and list classes")
+    cs = classes.add_subparsers(dest="classes_command", metavar="ACTION")
+    cs.required = True
+    cadd = cs.add_parser("add", help="add a class to a school")
+    cadd.add_argument("school", help="school code or name")
+    cadd.add_argument("name", help="class name, e.g. 初二(3)班")
+    cadd.add_argument("--grade", type=_grade, required=True, help="grade 1-12")
+    cadd.set_defaults(handler=run_async(_classes_add))
+    clist = cs.add_parser("list", help="list classes")
+    clist.add_argument("--school", help="only this school")
+    clist.set_defaults(handler=run_async(_classes_list))
+
+    counselors = commands.add_parser("counselors", help="add and list counselors")
+    cos = counselors.add_subparsers(dest="counselors_command", metavar="ACTION")
+    cos.required = True
+    coadd = cos.add_parser("add", help="add a counselor")
+    coadd.add_argument("name")
+    coadd.add_argument("--role", required=True, choices=admin.ROLES)
+    coadd.add_argument("--school", action="append", default=[], help="school code (repeatable)")
+    for channel in admin.CONTACT_CHANNELS:
+        coadd.add_argument(f"--{channel}", metavar="ADDRESS", help=f"{channel} contact")
+    coadd.set_defaults(handler=run_async(_counselors_add))
+    cos.add_parser("list", help="list counselors").set_defaults(handler=run_async(_counselors_list))
+    colink = cos.add_parser(
+        "code", help="a one-time code the counselor sends to the bot as /link CODE"
+    )
+    colink.add_argument("counselor", type=int, metavar="ID")
+    colink.add_argument(
+        "--ttl", type=_duration, default=timedelta(hours=24), help="validity (default 24h)"
+    )
+    colink.set_defaults(handler=run_async(_counselors_code))
+    for action, help_text in (
+        (
+            "deactivate",
+            "take a counselor off the green channel (never paged; Telegram desk closed)",
+        ),
+        ("activate", "put a deactivated counselor back on the green channel"),
+    ):
+        toggle = cos.add_parser(action, help=help_text)
+        toggle.add_argument("counselor", type=int, metavar="ID")
+        toggle.set_defaults(handler=run_async(_counselors_active), active=action == "activate")
+    cocontacts = cos.add_parser(
+        "contacts", help="add or remove a counselor's contacts (tried in the order shown)"
+    )
+    cocontacts.add_argument("counselor", type=int, metavar="ID")
+    for channel in admin.CONTACT_CHANNELS:
+        cocontacts.add_argument(f"--{channel}", metavar="ADDRESS", help=f"add a {channel} contact")
+    cocontacts.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="CHANNEL:ADDRESS",
+        help="remove a contact, e.g. email:old@school.cn (repeatable)",
+    )
+    cocontacts.add_argument("--first", action="store_true", help="try the new contacts first")
+    cocontacts.set_defaults(handler=run_async(_counselors_contacts))
+
+    students = commands.add_parser("students", help="import and list students")
+    sts = students.add_subparsers(dest="students_command", metavar="ACTION")
+    sts.required = True
+    imp = sts.add_parser(
+        "import",
+        help="import a CSV roster (school, class, grade, student_number, name, guardian_consent)",
+    )
+    imp.add_argument("file", help="CSV file (UTF-8 or GBK)")
+    imp.add_argument("--skip-bad-rows", action="store_true", help="import the good rows anyway")
+    imp.add_argument("--encoding", help="force a text encoding, e.g. gbk")
+    imp.add_argument("--dry-run", action="store_true", help="validate only")
+    imp.set_defaults(handler=run_async(_students_import))
+    slist = sts.add_parser("list", help="list a school's students")
+    slist.add_argument("--school", required=True)
+    slist.set_defaults(handler=run_async(_students_list))
+
+    codes_parser = commands.add_parser("codes", help="issue and export enrollment codes")
+    cds = codes_parser.add_subparsers(dest="codes_command", metavar="ACTION")
+    cds.required = True
+    issue = cds.add_parser("issue", help="issue one-time codes for a school, class or student")
+    issue.add_argument("--school", required=True)
+    issue.add_argument("--class", dest="class_name", help="only this class")
+    issue.add_argument("--student", dest="student_number", help="only this student number")
+    issue.add_argument("--ttl", type=_duration, help="validity, e.g. 14d (default from config)")
+    issue.add_argument(
+        "--include-enrolled", action="store_true", help="also students already linked to a chat"
+    )
+    issue.add_argument("--out", help="write the CSV here (default: stdout)")
+    issue.set_defaults(handler=run_async(_codes_issue))
+    export = cds.add_parser("export", help="export a school's live codes as CSV")
+    export.add_argument("--school", required=True)
+    export.add_argument("--out", help="write the CSV here (default: stdout)")
+    export.set_defaults(handler=run_async(_codes_export))
+
+
+async def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings, need_schema=False) as app:
+        before = await current_revision(app.engine)
+        await upgrade(app.engine)
+        after = await current_revision(app.engine)
+    url = safe_url(settings.database.url)
+    if before == after:
+        print(f"ok: {url} is already at {after}")
+    else:
+        print(f"ok: migrated {url} from {before or 'empty'} to {after}")
+    return 0
+
+
+async def _db_current(_args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings, need_schema=False) as app:
+        current = await current_revision(app.engine)
+    print(f"{current or 'empty'} (code expects {head_revision()})")
+    return 0
+
+
+async def _db_rotate(_args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app:
+        count = await rotate_all(app.sessions, app.cipher)
+    print(f"ok: re-encrypted {count} value(s) under the first key")
+    if app.cipher.key_count > 1:
+        print("the old key(s) can now be removed from HEARTGUARD_DATA_KEY")
+    return 0
+
+
+async def _schools_add(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        school = await admin.add_school(
+            session,
+            code=args.code,
+            name=args.name,
+            timezone=args.timezone or settings.schools.default_timezone,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+        print(f"ok: school {school.code} ({school.name})")
+    return 0
+
+
+async def _schools_list(_args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions() as session:
+        rows = await admin.list_schools(session)
+    for row in rows:
+        print(
+            f"{row.code}\t{row.name}\t{row.timezone}\t{row.classes} classes\t"
+            f"{row.students} students"
+        )
+    if not rows:
+        print("no schools yet: heartguard schools add CODE NAME", file=sys.stderr)
+    return 0
+
+
+async def _classes_add(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        klass = await admin.add_class(
+            session,
+            school_ref=args.school,
+            name=args.name,
+            grade=args.grade,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+        print(f"ok: class {klass.name} (grade {klass.grade})")
+    return 0
+
+
+async def _classes_list(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions() as session:
+        for code, name, grade in await admin.list_classes(session, args.school):
+            print(f"{code}\t{name}\tgrade {grade}")
+    return 0
+
+
+async def _counselors_add(args: argparse.Namespace, settings: Settings) -> int:
+    contacts = [(c, getattr(args, c)) for c in admin.CONTACT_CHANNELS if getattr(args, c)]
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        counselor = await admin.add_counselor(
+            session,
+            name=args.name,
+            role=args.role,
+            school_refs=args.school,
+            contacts=contacts,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+        print(f"ok: counselor #{counselor.id} {counselor.name} ({counselor.role})")
+    return 0
+
+
+async def _counselors_list(_args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions() as session:
+        for ident, name, role, schools, channels in await admin.list_counselors(session):
+            print(f"#{ident}\t{name}\t{role}\t{schools}\t{channels}")
+    return 0
+
+
+async def _counselors_code(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import counselor_links
+
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        issued = await counselor_links.issue(
+            session, args.counselor, ttl=args.ttl, now=utcnow(), actor=ACTOR
+        )
+    print(f"code for counselor #{issued.counselor_id} {issued.counselor_name}: {issued.code}")
+    print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; single use.")
+    print(f"The counselor sends this to the bot in a private chat: /link {issued.code}")
+    return 0
+
+
+async def _counselors_active(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        counselor = await admin.set_counselor_active(
+            session, args.counselor, active=args.active, now=utcnow(), actor=ACTOR
+        )
+        state = "active" if counselor.active else "inactive"
+        print(f"ok: counselor #{counselor.id} {counselor.name} is {state}")
+    return 0
+
+
+def _contact_ref(text: str) -> tuple[str, str]:
+    channel, sep, address = text.partition(":")
+    if not sep:
+        raise UsageError(f"--remove {text!r}: expected CHANNEL:ADDRESS, e.g. email:a@b.cn")
+    return channel.strip(), address
+
+
+async def _counselors_contacts(args: argparse.Namespace, settings: Settings) -> int:
+    add = [(c, getattr(args, c)) for c in admin.CONTACT_CHANNELS if getattr(args, c)]
+    remove = [_contact_ref(ref) for ref in args.remove]
+    if not add and not remove:
+        raise UsageError("nothing to change: give a contact to add (--email …) or --remove")
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        contacts = await admin.change_contacts(
+            session,
+            args.counselor,
+            add=add,
+            remove=remove,
+            first=args.first,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+    print(f"ok: counselor #{args.counselor} contacts, in order:")
+    for channel, address in contacts:
+        print(f"  {channel}\t{address}")
+    return 0
+
+
+async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    try:
+        raw = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    async with open_app(settings) as app, app.sessions() as session, session.begin():
+        report = await roster_import.import_roster(
+            session,
+            raw,
+            now=utcnow(),
+            actor=ACTOR,
+            skip_bad_rows=args.skip_bad_rows,
+            encoding=args.encoding,
+        )
+        refuse = bool(report.problems) and not args.skip_bad_rows
+        if refuse or args.dry_run:
+            await session.rollback()
+    for problem in report.problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+    if report.encoding != "utf-8":
+        print(f"note: read {path} as {report.encoding.upper()}", file=sys.stderr)
+    if refuse:
+        print(
+            f"heartguard: error: {len(report.problems)} bad row(s); nothing imported "
+            "(fix them, or pass --skip-bad-rows)",
+            file=sys.stderr,
+        )
+        return 1
+    verb = "would import" if args.dry_run else "imported"
+    print(
+        f"ok: {verb} {report.imported} student(s), {report.classes_created} new class(es), "
+        f"{len(report.problems)} row(s) skipped"
+    )
+    return 0
+
+
+async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions() as session:
+        school = await admin.school_by_ref(session, args.school)
+        rows = await session.execute(
+            select(
+                Student.student_number,
+                Student.display_name,
+                SchoolClass.name,
+                Student.grade,
+                Student.status,
+            )
+            .join(SchoolClass, Student.class_id == SchoolClass.id, isouter=True)
+            .where(Student.school_id == school.id)
+            .order_by(SchoolClass.name, Student.student_number)
+        )
+        for number, name, klass, grade, status in rows.all():
+            print(f"{number}\t{name}\t{klass or '-'}\tgrade {grade}\t{status}")
+    return 0
+
+
+async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
+    ttl = enrollment.check_ttl(args.ttl or settings.schools.enrollment_code_ttl)
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        issued = await enrollment.issue_codes(
+            session,
+            app.cipher,
+            school_ref=args.school,
+            class_name=args.class_name,
+            student_number=args.student_number,
+            ttl=ttl,
+            now=utcnow(),
+            actor=ACTOR,
+            include_enrolled=args.include_enrolled,
+        )
+        school = await admin.school_by_ref(session, args.school)
+    if not issued:
+        raise HeartGuardError("no students to issue codes for (all enrolled already?)")
+    write_output(args.out, enrollment.to_csv(issued, school.timezone))
+    print(f"ok: issued {len(issued)} code(s)", file=sys.stderr)
+    return 0
+
+
+async def _codes_export(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions() as session:
+        live = await enrollment.unused_codes(
+            session, app.cipher, school_ref=args.school, now=utcnow()
+        )
+        school = await admin.school_by_ref(session, args.school)
+    write_output(args.out, enrollment.to_csv(live, school.timezone))
+    print(f"ok: exported {len(live)} live code(s)", file=sys.stderr)
+    return 0

@@ -1,0 +1,49 @@
+"""``heartguard config …``: validate and show configuration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from bot.config.settings import Settings, load_settings, resolve_config_path
+from bot.errors import ConfigError
+
+
+def register(commands: Any) -> None:
+    """Add the config command group."""
+    config = commands.add_parser("config", help="validate or show configuration")
+    sub = config.add_subparsers(dest="config_command", metavar="ACTION")
+    sub.required = True
+    check = sub.add_parser("check", help="validate a config file and report every problem")
+    check.add_argument("path", nargs="?", help="file to check (default: the active config)")
+    check.set_defaults(handler=_check, skip_settings=True)
+    show = sub.add_parser("show", help="print the effective settings as JSON (secrets masked)")
+    show.set_defaults(handler=_show)
+
+
+def _check(args: argparse.Namespace, _settings: Settings) -> int:
+    explicit = args.path or args.config
+    path = resolve_config_path(explicit, os.environ)
+    if path is None:
+        print("ok: no config file found; the built-in defaults are valid")
+        return 0
+    try:
+        load_settings(Path(path), os.environ)
+    except ConfigError:
+        raise
+    print(f"ok: {path}")
+    return 0
+
+
+def _show(_args: argparse.Namespace, settings: Settings) -> int:
+    data = settings.model_dump(mode="json")
+    data["secrets"] = {
+        "HEARTGUARD_TELEGRAM_TOKEN": "set" if settings.telegram.token else "not set",
+        "HEARTGUARD_DATA_KEY": f"{len(settings.data_keys)} key(s)",
+    }
+    data["source"] = settings.source
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return 0

@@ -1,0 +1,137 @@
+"""The ``heartguard`` command line: one parser tree, thin handlers, one error funnel."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config.settings import Settings, load_settings, resolve_config_path
+from bot.errors import ConfigError, HeartGuardError
+from bot.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+AsyncHandler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that says which command a usage error belongs to, in one line."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def utcnow() -> datetime:
+    """The one clock read of the CLI; everything below takes ``now``."""
+    return datetime.now(UTC)
+
+
+def run_async(handler: AsyncHandler) -> Handler:
+    """Adapt an async command handler to the synchronous dispatcher."""
+
+    def wrapped(args: argparse.Namespace, settings: Settings) -> int:
+        return asyncio.run(handler(args, settings))
+
+    return wrapped
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    # Imported here: each module imports this one for run_async and utcnow.
+    from bot.cli import admin, cases, chat, config, flows, risk, run
+
+    parser = _Parser(
+        prog="heartguard",
+        description="HeartGuard (心卫): support and crisis triage for school students.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $HEARTGUARD_CONFIG, else ./config.toml, else built-ins)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    config.register(commands)
+    admin.register(commands)
+    for module in (risk, flows, chat, cases, run):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.error("choose a command")
+    try:
+        settings = _settings_for(args)
+        configure_logging(
+            "DEBUG" if args.debug else settings.logging.level,
+            [
+                s.get_secret_value()
+                for s in (
+                    *settings.data_keys,
+                    settings.telegram.token,
+                    settings.telegram.webhook_secret,
+                )
+                if s is not None
+            ],
+        )
+        return handler(args, settings)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"heartguard: config: {line}", file=sys.stderr)
+        return 1
+    except HeartGuardError as exc:
+        print(f"heartguard: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("heartguard: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`heartguard risk eval … | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if args.debug:
+            raise
+        log.debug("internal error", exc_info=True)
+        print(
+            f"heartguard: internal error ({type(exc).__name__}); run with --debug for details",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def _settings_for(args: argparse.Namespace) -> Settings:
+    if getattr(args, "skip_settings", False):
+        return load_settings(None, os.environ)
+    return load_settings(resolve_config_path(args.config, os.environ), os.environ)
+
+
+def write_output(path: str | None, text: str) -> None:
+    """Write to a file, or to stdout when no path (or "-") is given."""
+    if not path or path == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(path)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HeartGuardError(f"cannot write {target}: {exc.strerror}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

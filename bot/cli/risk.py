@@ -1,0 +1,119 @@
+"""``heartguard risk …``: scan, explain and evaluate with the risk detector."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config.settings import Settings
+from bot.errors import HeartGuardError
+
+
+def register(commands: Any) -> None:
+    """Add the risk command group."""
+    risk = commands.add_parser("risk", help="run the risk detector")
+    sub = risk.add_subparsers(dest="risk_command", metavar="ACTION")
+    sub.required = True
+    scan = sub.add_parser("scan", help="assess one message per stdin line; JSON lines out")
+    scan.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read JSON lines {"text": ..., "window": [...]} instead of plain text',
+    )
+    scan.set_defaults(handler=_scan, skip_settings=True)
+    explain = sub.add_parser("explain", help="print a readable breakdown for one message")
+    explain.add_argument("text")
+    explain.add_argument(
+        "--window",
+        action="append",
+        default=[],
+        help="an earlier message (repeatable, oldest first)",
+    )
+    explain.set_defaults(handler=_explain, skip_settings=True)
+    evaluate = sub.add_parser("eval", help="score the detector on a labelled TSV")
+    evaluate.add_argument(
+        "file",
+        help="TSV with 'level' (or PsySUICIDE 'labels') and 'text' columns, or a"
+        " conversation set (conv, turn, minutes, level, text)",
+    )
+    evaluate.add_argument("--no-misses", action="store_true", help="do not list the misses")
+    evaluate.set_defaults(handler=_eval, skip_settings=True)
+
+
+def _detector() -> Any:
+    from lexicons.detector import default_detector
+    from lexicons.lexicon import LexiconError
+
+    try:
+        return default_detector()
+    except LexiconError as exc:
+        raise HeartGuardError(f"lexicon: {exc}") from None
+
+
+def _scan(args: argparse.Namespace, _settings: Settings) -> int:
+    detector = _detector()
+    bad = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        line = line.rstrip("\n")
+        window: list[str] = []
+        text = line
+        if args.jsonl:
+            try:
+                data = json.loads(line)
+                text = data["text"]
+                window = data.get("window") or []
+                if not isinstance(text, str) or not all(isinstance(w, str) for w in window):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError, AttributeError):
+                bad += 1
+                print(
+                    json.dumps(
+                        {"line": number, "error": 'expected {"text": str, "window": [str, ...]}'}
+                    ),
+                    flush=True,
+                )
+                continue
+        result = detector.assess(text, window)
+        print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+    if bad:
+        print(f"heartguard: {bad} line(s) were not valid JSON objects", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _explain(args: argparse.Namespace, _settings: Settings) -> int:
+    detector = _detector()
+    result = detector.assess(args.text, args.window)
+    normalized = detector.lexicon.normalizer(args.text).text
+    print(f"level:       {result.level.label}")
+    print(f"categories:  {', '.join(result.categories) or '-'}")
+    print(f"explanation: {result.explanation}")
+    print(f"normalised:  {normalized}")
+    for ev in result.evidence:
+        where = "this message" if ev.message == 0 else f"message {ev.message}"
+        print(
+            f"  [{ev.start}:{ev.end}] {ev.text!r} ({where}) {ev.category} via {ev.rule}"
+            f" <- {ev.source}"
+        )
+    print(f"detector:    {result.detector_version}")
+    return 0
+
+
+def _eval(args: argparse.Namespace, _settings: Settings) -> int:
+    from lexicons.conversation_eval import is_conversation_file
+    from lexicons.evaluation import EvalFileError, read_rows
+    from lexicons.scoring import score_dialogues, score_messages
+
+    path = Path(args.file)
+    try:
+        header, _rows = read_rows(path)
+        score = score_dialogues if is_conversation_file(header) else score_messages
+        report = score(_detector(), path)
+    except EvalFileError as exc:
+        raise HeartGuardError(str(exc)) from None
+    if args.no_misses:
+        report.misses = []
+    print(report.render())
+    return 0

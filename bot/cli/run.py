@@ -1,0 +1,24 @@
+"""``heartguard run``: the Telegram bot with the green channel, until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.cli.main import run_async
+from bot.config.settings import Settings
+
+
+def register(commands: Any) -> None:
+    """Add the run command."""
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (polling or webhook) and the green channel"
+    )
+    run.set_defaults(handler=run_async(_run))
+
+
+async def _run(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.channels.telegram.runner import serve
+
+    await serve(settings)
+    return 0

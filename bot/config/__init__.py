@@ -1,0 +1,1 @@
+"""Settings: one typed, validated, immutable object built once at start-up."""

@@ -1,0 +1,505 @@
+"""One frozen, validated settings object, read from TOML once at start-up.
+
+Secrets never live in the file: they come from the environment (an injectable mapping, so tests
+pass plain dicts) and are wrapped in ``SecretStr`` so ``repr`` and logs show ``**********``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.config.durations import parse_duration
+from bot.errors import ConfigError
+
+ENV_CONFIG = "HEARTGUARD_CONFIG"
+ENV_TOKEN = "HEARTGUARD_TELEGRAM_TOKEN"  # noqa: S105 (a variable name, not a secret)
+ENV_WEBHOOK_SECRET = "HEARTGUARD_TELEGRAM_WEBHOOK_SECRET"  # noqa: S105
+ENV_DATA_KEY = "HEARTGUARD_DATA_KEY"
+ENV_DATABASE_URL = "HEARTGUARD_DATABASE_URL"
+ENV_SMTP_PASSWORD = "HEARTGUARD_SMTP_PASSWORD"  # noqa: S105 (a variable name)
+ENV_WEBHOOK_SIGNING = "HEARTGUARD_WEBHOOK_SECRET"
+ENV_DINGTALK_SECRET = "HEARTGUARD_DINGTALK_SECRET"  # noqa: S105
+
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Priority = Literal["routine", "urgent", "emergency"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _parse_clock(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            hour, minute = value.strip().split(":")
+            return time(int(hour), int(minute))
+        except ValueError:
+            pass
+    raise ValueError('expected a local time like "16:30"')
+
+
+Clock = Annotated[time, BeforeValidator(_parse_clock)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    """Where the data lives."""
+
+    url: str = "sqlite:///var/heartguard.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        # sqlite+aiosqlite:// is what earlier versions wrote; it means the same database.
+        if not value.startswith(("sqlite://", "sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError('expected a URL starting with "sqlite://" or "postgresql+asyncpg://"')
+        return value
+
+
+class TelegramSettings(_Section):
+    """How the bot reaches Telegram. The token comes from HEARTGUARD_TELEGRAM_TOKEN."""
+
+    mode: Literal["polling", "webhook"] = "polling"
+    base_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_path: str = "/telegram"
+    webhook_public_url: str = ""
+    counselor_groups: tuple[int, ...] = ()
+    # Per-student flood control: this many messages are answered at once, then one more per
+    # flood_interval. Every message is still stored and read; only replies are merged.
+    flood_burst: int = Field(default=5, ge=1, le=100)
+    flood_interval: Duration = timedelta(seconds=1)
+    token: SecretStr | None = Field(default=None, exclude=True)
+    webhook_secret: SecretStr | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramSettings:
+        if self.mode == "webhook" and not self.webhook_public_url:
+            raise ValueError("webhook mode needs webhook_public_url")
+        return self
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; checked here so a bad one fails at start-up.
+        if value is not None and not _SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                f"${ENV_WEBHOOK_SECRET} must be 1-256 characters: A-Z, a-z, 0-9, _ and -"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError('expected an http(s) URL such as "http://127.0.0.1:8081/bot"')
+        return value
+
+
+class PrivacySettings(_Section):
+    """Encryption at rest, retention and how much student text may leave the database."""
+
+    allow_generated_key: bool = True
+    key_file: str = "var/data.key"
+    safety_record_retention_days: int = Field(default=1095, ge=0)
+    alert_quote_chars: int = Field(default=0, ge=0, le=200)
+    allow_anonymous: bool = False
+
+
+class InstrumentBand(_Section):
+    """Which screening instrument a grade range gets."""
+
+    min_grade: int = Field(ge=1, le=12)
+    max_grade: int = Field(ge=1, le=12)
+    instrument: Literal["phq_gad", "mood_check"]
+
+
+class SchoolSettings(_Section):
+    """District-wide defaults for schools."""
+
+    default_timezone: str = "Asia/Shanghai"
+    guardian_consent_age: int = Field(default=14, ge=0, le=18)
+    enrollment_code_ttl: Duration = timedelta(days=30)
+    instruments: tuple[InstrumentBand, ...] = (
+        InstrumentBand(min_grade=3, max_grade=6, instrument="mood_check"),
+        InstrumentBand(min_grade=7, max_grade=12, instrument="phq_gad"),
+    )
+
+    @field_validator("instruments")
+    @classmethod
+    def _no_overlap(cls, value: tuple[InstrumentBand, ...]) -> tuple[InstrumentBand, ...]:
+        seen: set[int] = set()
+        for band in value:
+            if band.min_grade > band.max_grade:
+                raise ValueError("min_grade is above max_grade")
+            grades = set(range(band.min_grade, band.max_grade + 1))
+            if grades & seen:
+                raise ValueError("grade bands overlap")
+            seen |= grades
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError('expected an IANA time zone like "Asia/Shanghai"') from None
+        return value
+
+
+class EscalationStep(_Section):
+    """Tiers alerted together, and how long to wait for an acknowledgement."""
+
+    tiers: tuple[Literal["school", "district", "hospital"], ...] = Field(min_length=1)
+    ack_timeout: Duration
+
+
+class EscalationPolicy(_Section):
+    """An ordered chain for one priority."""
+
+    steps: tuple[EscalationStep, ...] = Field(min_length=1)
+    repeat: int = Field(default=0, ge=0, le=100)
+
+
+def _default_policies() -> dict[Priority, EscalationPolicy]:
+    def step(tiers: tuple[Any, ...], timeout: str) -> EscalationStep:
+        return EscalationStep(tiers=tiers, ack_timeout=parse_duration(timeout))
+
+    return {
+        "emergency": EscalationPolicy(
+            steps=(step(("school", "district", "hospital"), "5m"),), repeat=12
+        ),
+        "urgent": EscalationPolicy(
+            steps=(
+                step(("school",), "10m"),
+                step(("district",), "10m"),
+                step(("hospital",), "10m"),
+            ),
+            repeat=3,
+        ),
+        "routine": EscalationPolicy(
+            steps=(step(("school",), "1d"), step(("district",), "1d")), repeat=0
+        ),
+    }
+
+
+class EmailSettings(_Section):
+    """SMTP for e-mail alerts. The password comes from HEARTGUARD_SMTP_PASSWORD."""
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    sender: str = "heartguard@localhost"
+    timeout: Duration = timedelta(seconds=10)
+    password: SecretStr | None = Field(default=None, exclude=True)
+
+
+class ShiftSettings(_Section):
+    """A weekly duty shift declared in the config file (local school time)."""
+
+    counselor: int = Field(ge=1)
+    tier: Literal["school", "district"]
+    school: str = ""
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        default=("mon", "tue", "wed", "thu", "fri"), min_length=1
+    )
+    start: Clock = time(8, 0)
+    end: Clock = time(17, 0)
+
+    @model_validator(mode="after")
+    def _school_tier_needs_school(self) -> ShiftSettings:
+        if self.tier == "school" and not self.school:
+            raise ValueError("a school-tier shift needs school (the school code)")
+        if self.start == self.end:
+            raise ValueError("start and end are the same time")
+        return self
+
+
+class EscalationSettings(_Section):
+    """The green channel's chains, timers and auditor."""
+
+    shifts: tuple[ShiftSettings, ...] = ()
+
+    tick_interval: Duration = timedelta(seconds=5)
+    audit_interval: Duration = timedelta(minutes=1)
+    notification_lease: Duration = timedelta(seconds=60)
+    email: EmailSettings = EmailSettings()
+    webhook_timeout: Duration = timedelta(seconds=10)
+    webhook_secret: SecretStr | None = Field(default=None, exclude=True)
+    dingtalk_secret: SecretStr | None = Field(default=None, exclude=True)
+    emergency_ack_expiry: Duration = timedelta(minutes=30)
+    heartbeat_url: str = ""
+    policies: dict[Priority, EscalationPolicy] = Field(default_factory=_default_policies)
+
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _fill_missing(cls, value: object) -> object:
+        # A file that tunes one priority keeps the defaults for the others.
+        if isinstance(value, dict):
+            return {**_default_policies(), **value}
+        return value
+
+
+class TermDates(_Section):
+    """A school term: reminders go out only inside one."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TermDates:
+        if self.end < self.start:
+            raise ValueError("term end is before its start")
+        return self
+
+
+class ReminderSettings(_Section):
+    """Weekly check-in reminders, nudges and caring contacts."""
+
+    enabled: bool = True
+    default_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "fri"
+    default_time: Clock = time(16, 30)
+    quiet_start: Clock = time(21, 30)
+    quiet_end: Clock = time(7, 0)
+    follow_up_after: Duration = timedelta(hours=24)
+    caring_contact_days: tuple[int, ...] = (1, 3, 7, 14, 28)
+    missed_checkins_alert: int = Field(default=2, ge=1)
+    recent_case_window: Duration = timedelta(days=60)
+    terms: tuple[TermDates, ...] = ()
+    holidays: tuple[date, ...] = ()
+
+    @field_validator("caring_contact_days")
+    @classmethod
+    def _positive_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(day <= 0 for day in value):
+            raise ValueError("expected positive day numbers like [1, 3, 7]")
+        return tuple(sorted(set(value)))
+
+
+class CrisisLine(_Section):
+    """A phone line shown to students in crisis."""
+
+    number: str = Field(min_length=2)
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    hours: str = "24h"
+
+
+def _default_lines() -> tuple[CrisisLine, ...]:
+    return (
+        CrisisLine(
+            number="12356", name_zh="全国心理援助热线", name_en="National mental health line"
+        ),
+        CrisisLine(number="120", name_zh="急救", name_en="Ambulance"),
+        CrisisLine(number="110", name_zh="报警", name_en="Police"),
+    )
+
+
+class CrisisResourceSettings(_Section):
+    """Lines shown at once in a crisis: national ones first, then local ones."""
+
+    lines: tuple[CrisisLine, ...] = Field(default_factory=_default_lines, min_length=1)
+
+
+class LoggingSettings(_Section):
+    """Log verbosity. Logs carry ids, never student text."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    """Everything HeartGuard is configured with."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    schools: SchoolSettings = SchoolSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    crisis_resources: CrisisResourceSettings = CrisisResourceSettings()
+    logging: LoggingSettings = LoggingSettings()
+    data_keys: tuple[SecretStr, ...] = Field(default=(), exclude=True)
+    source: str = Field(default="<defaults>", exclude=True)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-after", "function-before")) or part in {
+            "literal['polling','webhook']",
+        }:
+            continue
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    msg = str(error["msg"])
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if msg.startswith("Value error, "):
+        msg = msg.removeprefix("Value error, ")
+    if msg.startswith("Input should be "):
+        msg = "expected " + msg.removeprefix("Input should be ")
+    return msg
+
+
+def problems_from(exc: ValidationError, source: str) -> list[str]:
+    """Turn a pydantic error into one line per problem: ``file: key.path: what is expected``."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+        lines.append(f"{source}: {_location(loc)}: {_message(error)}")
+    return lines
+
+
+def _secrets(environ: Mapping[str, str]) -> dict[str, Any]:
+    def secret(name: str) -> SecretStr | None:
+        value = environ.get(name, "").strip()
+        return SecretStr(value) if value else None
+
+    keys = tuple(
+        SecretStr(part.strip()) for part in environ.get(ENV_DATA_KEY, "").split(",") if part.strip()
+    )
+    return {
+        "token": secret(ENV_TOKEN),
+        "webhook_secret": secret(ENV_WEBHOOK_SECRET),
+        "data_keys": keys,
+        "smtp_password": secret(ENV_SMTP_PASSWORD),
+        "signing_secret": secret(ENV_WEBHOOK_SIGNING),
+        "dingtalk_secret": secret(ENV_DINGTALK_SECRET),
+    }
+
+
+_FILE_FORBIDDEN = {
+    ("telegram", "token"): ENV_TOKEN,
+    ("telegram", "webhook_secret"): ENV_WEBHOOK_SECRET,
+    ("escalation", "email", "password"): ENV_SMTP_PASSWORD,
+    ("escalation", "webhook_secret"): ENV_WEBHOOK_SIGNING,
+    ("escalation", "dingtalk_secret"): ENV_DINGTALK_SECRET,
+    ("data_keys",): ENV_DATA_KEY,
+    ("source",): "",
+}
+
+
+def _secrets_in_file(raw: Mapping[str, Any], source: str) -> list[str]:
+    found = []
+    for path, env_name in _FILE_FORBIDDEN.items():
+        node: Any = raw
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is not None:
+            key = ".".join(path)
+            why = (
+                f"secrets are read from ${env_name}, never from the file"
+                if env_name
+                else ("unknown key")
+            )
+            found.append(f"{source}: {key}: {why}")
+    return found
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], *, source: str, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Validate a parsed TOML mapping and merge in secrets from the environment.
+
+    Raises:
+        ConfigError: with one line per problem.
+    """
+    env = os.environ if environ is None else environ
+    raw = dict(data)
+    refused = _secrets_in_file(raw, source)
+    if refused:
+        raise ConfigError(refused)
+    secrets = _secrets(env)
+    telegram = dict(raw.get("telegram", {})) if isinstance(raw.get("telegram"), dict) else None
+    if telegram is not None:
+        telegram["token"] = secrets["token"]
+        telegram["webhook_secret"] = secrets["webhook_secret"]
+        raw["telegram"] = telegram
+    elif "telegram" not in raw:
+        raw["telegram"] = {"token": secrets["token"], "webhook_secret": secrets["webhook_secret"]}
+    if env.get(ENV_DATABASE_URL, "").strip() and isinstance(raw.get("database", {}), dict):
+        raw["database"] = {**raw.get("database", {}), "url": env[ENV_DATABASE_URL].strip()}
+    escalation = raw.get("escalation", {})
+    if isinstance(escalation, dict):
+        escalation = dict(escalation)
+        email = escalation.get("email", {})
+        if isinstance(email, dict):
+            escalation["email"] = {**email, "password": secrets["smtp_password"]}
+        escalation["webhook_secret"] = secrets["signing_secret"]
+        escalation["dingtalk_secret"] = secrets["dingtalk_secret"]
+        raw["escalation"] = escalation
+    raw["data_keys"] = secrets["data_keys"]
+    raw["source"] = source
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(problems_from(exc, source)) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a ConfigError naming the file."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a directory, expected a TOML file"]) from None
+    except PermissionError:
+        raise ConfigError([f"{path}: permission denied"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+
+
+def resolve_config_path(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
+    """``--config``, else ``$HEARTGUARD_CONFIG``, else ``./config.toml``, else built-in defaults."""
+    if explicit:
+        return Path(explicit)
+    if environ.get(ENV_CONFIG, "").strip():
+        return Path(environ[ENV_CONFIG].strip())
+    local = Path("config.toml")
+    return local if local.exists() else None
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load settings from ``path``, or the built-in defaults when it is None."""
+    if path is None:
+        return settings_from_mapping({}, source="<defaults>", environ=environ)
+    return settings_from_mapping(read_toml(path), source=str(path), environ=environ)

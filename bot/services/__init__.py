@@ -1,0 +1,1 @@
+"""Channel-neutral services: the pipeline, flow effects, students, enrollment, reminders."""

@@ -1,0 +1,300 @@
+"""The channel-agnostic message pipeline (DESIGN.md §2).
+
+For every inbound message, in ONE transaction: identify the student, store the message
+encrypted, assess it with the detector over the student's recent window, store the
+assessment, step the conversation, apply the flow's events (case requests included), store
+the new state. Commit, and only then hand the replies to the channel. A crash before the
+commit loses nothing the student was told; a crash after it loses no case request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config.settings import Settings
+from bot.services import students
+from bot.services.enrollment import looks_like_code
+from bot.services.flow_effects import EventContext, apply_event
+from bot.services.render import Outbound, Renderer
+from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
+from lexicons.detector import Detector, RiskAssessment
+from storage.crypto import DataCipher
+from storage.models import Conversation as ConversationRow
+from storage.models import Message, RiskAssessmentRecord
+
+log = logging.getLogger(__name__)
+
+InboundKind = Literal["text", "edited", "caption", "button", "command", "media"]
+SCANNED: frozenset[str] = frozenset({"text", "edited", "caption"})
+# A channel's token for the question its buttons answer (None: no live buttons).
+PromptOf = Callable[[Sequence[Outbound]], str | None]
+# One message can chain a few outside answers (a code check); more would be a loop.
+_MAX_SYSTEM_STEPS = 3
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a student sent, as any channel delivers it."""
+
+    channel: str
+    external_id: str
+    kind: InboundKind
+    value: str
+    chat_id: str | None = None
+    message_id: str | None = None
+    # A button press names the question its keyboard was shown with; it counts only while
+    # that question is still the chat's current one (see ``prompt_of``).
+    prompt: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What the pipeline did: replies to send, events for observers, the student id.
+
+    ``stale``: a press on a keyboard that is no longer current; nothing was stored or done
+    (``student_id`` is 0 when the chat is not known at all).
+    """
+
+    student_id: int
+    replies: list[Outbound] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    assessment: RiskAssessment | None = None
+    created_case_request: bool = False
+    erased: bool = False
+    language: str = "zh"
+    stale: bool = False
+
+
+class Pipeline:
+    """Runs inbound messages through storage, the detector and the flows."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: DataCipher,
+        detector: Detector,
+        engine: FlowEngine,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.cipher = cipher
+        self.detector = detector
+        self.engine = engine
+        self.renderer = Renderer(engine.catalog, settings)
+        # One lock per chat identity: a student's messages are handled in arrival order,
+        # different students concurrently. Weak values let idle locks disappear.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
+        key = (channel, external_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(
+        self, inbound: Inbound, now: datetime, *, prompt_of: PromptOf | None = None
+    ) -> Outcome:
+        """Process one inbound message; replies are returned only after the commit.
+
+        Args:
+            inbound: what the student sent.
+            now: the time of the message.
+            prompt_of: the channel's token for the question its buttons will answer, stored
+                on the chat identity in the same transaction, so that keyboards shown before
+                go stale together with the step that left them behind.
+        """
+        async with self._lock(inbound.channel, inbound.external_id):
+            async with self.sessions() as session, session.begin():
+                chat = await students.open_chat(
+                    session,
+                    channel=inbound.channel,
+                    external_id=inbound.external_id,
+                    chat_id=inbound.chat_id,
+                    now=now,
+                    create=inbound.prompt is None,
+                )
+                if chat is None:
+                    return Outcome(student_id=0, stale=True)
+                student, identity = chat.student, chat.identity
+                if inbound.prompt is not None and identity.prompt != inbound.prompt:
+                    # Checked in the step's own transaction: no other step can slip between.
+                    return Outcome(student_id=student.id, stale=True, language=student.language)
+                outcome, pending, language = await self._transaction(session, chat, inbound, now)
+                # Rendering is pure; the student is told nothing before the commit.
+                outcome.replies = self.renderer.replies(pending, language)
+                outcome.language = language
+                if prompt_of is not None and outcome.replies and not outcome.erased:
+                    identity.prompt = prompt_of(outcome.replies)
+            return outcome
+
+    async def _transaction(
+        self, session: AsyncSession, chat: students.Chat, inbound: Inbound, now: datetime
+    ) -> tuple[Outcome, list[Reply], str]:
+        student, row, plan_token = chat.student, chat.conversation, chat.plan_token
+        if students.mark_reachable(session, student, now):
+            # They wrote, so they unblocked us: reminders and replies may reach them again.
+            log.info("student %s wrote again; reachable", student.id)
+        message = Message(
+            student_id=student.id,
+            direction="in",
+            kind=inbound.kind,
+            channel=inbound.channel,
+            channel_chat_id=inbound.chat_id,
+            channel_message_id=inbound.message_id,
+            text_enc=self.cipher.encrypt(inbound.value) if inbound.value else None,
+            created_at=now,
+        )
+        session.add(message)
+        outcome = Outcome(student_id=student.id)
+        signal = NO_SIGNAL
+        record: RiskAssessmentRecord | None = None
+        if inbound.kind in SCANNED and not looks_like_code(inbound.value):
+            # Read before this message is flushed, so the window is the messages before it.
+            with session.no_autoflush:
+                window = await students.recent_texts(
+                    session, self.cipher, student.id, before_id=None
+                )
+            assessment = self.detector.assess(inbound.value, window)
+            record = RiskAssessmentRecord(
+                message=message,
+                student_id=student.id,
+                level=assessment.level.label,
+                categories=list(assessment.categories),
+                evidence=[
+                    {
+                        "start": e.start,
+                        "end": e.end,
+                        "category": e.category,
+                        "rule": e.rule,
+                        "message": e.message,
+                    }
+                    for e in assessment.evidence
+                ],
+                explanation=assessment.explanation,
+                detector_version=assessment.detector_version,
+                created_at=now,
+            )
+            session.add(record)
+            outcome.assessment = assessment
+            signal = RiskSignal(assessment.level.label, frozenset(assessment.categories))
+            outcome.events.append(
+                {
+                    "event": "risk_assessed",
+                    "level": assessment.level.label,
+                    "categories": list(assessment.categories),
+                }
+            )
+        conversation: Conversation | None = self._load(row)
+        step_input = _flow_input(inbound)
+        context = EventContext(
+            session=session,
+            cipher=self.cipher,
+            settings=self.settings,
+            now=now,
+            student=student,
+            assessment=record,
+            outcome=outcome,
+            plan=students.decode_plan(self.cipher, plan_token),
+        )
+        pending: list[Reply] = []
+        language = student.language
+        for _ in range(_MAX_SYSTEM_STEPS + 1):
+            profile = students.profile_of(
+                context.student,
+                context.plan,
+                anonymous_allowed=self.settings.privacy.allow_anonymous,
+                now=now,
+            )
+            result: StepResult = self.engine.step(conversation, profile, step_input, signal, now)
+            conversation = result.conversation
+            language = result.language
+            pending.extend(result.replies)
+            system_answer: str | None = None
+            for event in result.events:
+                answer = await apply_event(context, event)
+                system_answer = system_answer or answer
+            if system_answer is None:
+                break
+            step_input, signal = Input.system(system_answer), NO_SIGNAL
+        if context.student is not student and row is not None:
+            session.expunge(row)  # linking removed the old row; store afresh below
+            row = None
+        student = context.student
+        outcome.student_id = student.id
+        if not outcome.erased and conversation is not None:
+            # Without a row before the step and without a relink, there is none to look up.
+            fresh = chat.conversation is None and student is chat.student
+            await self._store(session, student.id, row, conversation, now, fresh=fresh)
+        return outcome, pending, language
+
+    def _load(self, row: ConversationRow | None) -> Conversation | None:
+        if row is None or row.context_enc is None:
+            return None
+        try:
+            return Conversation.from_json(self.cipher.decrypt(row.context_enc))
+        except (ValueError, KeyError, TypeError):
+            # A conversation this code cannot read restarts kindly instead of failing forever.
+            log.warning("unreadable conversation for student %s; starting afresh", row.student_id)
+            return None
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        student_id: int,
+        row: ConversationRow | None,
+        conversation: Conversation,
+        now: datetime,
+        *,
+        fresh: bool = False,
+    ) -> None:
+        blob = self.cipher.encrypt(conversation.to_json())
+        if row is None or row.student_id != student_id:
+            existing = None if fresh else await session.get(ConversationRow, student_id)
+            if existing is None:
+                session.add(
+                    ConversationRow(
+                        student_id=student_id,
+                        flow=conversation.flow,
+                        state=conversation.state,
+                        context_enc=blob,
+                        version=1,
+                        updated_at=now,
+                    )
+                )
+                await session.flush()
+                return
+            row = existing
+        row.flow, row.state, row.context_enc = conversation.flow, conversation.state, blob
+        row.version += 1
+        row.updated_at = now
+
+
+def _flow_input(inbound: Inbound) -> Input:
+    if inbound.kind == "command":
+        return Input.command(inbound.value.lstrip("/").split("@", 1)[0].strip().lower())
+    if inbound.kind == "button":
+        return Input.button(inbound.value)
+    if inbound.kind == "media":
+        return Input.media(inbound.value)
+    return Input.text(inbound.value)
+
+
+def dumps_event(student: str, event: dict[str, Any]) -> str:
+    """One JSON line for an event, naming its student."""
+    return json.dumps({**event, "student": student}, ensure_ascii=False, default=str)

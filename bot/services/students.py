@@ -1,0 +1,294 @@
+"""Student records as the pipeline sees them: identity, profile, linking, export, erasure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.admin import audit
+from flows import StudentProfile
+from storage.crypto import DataCipher
+from storage.models import (
+    CaseRequest,
+    ChannelIdentity,
+    CheckinResult,
+    Conversation,
+    Message,
+    RiskAssessmentRecord,
+    SafetyPlan,
+    School,
+    SchoolClass,
+    Student,
+)
+
+ANONYMOUS_NAME = "匿名同学"
+WINDOW = 5
+
+
+# Built once: constructing this statement cost more than running it (every message asks).
+_OPEN_CHAT = (
+    select(Student, ChannelIdentity, Conversation, SafetyPlan.plan_enc)
+    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+    .outerjoin(Conversation, Conversation.student_id == Student.id)
+    .outerjoin(SafetyPlan, SafetyPlan.student_id == Student.id)
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.external_id == bindparam("external_id"),
+    )
+    .with_for_update(of=Student)
+)
+
+
+@dataclass
+class Chat:
+    """The student behind a chat identity, as one message's step needs them."""
+
+    student: Student
+    identity: ChannelIdentity
+    conversation: Conversation | None
+    plan_token: bytes | None
+
+
+async def open_chat(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    chat_id: str | None,
+    now: datetime,
+    create: bool = True,
+) -> Chat | None:
+    """The student, identity, conversation and safety plan behind a chat, in one query.
+
+    The student row is locked (on PostgreSQL; SQLite's write transaction already holds the
+    database) so two processes never step one student at once, first message included. An
+    unknown identity gets a new, unlinked student, unless ``create`` is off (then None).
+    """
+    found = (
+        await session.execute(_OPEN_CHAT, {"channel": channel, "external_id": external_id})
+    ).first()
+    if found is not None:
+        return Chat(found[0], found[1], found[2], found[3])
+    if not create:
+        return None
+    student = Student(display_name=ANONYMOUS_NAME, status="unlinked", created_at=now)
+    session.add(student)
+    await session.flush()
+    identity = ChannelIdentity(
+        student_id=student.id,
+        channel=channel,
+        external_id=external_id,
+        chat_id=chat_id,
+        created_at=now,
+    )
+    session.add(identity)
+    await session.flush()
+    return Chat(student, identity, None, None)
+
+
+async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id: int) -> Student:
+    """Move a chat's identity and history onto the roster student its code belongs to."""
+    roster = await session.get(Student, roster_id)
+    if roster is None:
+        raise LookupError(f"roster student {roster_id} vanished")
+    if roster.id == chat_student.id:
+        return roster
+    for model in (Message, RiskAssessmentRecord, CaseRequest, CheckinResult):
+        await session.execute(
+            update(model).where(model.student_id == chat_student.id).values(student_id=roster.id)
+        )
+    await session.execute(
+        update(ChannelIdentity)
+        .where(ChannelIdentity.student_id == chat_student.id)
+        .values(student_id=roster.id)
+    )
+    # The pipeline stores the conversation afresh under the roster student after this step.
+    await session.execute(
+        delete(Conversation).where(Conversation.student_id.in_((chat_student.id, roster.id)))
+    )
+    roster.language = chat_student.language
+    roster.consent_at = chat_student.consent_at
+    roster.status = "active"
+    await session.flush()
+    session.expunge(chat_student)
+    await session.execute(delete(Student).where(Student.id == chat_student.id))
+    return roster
+
+
+async def mark_unreachable(
+    session: AsyncSession, student_id: int, now: datetime, *, why: str
+) -> bool:
+    """An active student whose channel refused delivery (they blocked the bot).
+
+    Their counselor sees the status; the next message they send makes them active again.
+    Returns whether the status changed.
+    """
+    student = await session.get(Student, student_id)
+    if student is None or student.status != "active":
+        return False
+    student.status = "unreachable"
+    audit(
+        session,
+        now=now,
+        actor="system",
+        action="student_unreachable",
+        subject_type="student",
+        subject_id=student_id,
+        why=why,
+    )
+    return True
+
+
+def mark_reachable(session: AsyncSession, student: Student, now: datetime) -> bool:
+    """A student marked unreachable wrote to us again: they can be reached once more."""
+    if student.status != "unreachable":
+        return False
+    student.status = "active"
+    audit(
+        session,
+        now=now,
+        actor="system",
+        action="student_reachable",
+        subject_type="student",
+        subject_id=student.id,
+    )
+    return True
+
+
+def age_of(student: Student, now: datetime) -> int | None:
+    """Age in years from the roster's birth year, when the school gave one."""
+    if student.birth_year is None:
+        return None
+    return max(0, now.year - student.birth_year - 1)
+
+
+def decode_plan(cipher: DataCipher, token: bytes | None) -> dict[str, str] | None:
+    """A stored safety plan, decrypted."""
+    if token is None:
+        return None
+    decoded = json.loads(cipher.decrypt(token))
+    return {str(k): str(v) for k, v in decoded.items()}
+
+
+def profile_of(
+    student: Student, plan: dict[str, str] | None, *, anonymous_allowed: bool, now: datetime
+) -> StudentProfile:
+    """What the flows need to know about the student."""
+    return StudentProfile(
+        language="en" if student.language == "en" else "zh",
+        grade=student.grade,
+        age=age_of(student, now),
+        enrolled=student.school_id is not None,
+        guardian_consent=student.guardian_consent,
+        anonymous_allowed=anonymous_allowed,
+        onboarded=student.onboarded,
+        age_group=student.age_group if student.age_group in ("under_age", "of_age") else None,  # type: ignore[arg-type]
+        safety_plan=plan,
+    )
+
+
+def _recent_query(before: bool) -> Any:
+    query = (
+        select(Message.text_enc)
+        .where(
+            Message.student_id == bindparam("student_id"),
+            Message.direction == "in",
+            Message.kind.in_(("text", "edited", "caption")),
+            Message.text_enc.is_not(None),
+        )
+        .order_by(Message.id.desc())
+        .limit(WINDOW)
+    )
+    return query.where(Message.id < bindparam("before_id")) if before else query
+
+
+# Built once, like _OPEN_CHAT: every scanned message reads its window.
+_RECENT = {before: _recent_query(before) for before in (False, True)}
+
+
+async def recent_texts(
+    session: AsyncSession, cipher: DataCipher, student_id: int, *, before_id: int | None
+) -> list[str]:
+    """The student's last few inbound texts, oldest first, for the detector's window."""
+    params = {"student_id": student_id}
+    if before_id is not None:
+        params["before_id"] = before_id
+    tokens = (await session.scalars(_RECENT[before_id is not None], params)).all()
+    return [cipher.decrypt(token) for token in reversed(tokens) if token is not None]
+
+
+async def export(session: AsyncSession, cipher: DataCipher, student: Student) -> dict[str, Any]:
+    """Everything HeartGuard holds about the student, readable, for /mydata."""
+    school = await session.get(School, student.school_id) if student.school_id else None
+    klass = await session.get(SchoolClass, student.class_id) if student.class_id else None
+    messages = (
+        await session.scalars(
+            select(Message).where(Message.student_id == student.id).order_by(Message.id)
+        )
+    ).all()
+    results = (
+        await session.scalars(
+            select(CheckinResult)
+            .where(CheckinResult.student_id == student.id)
+            .order_by(CheckinResult.id)
+        )
+    ).all()
+    plan = await session.get(SafetyPlan, student.id)
+    return {
+        "student": {
+            "name": student.display_name,
+            "school": school.name if school else None,
+            "class": klass.name if klass else None,
+            "grade": student.grade,
+            "language": student.language,
+            "consent_at": student.consent_at.isoformat() if student.consent_at else None,
+            "reminders": {
+                "enabled": student.reminder_opt_in,
+                "weekday": student.reminder_weekday,
+                "minute": student.reminder_minute,
+            },
+        },
+        "messages": [
+            {
+                "at": m.created_at.isoformat(),
+                "direction": m.direction,
+                "kind": m.kind,
+                "text": cipher.decrypt(m.text_enc) if m.text_enc else None,
+            }
+            for m in messages
+        ],
+        "checkins": [
+            {
+                "at": r.created_at.isoformat(),
+                "instrument": r.instrument,
+                "answers": r.answers,
+                "score": r.score,
+                "band": r.band,
+            }
+            for r in results
+        ],
+        "safety_plan": json.loads(cipher.decrypt(plan.plan_enc)) if plan else None,
+    }
+
+
+async def erase(session: AsyncSession, student: Student, now: datetime) -> None:
+    """Erase the student's data on request; safety records stay for the retention period.
+
+    Messages, check-ins, the safety plan, the conversation and the chat link go. Risk
+    assessments (levels and offsets, no text) and case requests stay, tied to the student id,
+    until the retention period ends.
+    """
+    for model in (Message, CheckinResult, SafetyPlan, Conversation, ChannelIdentity):
+        await session.execute(delete(model).where(model.student_id == student.id))
+    student.status = "deleted"
+    student.reminder_opt_in = False
+    student.consent_at = None
+    student.onboarded = False
+    if student.school_id is None:
+        student.display_name = ANONYMOUS_NAME
+    await session.flush()
