@@ -12,7 +12,7 @@ import jieba
 
 from core.vocabulary import RiskLevel
 from lexicons.lexicon import Entry, Lexicon
-from lexicons.normalize import CLAUSE_BREAKS, is_cjk, is_latin
+from lexicons.normalize import CLAUSE_BREAKS, is_latin
 
 # Counted doses: 三十多片, 40颗, 两板, 20 pills. A number with a pill word is a quantity.
 _QUANTITY = re.compile(
@@ -262,33 +262,38 @@ def _leftmost_risks(hits: list[Hit]) -> list[Hit]:
 
     自杀了他们 reads as 自杀 + 了他们 (what they would feel), never as 自 + 杀了他们.
     """
-    risks = [h for h in hits if h.level is not None]
-    dropped = {
-        id(later)
-        for earlier in risks
-        if earlier.category in _SELF_HARM_READINGS
-        for later in risks
-        if later.category == "violence_to_others"
-        and earlier.start < later.start < earlier.end < later.end
-    }
+    threats = sorted((h for h in hits if h.category == "violence_to_others"), key=lambda h: h.start)
+    if not threats:
+        return hits
+    starts = [h.start for h in threats]
+    dropped = set()
+    for earlier in hits:
+        if earlier.category not in _SELF_HARM_READINGS:
+            continue
+        first = bisect.bisect_right(starts, earlier.start)
+        for later in threats[first : bisect.bisect_left(starts, earlier.end)]:
+            if earlier.end < later.end:
+                dropped.add(id(later))
     return [h for h in hits if id(h) not in dropped] if dropped else hits
 
 
+# A word, for distances: one CJK character, or a run of latin letters and digits.
+_WORD = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df]|[a-z0-9]+")
+
+
+# Rules only ask whether two spans are a few words apart; past this many, "far" is enough.
+_FAR = 16
+
+
 def gap(text: str, end: int, start: int) -> int:
-    """Distance between two spans in words: CJK characters plus latin words in between."""
-    if start <= end:
-        return 0
-    between = text[end:start]
+    """Distance between two spans in words: CJK characters plus latin words in between.
+
+    Counting stops past ``_FAR`` words, so a far pair in a long clause costs no more than a
+    near one.
+    """
     count = 0
-    in_word = False
-    for ch in between:
-        if is_cjk(ch):
-            count += 1
-            in_word = False
-        elif is_latin(ch) or ch.isdigit():
-            if not in_word:
-                count += 1
-            in_word = True
-        else:
-            in_word = False
+    if start > end:
+        for count, _ in enumerate(_WORD.finditer(text, end, start), start=1):
+            if count > _FAR:
+                break
     return count

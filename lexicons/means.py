@@ -90,6 +90,13 @@ def _done(msg: Message, item: Hit) -> Hit | None:
     return _completion(msg, item, bought=False)
 
 
+def taken(msg: Message) -> list[Hit]:
+    """Means the student says they swallowed or used (吃了我妈的药), whatever the dose."""
+    if framed(msg) is not None:
+        return []
+    return [item for item in _means(msg) if own(msg, item) and _done(msg, item) is not None]
+
+
 # Any swallow of these can kill (paraquat has no antidote): taken at all is an attempt.
 _POISONS = ("农药", "百草枯", "老鼠药", "敌敌畏", "除草剂", "杀虫剂", "pesticide", "paraquat")
 

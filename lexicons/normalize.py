@@ -71,6 +71,11 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def t2s(text: str) -> str:
+    """Traditional → Simplified, whole text (lengths may change; for scanning only)."""
+    return str(_t2s().convert(text))
+
+
 def _fold_char(ch: str) -> str:
     """What one character folds to: "" to drop it, " " for a separator, else its text."""
     if ch in ZERO_WIDTH:

@@ -7,6 +7,7 @@ move its level. Every finding names the rule that produced it, for the counselor
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +37,11 @@ class Finding:
 
 @dataclass
 class Message:
-    """One message's hits, indexed for the rules."""
+    """One message's hits, indexed for the rules.
+
+    Every lookup the rules make per hit goes through an index (by category and clause), so a
+    message costs time in proportion to its hits, not to their square.
+    """
 
     text: str
     hits: list[Hit]
@@ -44,11 +49,13 @@ class Message:
     risks: list[Hit] = field(default_factory=list)
     # The rules ask the same questions about the same hits many times: answer once.
     memo: dict[tuple[str, int], object] = field(default_factory=dict)
+    clauses: dict[tuple[str, int], list[Hit]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         for hit in self.hits:
             if hit.level is None:
                 self.cues[hit.category].append(hit)
+                self.clauses[(hit.category, hit.clause)].append(hit)
             else:
                 self.risks.append(hit)
 
@@ -57,8 +64,8 @@ class Message:
         return bool(self.cues.get(category))
 
     def in_clause(self, category: str, clause: int) -> list[Hit]:
-        """Cues of a category in one clause."""
-        return [c for c in self.cues.get(category, ()) if c.clause == clause]
+        """Cues of a category in one clause, in order."""
+        return self.clauses.get((category, clause), [])
 
     def before(self, hit: Hit, category: str, max_gap: int) -> Hit | None:
         """The nearest cue of ``category`` ending before ``hit`` in its clause, within a gap."""
@@ -84,18 +91,66 @@ class Message:
         return any(
             a.end <= c.start and c.end <= b.start
             for category in categories
-            for c in self.cues.get(category, ())
+            for clause in range(a.clause, b.clause + 1)
+            for c in self.in_clause(category, clause)
         )
 
+    def subjects(self) -> Subjects:
+        """The person cues that can be a subject, indexed once per message."""
+        found = self.memo.get(("subjects", 0))
+        if found is None:
+            found = self.memo[("subjects", 0)] = Subjects.of(self)
+        return found  # type: ignore[return-value]
 
-def _possessive(msg: Message, cue: Hit) -> bool:
+
+@dataclass(frozen=True)
+class Subjects:
+    """Person cues that can be a subject (no possessors, no addressees), by clause.
+
+    ``leads`` holds, for every clause with a subject other than "you", that clause and its
+    first such cue, in clause order: what a later clause without a subject inherits.
+    """
+
+    by_clause: dict[int, list[Hit]]
+    lead_clauses: list[int]
+    leads: list[Hit]
+
+    @classmethod
+    def of(cls, msg: Message) -> Subjects:
+        """Index the subjects of ``msg``."""
+        third_starts = {c.start for c in msg.cues.get("third_person", ())}
+        eligible = sorted(
+            (
+                c
+                for category in PERSON_CUES
+                for c in msg.cues.get(category, ())
+                if not _possessive(msg, c, third_starts) and not _addressee(msg, c)
+            ),
+            key=lambda c: c.start,
+        )
+        by_clause: dict[int, list[Hit]] = defaultdict(list)
+        for cue in eligible:
+            by_clause[cue.clause].append(cue)
+        lead_clauses, leads = [], []
+        for clause in sorted(by_clause):
+            first = next((c for c in by_clause[clause] if c.category != "second_person"), None)
+            if first is not None:
+                lead_clauses.append(clause)
+                leads.append(first)
+        return cls(dict(by_clause), lead_clauses, leads)
+
+    def inherited_by(self, clause: int) -> Hit | None:
+        """The subject of the nearest earlier clause that has one (never a "you")."""
+        index = bisect.bisect_left(self.lead_clauses, clause) - 1
+        return self.leads[index] if index >= 0 else None
+
+
+def _possessive(msg: Message, cue: Hit, third_starts: set[int]) -> bool:
     """我妈的药 / my mom's pills / 我奶奶吃了药: a possessor, not the one acting."""
     if msg.text.startswith(("的", "'s"), cue.end):
         return True
     # 我奶奶 / 我同学: a 我 glued to the person it names is "my", and that person is the subject.
-    return cue.category == "first_person" and any(
-        other.start == cue.end for other in msg.cues.get("third_person", ())
-    )
+    return cue.category == "first_person" and cue.end in third_starts
 
 
 _TO_SOMEONE = ("跟", "和", "给", "对", "告诉", "问", "求", "谢谢", "to ", "tell ", "told ", "ask ")
@@ -133,30 +188,15 @@ def _person(msg: Message, hit: Hit) -> str:
     inherits the subject of the nearest earlier clause that has one: its *first* person cue,
     because Chinese and English both put the subject first (我把书送给同桌了 is about 我).
     """
-    cues = sorted(
-        (
-            c
-            for category in PERSON_CUES
-            for c in msg.cues.get(category, ())
-            if c.end <= hit.start
-            and not _possessive(msg, c)
-            and not _addressee(msg, c)
-            and not _modifier(c, hit)
-        ),
-        key=lambda c: c.start,
-    )
     if _inherent_first(hit):
         return "first"  # "they'd be better off without me" is about the student
-    own_clause = [c for c in cues if c.clause == hit.clause]
-    if own_clause:
-        return own_clause[-1].category.split("_")[0]
+    subjects = msg.subjects()
+    for cue in reversed(subjects.by_clause.get(hit.clause, ())):
+        if cue.end <= hit.start and not _modifier(cue, hit):
+            return cue.category.split("_")[0]
     # The bot is "you"; a "you" never carries over to the next clause as its subject.
-    earlier = [c for c in cues if c.clause < hit.clause and c.category != "second_person"]
-    if earlier:
-        last_clause = earlier[-1].clause
-        subject = next(c for c in earlier if c.clause == last_clause)
-        return subject.category.split("_")[0]
-    return "none"
+    subject = subjects.inherited_by(hit.clause)
+    return subject.category.split("_")[0] if subject is not None else "none"
 
 
 def _inherent_first(hit: Hit) -> bool:

@@ -1,0 +1,58 @@
+"""Counselor-facing reasons, by rule. Chinese first: the district's counselors read Chinese."""
+
+from __future__ import annotations
+
+from core.vocabulary import RiskLevel
+
+REASONS = {
+    "lexicon": "词库信号 (lexicon signal)",
+    "third_person": "关于他人的担忧 (concern about someone else)",
+    "past_time": "过去的自伤或尝试 (past self-harm or attempt)",
+    "recent_self_harm": "近期自伤 (recent self-harm)",
+    "self_harm_now": "正在自伤 (self-harm happening now)",
+    "hedged": "有保留的表达 (hedged wording)",
+    "joking_tone": "玩笑语气，但仍需关注 (joking tone, still a concern)",
+    "told_to_die": "被人叫去死：欺凌 (told to die: bullying)",
+    "desire_plus_death": "主动表达想死 (active wish to die)",
+    "desire_plus_death_hedged": "想死，但有保留 (wish to die, hedged)",
+    "desire_plus_death_joking": "想死，玩笑语气 (wish to die, joking tone)",
+    "not_want_to_live": "不想活 (does not want to live)",
+    "method_question": "询问方法或剂量 (asks about a method or dose)",
+    "means_taken": "已经服用/实施 (means already taken or used)",
+    "gathering_means": "在囤积手段 (gathering means)",
+    "means_ready": "手段已备好 (means ready)",
+    "means_with_time": "有手段且有时间 (means or plan with a time)",
+    "ideation_with_means": "有意念且有手段或计划 (ideation with means or a plan)",
+    "ideation_with_time": "有意念且有时间 (ideation with a time)",
+    "final_farewell": "告别 (final farewell)",
+    "at_the_place": "身处危险地点 (at a dangerous place)",
+    "at_a_high_place_now": "此刻在高处 (at a high place right now)",
+    "ambivalence": "矛盾：说不想死但很痛苦 (ambivalence: does not want to die, but suffers)",
+    "wish_to_vanish": "希望消失或不存在 (wish to vanish or not exist)",
+    "if_i_were_gone": "假如自己不在了 (if I were gone)",
+    "better_off_dead": "死了更好 (better off dead)",
+    "life_is_futile": "活着没意义 (life feels pointless)",
+    "jump_from_height": "从高处跳下 (jumping from a height)",
+    "past_self_harm": "过去的自伤 (past self-harm)",
+    "self_harm_thoughts": "有自伤的念头 (thoughts of self-harm)",
+    "self_harm_act": "自伤行为 (self-harm)",
+    "hurt_by_someone": "被他人伤害 (hurt by someone)",
+    "secret_contact": "成人秘密接触、索要照片或见面 (secret contact, photos or meeting)",
+    "revenge": "报复他人 (revenge on others)",
+    "preoccupied_with_death": "反复想到死 (preoccupied with death)",
+    "preoccupied_with_means": "反复想着手段 (preoccupied with the means)",
+    "ideation_with_resolve": "有意念且已下决心 (ideation with resolve)",
+    "resolved_to_die": "已下决心去死 (resolved to die)",
+    "farewell_preparations": "告别准备 (farewell preparations)",
+    "acquired_means": "已弄到手段 (has got hold of the means)",
+    "bleeding": "自伤部位在流血 (bleeding from a self-harm site)",
+    "bleeding_now": "正在流血且有其他症状 (bleeding now, with other signs)",
+    "urge_with_means": "有自伤冲动且手段就在手边 (urge to self-harm with the means at hand)",
+    "ideation_in_earnest": "认真表达的轻生念头 (a wish to die said in earnest)",
+    "peer_hurt": "同伴在家被伤害 (a peer hurt at home)",
+    "window": "结合前几条消息 (together with earlier messages)",
+}
+LEVEL_NAMES = {
+    RiskLevel.NONE: "无", RiskLevel.LOW: "低", RiskLevel.MODERATE: "中",
+    RiskLevel.HIGH: "高", RiskLevel.IMMINENT: "危急",
+}  # fmt: skip
