@@ -22,12 +22,13 @@ from lexicons.scoring import score_dialogues, score_messages  # noqa: E402
 TESTS = ROOT / "tests" / "lexicons"
 
 
-def sets() -> list[Path]:
+def sets(sealed: bool) -> list[Path]:
     shared = shared_eval_dir(ROOT)
     found = [shared / "risk-dev.tsv"] if shared else []
     found += sorted((TESTS / "data").glob("*.tsv"))
-    found += sorted((TESTS / "blind").glob("*.tsv"))
-    found += sorted((TESTS / "sealed").glob("*.tsv"))
+    if sealed:
+        found += sorted((TESTS / "blind").glob("*.tsv"))
+        found += sorted((TESTS / "sealed").glob("*.tsv"))
     found += sorted((ROOT / "lexicons" / "corpus").glob("*.tsv"))
     return [p for p in found if p.exists()]
 
@@ -48,11 +49,19 @@ def psyguard_parts(tmp: Path) -> list[Path]:
 
 
 def main() -> None:
-    from lexicons.detector import default_detector
+    import argparse
 
+    from lexicons.detector import Detector, default_detector
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-sealed", action="store_true", help="leave out blind and sealed sets")
+    parser.add_argument("--lexicon-only", action="store_true", help="score without the model")
+    args = parser.parse_args()
     detector = default_detector()
+    if args.lexicon_only:
+        detector = Detector(detector.lexicon, None)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = sets() + psyguard_parts(Path(tmp))
+        paths = sets(not args.no_sealed) + psyguard_parts(Path(tmp))
         print(f"{'set':38} {'n':>5} {'rec>=H':>7} {'imm':>6} {'rec>=M':>7} {'FA':>6} {'exact':>6}")
         for path in paths:
             header, _ = read_rows(path)

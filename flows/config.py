@@ -51,6 +51,8 @@ class FlowConfig:
             answers about "the last two weeks" are not mixed across weeks.
         care_repeat_after: After a caring reply to a safeguarding or peer disclosure, further
             disclosures within this time still make case requests but no repeated reply.
+        screen_interval: A grey-zone signal (the detector unsure) starts the ASQ screen at
+            most once in this time per student; clear signals always screen.
     """
 
     instruments: tuple[InstrumentBand, ...] = DEFAULT_BANDS
@@ -60,6 +62,7 @@ class FlowConfig:
     refer_gad7_at: int | None = 15
     stale_after: timedelta = timedelta(hours=24)
     care_repeat_after: timedelta = timedelta(minutes=30)
+    screen_interval: timedelta = timedelta(days=3)
 
     def __post_init__(self) -> None:
         if self.default_instrument not in SCREENS:
@@ -69,6 +72,8 @@ class FlowConfig:
             raise ValueError("instruments: grade bands overlap")
         if self.stale_after <= timedelta(0):
             raise ValueError("stale_after: must be a positive duration")
+        if self.screen_interval < timedelta(0):
+            raise ValueError("screen_interval: must not be negative")
 
     def screen_for(self, grade: int | None, age: int | None) -> Screen:
         """The check-in screen for a student; an unknown grade is estimated from age."""

@@ -30,6 +30,7 @@ class Part:
     msg: Message
     findings: list[Finding]
     feats: Features
+    suppressors: tuple[Hit, ...] = ()
 
 
 @dataclass
@@ -83,7 +84,8 @@ class Analyser:
 
     def _part(self, text: str, offset: int) -> Part:
         normalized = self.lexicon.normalizer(text)
-        msg = Message(normalized.text, self.matcher.hits(normalized.text))
+        hits, suppressors = self.matcher.scan(normalized.text)
+        msg = Message(normalized.text, hits)
         findings, live, negations = standalone(msg)
         findings += ideation_rules(msg)
         findings += in_earnest(msg, findings)
@@ -92,7 +94,7 @@ class Analyser:
         feats = features(msg, live, findings)
         findings += combine([feats], msg)
         findings += _ambivalence(msg, negations, findings)
-        return Part(offset, normalized, msg, findings, feats)
+        return Part(offset, normalized, msg, findings, feats, tuple(suppressors))
 
 
 _NEVER = ("从没", "从来没", "从未", "从来不", "never")

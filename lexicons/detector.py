@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,9 +18,13 @@ from functools import lru_cache
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analyser, Analysis
 from lexicons.conversation import ConversationRisk, Trace
+from lexicons.features import features
 from lexicons.lexicon import Lexicon, load_lexicon
+from lexicons.model import Model, Score, load_model
+from lexicons.policy import Opinion, Verdict, decide
 from lexicons.reasons import LEVEL_NAMES, REASONS
 from lexicons.rules import Finding
+from lexicons.suppressors import suppressor
 from lexicons.window import Combination, combinations, marks
 
 # ``assess`` reads at most this many earlier messages, and dates them all at one instant.
@@ -49,7 +54,8 @@ class RiskAssessment:
     """The detector's verdict on one message.
 
     ``ask`` is the grey zone: the signals are unsure, so the bot should ask the ASQ questions
-    and let the student's own answer decide. ``rule`` is the rule that decided the level.
+    and let the student's own answer decide. ``rule`` is the rule that decided the level;
+    ``model`` the learned model's probabilities of at least moderate and at least high.
     """
 
     level: RiskLevel
@@ -59,6 +65,7 @@ class RiskAssessment:
     detector_version: str
     ask: bool = False
     rule: str = ""
+    model: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (evidence includes the student's words: keep it out of logs)."""
@@ -67,6 +74,9 @@ class RiskAssessment:
             "categories": list(self.categories),
             "ask": self.ask,
             "rule": self.rule,
+            "model": None
+            if self.model is None
+            else {"moderate": self.model[0], "high": self.model[1]},
             "evidence": [
                 {
                     "start": e.start,
@@ -93,12 +103,20 @@ class TurnResult:
 
 
 class Detector:
-    """A compiled lexicon with its rules; build once, call ``assess_turn`` many times."""
+    """The lexicon's rules and the learned model; build once, call ``assess_turn`` many times.
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    ``model=None`` makes a lexicon-only detector, for comparisons only: ``default_detector``
+    always loads the packaged model, and refuses to start without it.
+    """
+
+    def __init__(self, lexicon: Lexicon, model: Model | None) -> None:
         self.lexicon = lexicon
+        self.model = model
         self.analyser = Analyser(lexicon)
         self.matcher = self.analyser.matcher
+        self.version = lexicon.version + (
+            "" if model is None else f"+m{str(model.meta.get('corpus_sha256', ''))[:8]}"
+        )
 
     def warm_up(self) -> None:
         """Load jieba's dictionary now, not on the first message."""
@@ -134,17 +152,40 @@ class Detector:
         analysis = self.analyser(text)
         seq = state.seen + 1
         findings = analysis.findings
-        own = max((f.level for f in findings), default=RiskLevel.NONE)
-        trace = Trace(seq, now, own, _categories(findings), marks(analysis))
+        own = analysis.level
+        lexical = _categories(findings)
+        trace = Trace(seq, now, own, lexical, marks(analysis))
         joint = [c for c in combinations(state, trace, now) if c.level > own]
-        level = max([own, *(c.level for c in joint)])
-        categories = tuple(
-            sorted({*_categories(findings), *(c.category for c in joint if c.level == level)})
-        )
+        window = max((c.level for c in joint), default=RiskLevel.NONE)
+        score = self.model.score(features(analysis)) if self.model is not None else None
+        verdict = self._verdict(own, window, lexical, score, analysis)
+        level = verdict.level
+        categories = {*lexical, *(c.category for c in joint if c.level == level)}
         evidence = _evidence(findings, analysis) + _window_evidence(joint, seq)
-        assessment = _verdict(level, categories, findings, joint, evidence, self.lexicon.version)
-        stored = Trace(seq, now, level, categories, trace.marks)
+        if verdict.by_model and score is not None and self.model is not None:
+            category = self.model.category(score)
+            categories.add(category)
+            evidence += _model_evidence(self.model, score, analysis, category)
+        assessment = _assessment(
+            verdict, tuple(sorted(categories)), findings, joint, evidence, self.version, score
+        )
+        high = 0.0 if score is None else round(score.high, 3)
+        stored = Trace(seq, now, level, assessment.categories, trace.marks, high)
         return TurnResult(assessment, state.added(stored, now)), bool(joint)
+
+    def _verdict(
+        self,
+        own: RiskLevel,
+        window: RiskLevel,
+        categories: tuple[str, ...],
+        score: Score | None,
+        analysis: Analysis,
+    ) -> Verdict:
+        if score is None or self.model is None:
+            level = max(own, window)
+            return Verdict(level, "window" if window > own else "lexicon", False)
+        opinion = Opinion(score.moderate, score.high)
+        return decide(own, window, categories, opinion, self.model.thresholds, suppressor(analysis))
 
 
 def _categories(findings: list[Finding]) -> tuple[str, ...]:
@@ -152,15 +193,7 @@ def _categories(findings: list[Finding]) -> tuple[str, ...]:
 
 
 def _replace_evidence(assessment: RiskAssessment, evidence: tuple[Evidence, ...]) -> RiskAssessment:
-    return RiskAssessment(
-        assessment.level,
-        assessment.categories,
-        evidence,
-        assessment.explanation,
-        assessment.detector_version,
-        assessment.ask,
-        assessment.rule,
-    )
+    return dataclasses.replace(assessment, evidence=evidence)
 
 
 def _evidence(findings: list[Finding], analysis: Analysis) -> tuple[Evidence, ...]:
@@ -209,35 +242,81 @@ def _window_evidence(joint: list[Combination], seq: int) -> tuple[Evidence, ...]
     return tuple(out)
 
 
-def _verdict(
-    level: RiskLevel,
+def _model_evidence(
+    model: Model, score: Score, analysis: Analysis, category: str
+) -> tuple[Evidence, ...]:
+    """The model's top n-grams, located in what the student wrote."""
+    out = []
+    for feature, _weight in model.top(score):
+        gram = feature[2:] if feature.startswith("w:") else feature
+        if feature.startswith("cue:") or ("_" in gram and feature.startswith("w:")):
+            continue
+        for part in analysis.parts:
+            found = part.normalized.text.find(gram.strip())
+            if found >= 0:
+                start, end = part.normalized.original_span(found, found + len(gram.strip()))
+                start, end = start + part.offset, end + part.offset
+                if start < end:
+                    out.append(
+                        Evidence(
+                            start, end, analysis.text[start:end], category, "model",
+                            f"model:{feature}",
+                        )
+                    )  # fmt: skip
+                break
+    return tuple(out)
+
+
+def _assessment(
+    verdict: Verdict,
     categories: tuple[str, ...],
     findings: list[Finding],
     joint: list[Combination],
     evidence: tuple[Evidence, ...],
     version: str,
+    score: Score | None,
 ) -> RiskAssessment:
-    top = [(f.rule, f.category) for f in findings if f.level == level and level > RiskLevel.NONE]
-    top += [(c.rule, c.category) for c in joint if c.level == level]
-    rules = list(dict.fromkeys(rule for rule, _ in top))
-    if not top:
-        return RiskAssessment(
-            level, categories, evidence, "未发现风险信号 (no risk signal found)", version
+    level = verdict.level
+    model = None if score is None else (round(score.moderate, 4), round(score.high, 4))
+    if verdict.by_model:
+        reasons = [REASONS[verdict.rule]]
+        top = sorted(set(categories))
+    else:
+        pairs = [(f.rule, f.category) for f in findings if f.level == level]
+        pairs += [(c.rule, c.category) for c in joint if c.level == level]
+        pairs = pairs if level > RiskLevel.NONE else []
+        reasons = [REASONS.get(rule, rule) for rule in dict.fromkeys(r for r, _ in pairs)]
+        if any(c.level == level for c in joint):
+            reasons.append(REASONS["window"])
+        top = sorted({category for _, category in pairs})
+    rule = verdict.rule
+    if not reasons:
+        explanation = "未发现风险信号 (no risk signal found)"
+    else:
+        explanation = (
+            f"{LEVEL_NAMES[level]}风险 ({level.label}): {'；'.join(reasons)}。类别 (categories): "
+            + ", ".join(top)
         )
-    reasons = "；".join(REASONS.get(rule, rule) for rule in rules)
-    if joint and any(c.level == level for c in joint):
-        reasons += "；" + REASONS["window"]
-    explanation = (
-        f"{LEVEL_NAMES[level]}风险 ({level.label}): {reasons}。类别 (categories): "
-        + ", ".join(sorted({category for _, category in top}))
+        if verdict.rule in ("lexicon", "window"):
+            firsts = [f.rule for f in findings if f.level == level]
+            firsts += [c.rule for c in joint if c.level == level]
+            rule = firsts[0] if firsts else verdict.rule
+    if verdict.ask:
+        explanation += "；信号不确定，请学生回答筛查问题 (unsure: ask the screening questions)"
+    return RiskAssessment(
+        level, categories, evidence, explanation, version, verdict.ask, rule, model
     )
-    return RiskAssessment(level, categories, evidence, explanation, version, rule=rules[0])
 
 
 @lru_cache(maxsize=1)
 def default_detector() -> Detector:
-    """The detector over the packaged lexicon, built once per process."""
-    return Detector(load_lexicon())
+    """The detector over the packaged lexicon and model, built once per process.
+
+    Raises:
+        LexiconError: a lexicon file is malformed.
+        ModelError: the model file is missing, corrupt or of another format.
+    """
+    return Detector(load_lexicon(), load_model())
 
 
 def assess(text: str, window: Sequence[str] = (), lexicon: Lexicon | None = None) -> RiskAssessment:
@@ -253,6 +332,6 @@ def _detector_for(lexicon: Lexicon) -> Detector:
     key = id(lexicon)
     detector = _DETECTORS.get(key)
     if detector is None or detector.lexicon is not lexicon:
-        detector = Detector(lexicon)
+        detector = Detector(lexicon, default_detector().model)
         _DETECTORS[key] = detector
     return detector

@@ -104,8 +104,12 @@ class Matcher:
 
     def hits(self, text: str) -> list[Hit]:
         """All surviving hits, ordered by position."""
+        return self.scan(text)[0]
+
+    def scan(self, text: str) -> tuple[list[Hit], list[Hit]]:
+        """The surviving hits, and the suppressors (idioms, collisions) that silenced others."""
         if not text:
-            return []
+            return [], []
         starts = clause_starts(text)
         raw: list[Hit] = []
         needs_tokens: set[int] = set()
@@ -128,7 +132,7 @@ class Matcher:
             if single and added:
                 needs_tokens.add(clause)
         if not raw and not _QUANTITY.search(text):
-            return []
+            return [], []
         if needs_tokens:
             # Segment only the clauses that need it; clause punctuation ends words anyway.
             bounds: set[tuple[int, int]] = set()
@@ -141,7 +145,8 @@ class Matcher:
             ]
         raw.extend(_degree_complements(text, raw))
         raw.extend(_quantities(text, starts))
-        return _resolve(raw)
+        suppressors = [h for h in raw if h.category in ("idiom", "collision")]
+        return _resolve(raw), suppressors
 
 
 def _cuts_latin_word(text: str, start: int, end: int) -> bool:

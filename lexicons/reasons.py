@@ -51,6 +51,13 @@ REASONS = {
     "ideation_in_earnest": "认真表达的轻生念头 (a wish to die said in earnest)",
     "peer_hurt": "同伴在家被伤害 (a peer hurt at home)",
     "window": "结合前几条消息 (together with earlier messages)",
+    "model_high": "统计模型判断为高风险 (the learned model is confident of high risk)",
+    "model_moderate": "统计模型判断为中风险 (the learned model is confident of moderate risk)",
+    "alone_with_means": "独自一人且有手段 (alone, with the means)",
+    "plan_then_goodbye": "有计划后告别 (a plan, then a goodbye)",
+    "taken_then_symptoms": "服用后出现症状 (something taken, then its effects)",
+    "at_the_edge": "在危险的边缘 (at the edge of a drop or water)",
+    "risk_builds": "多条消息中风险累积 (risk building over several messages)",
 }
 LEVEL_NAMES = {
     RiskLevel.NONE: "无", RiskLevel.LOW: "低", RiskLevel.MODERATE: "中",

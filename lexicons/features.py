@@ -1,0 +1,54 @@
+"""What the learned model sees of a message: the same at training time and at run time.
+
+Character n-grams (1–4) of the normalised text, so slang the normaliser maps (紫砂 → 自杀)
+and words nobody listed both count; latin words and word pairs for English; and a few context
+cues from the lexicon (a news frame, a third person, a joke, a negation), so the model can
+learn that they change what the words mean.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from lexicons.analysis import Analysis
+
+NGRAMS = (1, 2, 3, 4)
+_LATIN_WORD = re.compile(r"[a-z]+")
+# Cue categories that change what the words around them mean.
+CONTEXT = frozenset({
+    "news", "fiction", "academic", "third_person", "second_person", "first_person", "joke",
+    "negation", "hypothetical", "question", "idiom", "collision", "timing_past", "timing_now",
+    "timing_soon", "completion", "instigation", "sincerity",
+})  # fmt: skip
+
+
+def ngrams(text: str) -> set[str]:
+    """Distinct character n-grams of normalised ``text`` (space-padded), and latin words."""
+    padded = f" {text} "
+    out: set[str] = set()
+    length = len(padded)
+    for n in NGRAMS:
+        for index in range(length - n + 1):
+            gram = padded[index : index + n]
+            if not gram.isspace():
+                out.add(gram)
+    words = _LATIN_WORD.findall(text)
+    out.update(f"w:{w}" for w in words)
+    out.update(f"w:{a}_{b}" for a, b in itertools.pairwise(words))
+    return out
+
+
+def context(analysis: Analysis) -> set[str]:
+    """The context cues the lexicon found, as features."""
+    return {
+        f"cue:{hit.category}"
+        for part in analysis.parts
+        for hit in (*part.msg.hits, *part.suppressors)
+        if hit.category in CONTEXT
+    }
+
+
+def features(analysis: Analysis) -> set[str]:
+    """Every feature of one analysed message."""
+    return ngrams(analysis.normalized) | context(analysis)

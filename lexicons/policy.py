@@ -1,0 +1,69 @@
+"""The combination policy: how the lexicon, the window, the model and the suppressors make one
+verdict. All of it is here, in this order:
+
+1. The lexicon's rules and the cross-message rules set the level. They alone can say
+   imminent: an emergency pages every tier, and it must always be explainable by a rule.
+2. A suppressor (a news, fiction or school frame; someone else's words reported; a joke)
+   stops the model from raising anything. The lexicon's rules already handle these frames.
+3. The model raises a message to high when it is confident of high, or to moderate when it is
+   confident of at least moderate. It never lowers a level.
+4. Below high, a grey-zone signal sets ``ask``: the model in its unsure band, ambivalence,
+   hopelessness or a burden beside distress. The bot then asks the ASQ questions and the
+   student's own answer decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from core.vocabulary import RiskLevel
+from lexicons.model import Thresholds
+
+# Categories that say the student's own risk is unclear, not absent.
+_GREY = frozenset({"ambivalence", "hopelessness", "burden", "passive_ideation", "self_harm"})
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """The model's probabilities for one message."""
+
+    moderate: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The level, the rule of this policy that decided it, and the grey-zone flag."""
+
+    level: RiskLevel
+    rule: str
+    ask: bool
+
+    @property
+    def by_model(self) -> bool:
+        """Whether the model raised the level."""
+        return self.rule in ("model_high", "model_moderate")
+
+
+def decide(
+    lexicon: RiskLevel,
+    window: RiskLevel,
+    categories: Collection[str],
+    opinion: Opinion,
+    thresholds: Thresholds,
+    suppressor: str | None,
+) -> Verdict:
+    """One verdict from the lexicon's level, the window's, the model's and the suppressors."""
+    level = max(lexicon, window)
+    rule = "window" if window > lexicon else "lexicon"
+    if suppressor is not None:
+        return Verdict(level, f"suppressed:{suppressor}" if level < RiskLevel.MODERATE else rule,
+                       False)  # fmt: skip
+    if opinion.high >= thresholds.high and level < RiskLevel.HIGH:
+        return Verdict(RiskLevel.HIGH, "model_high", False)
+    grey = bool(_GREY.intersection(categories))
+    if opinion.moderate >= thresholds.moderate and level < RiskLevel.MODERATE:
+        return Verdict(RiskLevel.MODERATE, "model_moderate", grey)
+    unsure = level < RiskLevel.MODERATE and opinion.moderate >= thresholds.ask
+    return Verdict(level, rule, level < RiskLevel.HIGH and (grey or unsure))

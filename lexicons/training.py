@@ -1,0 +1,257 @@
+"""Training the learned second opinion: ``heartguard risk train`` / ``make model``.
+
+Needs the ``[train]`` extra (scikit-learn); the detector itself never imports this module.
+Reproducible: the same corpus, code and seed give the same model file, byte for byte.
+
+1. Read the corpus (``SOURCES``); a malformed row stops training, naming file and line.
+2. Turn each message into features exactly as the detector does (``lexicons.features``).
+3. Fit two binary logistic regressions (at least moderate, at least high) and a category head.
+4. Calibrate the thresholds on out-of-fold predictions over the training rows, run through
+   the real combination policy (``lexicons.policy``): development predictions, never a sealed
+   set and never the held-out sets.
+5. Prune, quantise and write the model file with its checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.vocabulary import RiskLevel
+from lexicons.analysis import Analyser
+from lexicons.datasets import Row, read_corpus
+from lexicons.features import features
+from lexicons.lexicon import load_lexicon
+from lexicons.model import FORMAT, MODEL_PATH, Thresholds, dump, pack
+from lexicons.policy import Opinion, decide
+from lexicons.suppressors import suppressor
+
+SEED = 1612
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = (
+    "lexicons/corpus/student_zh.tsv",
+    "lexicons/corpus/student_en.tsv",
+    "lexicons/corpus/psyguard_train.tsv",
+    "tests/lexicons/data/practice_zh.tsv",
+    "tests/lexicons/data/practice2_zh.tsv",
+    "tests/lexicons/data/practice_en.tsv",
+    "tests/lexicons/data/practice_neg.tsv",
+)
+# Regularisation, and the smallest weight worth shipping.
+C_HEADS, C_CATEGORY = 0.5, 1.0
+KEEP_HEADS, KEEP_CATEGORY = 0.02, 0.08
+MIN_COUNT = 2  # a feature must occur in at least this many training messages
+FOLDS = 5
+# What the model may add, measured on out-of-fold predictions for messages labelled none or
+# low: false alarms it causes at high, false alarms in all, and questions it asks.
+BUDGET_HIGH, BUDGET_ALARMS, BUDGET_ASK = 0.010, 0.020, 0.080
+GRID = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))
+
+
+@dataclass(frozen=True)
+class Example:
+    """A training row with what the detector reads of it."""
+
+    row: Row
+    features: frozenset[str]
+    lexicon: RiskLevel
+    categories: tuple[str, ...]
+    suppressor: str | None
+
+
+def load_examples(root: Path, sources: Sequence[str]) -> list[Example]:
+    """Every corpus row, analysed by the lexicon as the detector would."""
+    analyser = Analyser(load_lexicon())
+    out = []
+    for name in sources:
+        for row in read_corpus(root / name):
+            analysis = analyser(row.text)
+            categories = tuple(
+                sorted({f.category for f in analysis.findings if f.level >= RiskLevel.LOW})
+            )
+            out.append(
+                Example(
+                    row,
+                    frozenset(features(analysis)),
+                    analysis.level,
+                    categories,
+                    suppressor(analysis),
+                )
+            )
+    return out
+
+
+def _matrix(examples: Sequence[Example], vocabulary: dict[str, int]) -> Any:
+    from scipy.sparse import csr_matrix
+
+    indptr, indices = [0], []
+    for example in examples:
+        indices.extend(sorted(vocabulary[f] for f in example.features if f in vocabulary))
+        indptr.append(len(indices))
+    data = [1.0] * len(indices)
+    return csr_matrix((data, indices, indptr), shape=(len(examples), len(vocabulary)))
+
+
+def _head(c: float, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(
+        C=c, class_weight="balanced", max_iter=5000, solver="liblinear", random_state=seed
+    )
+
+
+def _fit(x: Any, y: Any, c: float, seed: int) -> Any:
+    return _head(c, seed).fit(x, y)
+
+
+def _out_of_fold(x: Any, y: Any, seed: int) -> Any:
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
+    return cross_val_predict(_head(C_HEADS, seed), x, y, cv=folds, method="predict_proba")[:, 1]
+
+
+def calibrate(
+    examples: Sequence[Example], moderate: Sequence[float], high: Sequence[float]
+) -> Thresholds:
+    """The lowest thresholds whose added false alarms and questions stay within budget."""
+    safe = [i for i, e in enumerate(examples) if e.row.level <= RiskLevel.LOW]
+
+    def rate(thresholds: Thresholds, what: Callable[[RiskLevel, bool], bool]) -> float:
+        hits = 0
+        for i in safe:
+            e = examples[i]
+            verdict = decide(
+                e.lexicon, RiskLevel.NONE, e.categories, Opinion(moderate[i], high[i]),
+                thresholds, e.suppressor,
+            )  # fmt: skip
+            hits += what(verdict.level, verdict.ask) and e.lexicon < verdict.level
+        return hits / len(safe) if safe else 0.0
+
+    never = 1.01
+    t_high = next(
+        t for t in (*GRID, never)
+        if rate(Thresholds(never, t, never), lambda lv, _: lv >= RiskLevel.HIGH) <= BUDGET_HIGH
+    )  # fmt: skip
+    t_moderate = next(
+        t for t in (*GRID, never)
+        if rate(Thresholds(t, t_high, never), lambda lv, _: lv >= RiskLevel.MODERATE)
+        <= BUDGET_ALARMS
+    )  # fmt: skip
+
+    def asked(t: float) -> float:
+        thresholds = Thresholds(t_moderate, t_high, t)
+        count = 0
+        for i in safe:
+            e = examples[i]
+            verdict = decide(
+                e.lexicon, RiskLevel.NONE, e.categories, Opinion(moderate[i], high[i]),
+                thresholds, e.suppressor,
+            )  # fmt: skip
+            count += verdict.ask and verdict.level < RiskLevel.MODERATE
+        return count / len(safe) if safe else 0.0
+
+    t_ask = next((t for t in GRID if t < t_moderate and asked(t) <= BUDGET_ASK), t_moderate)
+    return Thresholds(moderate=t_moderate, high=t_high, ask=t_ask)
+
+
+def train(
+    root: Path = ROOT,
+    out: Path = MODEL_PATH,
+    seed: int = SEED,
+    sources: Sequence[str] = SOURCES,
+    say: Callable[[str], None] = print,
+) -> Thresholds:
+    """Train on the corpus under ``root`` and write the model file to ``out``."""
+    import numpy as np
+
+    examples = load_examples(root, sources)
+    say(f"training rows: {len(examples)} from {len(sources)} files")
+    counts: dict[str, int] = {}
+    for example in examples:
+        for feature in example.features:
+            counts[feature] = counts.get(feature, 0) + 1
+    names = sorted(f for f, n in counts.items() if n >= MIN_COUNT)
+    vocabulary = {f: i for i, f in enumerate(names)}
+    x = _matrix(examples, vocabulary)
+    gold = np.array([int(e.row.level) for e in examples])
+    heads = {}
+    oof = {}
+    for name, floor in (("moderate", RiskLevel.MODERATE), ("high", RiskLevel.HIGH)):
+        y = gold >= int(floor)
+        heads[name] = _fit(x, y, C_HEADS, seed)
+        oof[name] = _out_of_fold(x, y, seed)
+    thresholds = calibrate(examples, list(oof["moderate"]), list(oof["high"]))
+    say(
+        f"thresholds: moderate {thresholds.moderate:.2f}, high {thresholds.high:.2f}, "
+        f"ask {thresholds.ask:.2f}"
+    )
+    body = _body(examples, names, x, heads, thresholds, seed, root, sources)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = dump(body)
+    out.write_bytes(data)
+    say(f"wrote {out} ({len(data) / 1024:.0f} KiB, {len(body['features'])} features)")
+    return thresholds
+
+
+def _body(
+    examples: Sequence[Example],
+    names: list[str],
+    x: Any,
+    heads: dict[str, Any],
+    thresholds: Thresholds,
+    seed: int,
+    root: Path,
+    sources: Sequence[str],
+) -> dict[str, Any]:
+    import numpy as np
+
+    wm, wh = heads["moderate"].coef_[0], heads["high"].coef_[0]
+    keep = [i for i in range(len(names)) if max(abs(wm[i]), abs(wh[i])) >= KEEP_HEADS]
+    labelled = [i for i, e in enumerate(examples) if e.row.category]
+    y = np.array([examples[i].row.category for i in labelled])
+    from sklearn.linear_model import LogisticRegression
+
+    category = LogisticRegression(C=C_CATEGORY, max_iter=5000, random_state=seed)
+    category.fit(x[labelled], y)
+    table = category.coef_  # classes x features
+    rows = [i for i in range(len(names)) if np.abs(table[:, i]).max() >= KEEP_CATEGORY]
+    flat = [float(table[k, i]) for i in rows for k in range(table.shape[0])]
+    cat_blob, cat_scale = pack(flat)
+    heads_out = {}
+    for head, column in (("moderate", wm), ("high", wh)):
+        blob, scale = pack(float(column[i]) for i in keep)
+        heads_out[head] = {
+            "bias": float(heads[head].intercept_[0]),
+            "weights": blob,
+            "scale": scale,
+        }
+    digest = hashlib.sha256()
+    for name in sources:
+        digest.update((root / name).read_bytes())
+    return {
+        "format": FORMAT,
+        "features": [names[i] for i in keep],
+        "heads": heads_out,
+        "category": {
+            "labels": [str(c) for c in category.classes_],
+            "features": [names[i] for i in rows],
+            "weights": cat_blob,
+            "scale": cat_scale,
+            "biases": [float(b) for b in category.intercept_],
+        },
+        "thresholds": {
+            "moderate": thresholds.moderate,
+            "high": thresholds.high,
+            "ask": thresholds.ask,
+        },
+        "meta": {
+            "seed": seed,
+            "rows": len(examples),
+            "sources": list(sources),
+            "corpus_sha256": digest.hexdigest(),
+        },
+    }
