@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 from core.vocabulary import RiskLevel
 from lexicons.combinations import Features, combine, features
+from lexicons.eating import eating_rules
 from lexicons.ideation import ideation_rules, in_earnest
 from lexicons.lexicon import Lexicon
 from lexicons.matching import Hit, Matcher
 from lexicons.means import means_rules
 from lexicons.normalize import Normalized
+from lexicons.pacts import pact_rules
+from lexicons.peers import peer_rules
 from lexicons.rules import IDEATION, MODERATE, Finding, Message, standalone
 from lexicons.safeguarding import safeguarding_rules
 from lexicons.segments import WHOLE, Segment, choose
@@ -31,6 +34,7 @@ class Part:
     findings: list[Finding]
     feats: Features
     suppressors: tuple[Hit, ...] = ()
+    negations: tuple[Hit, ...] = ()  # self-directed hits the student denied (我不会自杀)
 
 
 @dataclass
@@ -91,10 +95,13 @@ class Analyser:
         findings += in_earnest(msg, findings)
         findings += means_rules(msg)
         findings += safeguarding_rules(msg)
+        findings += peer_rules(msg)
+        findings += pact_rules(msg)
+        findings += eating_rules(msg)
         feats = features(msg, live, findings)
         findings += combine([feats], msg)
         findings += _ambivalence(msg, negations, findings)
-        return Part(offset, normalized, msg, findings, feats, tuple(suppressors))
+        return Part(offset, normalized, msg, findings, feats, tuple(suppressors), tuple(negations))
 
 
 _NEVER = ("从没", "从来没", "从未", "从来不", "never")

@@ -54,6 +54,19 @@ LIFETIME: dict[str, timedelta] = {
     "thanks": 2 * _H,  # thank you for everything
     "fixation": 2 * _H,  # staring at the knife
     "edge": 2 * _H,  # the wind, looking down, over the railing
+    "relapse": 24 * _H,  # 又没忍住: self-harm again, said without the act
+    "hurt": 72 * _H,  # hurt by someone: bullying, abuse, sexual abuse, grooming
+    "peer_risk": 24 * _H,  # a friend's wish to die, means, goodbye or belongings given away
+    "peer_gone": 2 * _H,  # a friend who cannot be reached
+    "consumed": 2 * _H,  # swallowed or drank something, means unnamed (喝了一口)
+    "caustic": 2 * _H,  # burning mouth or throat
+    "prepared": 48 * _H,  # 东西都准备好了, got everything ready
+    "earnest": 2 * _H,  # 不是开玩笑, not joking
+    "meeting": 72 * _H,  # an adult arranging to meet
+    "pact_hint": 72 * _H,  # "for both of us", 一起走吧: a pact in the making
+    "leisure": 2 * _H,  # an outing: stargazing on the roof
+    "moving": 72 * _H,  # moving school or city: giving things away is not a farewell
+    "frame": timedelta(minutes=30),  # a news story, a film, a lesson being talked about
 }
 KINDS = frozenset(LIFETIME)
 # How long a message's own level still describes the conversation.
@@ -81,7 +94,8 @@ class Mark:
 
 @dataclass(frozen=True)
 class Trace:
-    """One earlier message's analysis (``seq``: its number in the conversation)."""
+    """One earlier message's analysis (``seq``: its number in the conversation; ``score``: the
+    model's probability that it is at least moderate)."""
 
     seq: int
     at: datetime
@@ -107,6 +121,10 @@ class ConversationRisk:
 
     seen: int = 0
     traces: tuple[Trace, ...] = ()
+
+    def recent(self, now: datetime, count: int, within: timedelta) -> tuple[Trace, ...]:
+        """The last ``count`` remembered messages sent within ``within`` before ``now``."""
+        return tuple(t for t in self.traces[-count:] if now - t.at <= within)
 
     def level_at(self, now: datetime) -> RiskLevel:
         """The most serious level that still describes the conversation at ``now``."""

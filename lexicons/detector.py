@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from core.vocabulary import RiskLevel
@@ -25,8 +25,12 @@ from lexicons.policy import Opinion, Verdict, decide
 from lexicons.reasons import LEVEL_NAMES, REASONS
 from lexicons.rules import Finding
 from lexicons.suppressors import suppressor
-from lexicons.window import Combination, combinations, marks
+from lexicons.window import Combination, combinations, framed_recently, marks
 
+# Findings about someone else, which a story introduced just before keeps a story.
+_ABOUT_OTHERS = frozenset({"third_person", "peer_intent", "peer_farewell", "peer_in_danger_now"})
+# The model's evidence adds up over the last few messages of the last few hours.
+EVIDENCE_MESSAGES, EVIDENCE_WITHIN = 6, timedelta(hours=6)
 # ``assess`` reads at most this many earlier messages, and dates them all at one instant.
 WINDOW = 5
 _INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -152,13 +156,17 @@ class Detector:
         analysis = self.analyser(text)
         seq = state.seen + 1
         findings = analysis.findings
-        own = analysis.level
+        if framed_recently(state, now):
+            # "did you see the news about that actor?" … "they said he took an overdose":
+            # someone else's story, a minute after it was introduced, is still the story.
+            findings = [f for f in findings if f.rule not in _ABOUT_OTHERS]
+        own = max((f.level for f in findings), default=RiskLevel.NONE)
         lexical = _categories(findings)
         trace = Trace(seq, now, own, lexical, marks(analysis))
         joint = [c for c in combinations(state, trace, now) if c.level > own]
         window = max((c.level for c in joint), default=RiskLevel.NONE)
         score = self.model.score(features(analysis)) if self.model is not None else None
-        verdict = self._verdict(own, window, lexical, score, analysis)
+        verdict = self._verdict(own, window, lexical, score, analysis, state, now)
         level = verdict.level
         categories = {*lexical, *(c.category for c in joint if c.level == level)}
         evidence = _evidence(findings, analysis) + _window_evidence(joint, seq)
@@ -169,8 +177,8 @@ class Detector:
         assessment = _assessment(
             verdict, tuple(sorted(categories)), findings, joint, evidence, self.version, score
         )
-        high = 0.0 if score is None else round(score.high, 3)
-        stored = Trace(seq, now, level, assessment.categories, trace.marks, high)
+        moderate = 0.0 if score is None else round(score.moderate, 4)
+        stored = Trace(seq, now, level, assessment.categories, trace.marks, moderate)
         return TurnResult(assessment, state.added(stored, now)), bool(joint)
 
     def _verdict(
@@ -180,12 +188,23 @@ class Detector:
         categories: tuple[str, ...],
         score: Score | None,
         analysis: Analysis,
+        state: ConversationRisk,
+        now: datetime,
     ) -> Verdict:
-        if score is None or self.model is None:
+        model = self.model
+        if score is None or model is None:
             level = max(own, window)
             return Verdict(level, "window" if window > own else "lexicon", False)
-        opinion = Opinion(score.moderate, score.high)
-        return decide(own, window, categories, opinion, self.model.thresholds, suppressor(analysis))
+        current = model.evidence(score.moderate)
+        earlier = [
+            model.evidence(t.score)
+            for t in state.recent(now, EVIDENCE_MESSAGES - 1, EVIDENCE_WITHIN)
+        ]
+        # Only a message that adds evidence of its own, after one that did, can tip the
+        # conversation over: a single message is the single-message thresholds' business.
+        accumulated = current + sum(earlier) if current and any(earlier) else 0.0
+        opinion = Opinion(score.moderate, score.high, accumulated)
+        return decide(own, window, categories, opinion, model.thresholds, suppressor(analysis))
 
 
 def _categories(findings: list[Finding]) -> tuple[str, ...]:

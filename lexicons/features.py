@@ -1,6 +1,6 @@
 """What the learned model sees of a message: the same at training time and at run time.
 
-Character n-grams (1–4) of the normalised text, so slang the normaliser maps (紫砂 → 自杀)
+Character n-grams (1–4) of the normalised Chinese, so slang the normaliser maps (紫砂 → 自杀)
 and words nobody listed both count; latin words and word pairs for English; and a few context
 cues from the lexicon (a news frame, a third person, a joke, a negation), so the model can
 learn that they change what the words mean.
@@ -24,8 +24,10 @@ CONTEXT = frozenset({
 
 
 def ngrams(text: str) -> set[str]:
-    """Distinct character n-grams of normalised ``text`` (space-padded), and latin words."""
-    padded = f" {text} "
+    """Distinct character n-grams of normalised ``text`` outside latin words (space-padded),
+    and latin words and word pairs: in English, words generalise; inside them, n-grams of
+    letters mostly learn spelling."""
+    padded = f" {_LATIN_WORD.sub(' ', text)} "
     out: set[str] = set()
     length = len(padded)
     for n in NGRAMS:

@@ -106,7 +106,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
                 out.append(Finding(MODERATE, "passive_ideation", "better_off_dead", (end, better)))
     for life in msg.cues.get("life", ()):
         # Negation is the point here (不想活), so only person and framing are checked.
-        if person(msg, life) not in ("first", "none") or framed(msg) is not None:
+        if person(msg, life) not in ("first", "none") or framed(msg, life) is not None:
             continue
         desire = msg.before(life, "desire", 3)
         negation = msg.before(desire, "negation", 3) if desire is not None else None

@@ -198,6 +198,12 @@ def _quantities(text: str, starts: list[int]) -> list[Hit]:
     ]
 
 
+def synthetic(text: str, start: int, end: int, note: str, category: str) -> Hit:
+    """A hit for a span a rule found by pattern (a count, a dose), so evidence can show it."""
+    clause = bisect.bisect_right(clause_starts(text), start) - 1
+    return _synthetic(start, end, clause, note, category=category, source=f"rule:{category}")
+
+
 def _synthetic(
     start: int,
     end: int,

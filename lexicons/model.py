@@ -36,11 +36,14 @@ class Thresholds:
 
     The model raises a message to ``high`` or ``moderate`` at or above these probabilities;
     from ``ask`` up to ``moderate`` it is unsure, and the student is asked instead.
+    ``conversation`` is the evidence (log-odds above the prior) that recent messages must add
+    up to before the model calls a conversation high.
     """
 
     moderate: float
     high: float
     ask: float
+    conversation: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,11 @@ class Model:
                 high += pair[1]
                 present.append(feature)
         return Score(_sigmoid(moderate), _sigmoid(high), tuple(present))
+
+    def evidence(self, moderate: float) -> float:
+        """How far a probability of at least moderate lies above the prior, in log-odds (≥ 0)."""
+        p = min(max(moderate, 1e-6), 1 - 1e-6)
+        return max(0.0, math.log(p / (1 - p)) - self.biases[0])
 
     def top(self, score: Score, n: int = 5) -> tuple[tuple[str, float], ...]:
         """The features that pushed hardest towards high risk (the model's evidence)."""
@@ -187,7 +195,9 @@ def _model(body: dict[str, object]) -> Model:
     t = body["thresholds"]
     if not isinstance(t, dict):
         raise ValueError("thresholds")
-    thresholds = Thresholds(float(t["moderate"]), float(t["high"]), float(t["ask"]))
+    thresholds = Thresholds(
+        float(t["moderate"]), float(t["high"]), float(t["ask"]), float(t["conversation"])
+    )
     meta = body.get("meta", {})
     return Model(
         weights,

@@ -5,8 +5,9 @@ verdict. All of it is here, in this order:
    imminent: an emergency pages every tier, and it must always be explainable by a rule.
 2. A suppressor (a news, fiction or school frame; someone else's words reported; a joke)
    stops the model from raising anything. The lexicon's rules already handle these frames.
-3. The model raises a message to high when it is confident of high, or to moderate when it is
-   confident of at least moderate. It never lowers a level.
+3. The model raises a message to high when it is confident of high, or when the evidence of
+   the conversation's last few messages adds up (the current one among them); to moderate
+   when it is confident of at least moderate. It never lowers a level.
 4. Below high, a grey-zone signal sets ``ask``: the model in its unsure band, ambivalence,
    hopelessness or a burden beside distress. The bot then asks the ASQ questions and the
    student's own answer decides.
@@ -26,10 +27,12 @@ _GREY = frozenset({"ambivalence", "hopelessness", "burden", "passive_ideation", 
 
 @dataclass(frozen=True)
 class Opinion:
-    """The model's probabilities for one message."""
+    """The model's probabilities for one message, and the evidence recent messages add up to
+    (log-odds above the prior, summed over the conversation's last few messages)."""
 
     moderate: float
     high: float
+    accumulated: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Verdict:
     @property
     def by_model(self) -> bool:
         """Whether the model raised the level."""
-        return self.rule in ("model_high", "model_moderate")
+        return self.rule in ("model_high", "model_moderate", "model_conversation")
 
 
 def decide(
@@ -62,6 +65,8 @@ def decide(
                        False)  # fmt: skip
     if opinion.high >= thresholds.high and level < RiskLevel.HIGH:
         return Verdict(RiskLevel.HIGH, "model_high", False)
+    if opinion.accumulated >= thresholds.conversation and level < RiskLevel.HIGH:
+        return Verdict(RiskLevel.HIGH, "model_conversation", False)
     grey = bool(_GREY.intersection(categories))
     if opinion.moderate >= thresholds.moderate and level < RiskLevel.MODERATE:
         return Verdict(RiskLevel.MODERATE, "model_moderate", grey)

@@ -103,6 +103,10 @@ class Message:
         return found  # type: ignore[return-value]
 
 
+# Object and possessive pronouns ("found her pills", "told him"): never a subject.
+_OBJECTS = frozenset({"him", "her", "them", "his", "their"})
+
+
 @dataclass(frozen=True)
 class Subjects:
     """Person cues that can be a subject (no possessors, no addressees), by clause.
@@ -124,7 +128,9 @@ class Subjects:
                 c
                 for category in PERSON_CUES
                 for c in msg.cues.get(category, ())
-                if not _possessive(msg, c, third_starts) and not _addressee(msg, c)
+                if not _possessive(msg, c, third_starts)
+                and not _addressee(msg, c)
+                and c.entry.pattern not in _OBJECTS
             ),
             key=lambda c: c.start,
         )
@@ -162,6 +168,19 @@ def _addressee(msg: Message, cue: Hit) -> bool:
     return cue.category != "first_person" and before.endswith(_TO_SOMEONE)
 
 
+_FOR = ("给", "帮", "替", "for ")
+
+
+def _for_someone(msg: Message, hit: Hit) -> bool:
+    """A thing got for someone else: 给外婆买了药, pills for my grandma."""
+    for cue in msg.in_clause("third_person", hit.clause):
+        if cue.end <= hit.start:
+            before = msg.text[max(0, cue.start - 4) : cue.start]
+            if before.endswith(_FOR):
+                return True
+    return False
+
+
 def person(msg: Message, hit: Hit) -> str:
     """Whose experience a hit describes (memoised; see ``_person``)."""
     key = ("person", id(hit))
@@ -190,6 +209,8 @@ def _person(msg: Message, hit: Hit) -> str:
     """
     if _inherent_first(hit):
         return "first"  # "they'd be better off without me" is about the student
+    if hit.category in ("means_method", "location") and _for_someone(msg, hit):
+        return "third"  # 我给外婆买了药 / got pills for my grandma: theirs, not the student's
     subjects = msg.subjects()
     for cue in reversed(subjects.by_clause.get(hit.clause, ())):
         if cue.end <= hit.start and not _modifier(cue, hit):
@@ -234,12 +255,30 @@ def earnest(msg: Message) -> bool:
     return bool(strong) and not msg.has("joke")
 
 
-def framed(msg: Message) -> str | None:
-    """The fiction, news or academic frame of the message, if any."""
+# A frame reaches this many clauses past its own, within one sentence.
+_FRAME_REACH = 2
+_SENTENCE_ENDS = frozenset("。！？!?\n…")
+
+
+def framed(msg: Message, hit: Hit | None = None) -> str | None:
+    """The fiction, news or academic frame governing ``hit`` (or anywhere, without one).
+
+    A frame governs its own clause and the next two of the same sentence: in "中午把漫画书
+    送给她了。现在家里没人，我把药都倒出来了" the comics do not make the pills a story.
+    """
     for category in ("fiction", "news", "academic"):
-        if msg.has(category):
-            return category
+        for cue in msg.cues.get(category, ()):
+            if hit is None or _governs(msg, cue, hit):
+                return category
     return None
+
+
+def _governs(msg: Message, cue: Hit, hit: Hit) -> bool:
+    if cue.clause == hit.clause:
+        return True
+    if not 0 < hit.clause - cue.clause <= _FRAME_REACH:
+        return False
+    return not any(ch in _SENTENCE_ENDS for ch in msg.text[cue.end : hit.start])
 
 
 def own(msg: Message, hit: Hit) -> bool:
@@ -253,7 +292,9 @@ def own(msg: Message, hit: Hit) -> bool:
 
 def _own(msg: Message, hit: Hit) -> bool:
     return (
-        person(msg, hit) in ("first", "none") and negated(msg, hit) is None and framed(msg) is None
+        person(msg, hit) in ("first", "none")
+        and negated(msg, hit) is None
+        and framed(msg, hit) is None
     )
 
 
@@ -266,13 +307,16 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
     findings: list[Finding] = []
     live: list[Hit] = []
     negations: list[Hit] = []
-    frame = framed(msg)
     hedged_msg = msg.has("sincerity")
     for hit in msg.risks:
         assert hit.level is not None
+        frame = framed(msg, hit)
         level, category = hit.level, hit.category
         who = person(msg, hit)
-        if hit.category in SELF_DIRECTED or hit.category == "violence_to_others":
+        if hit.category in SELF_DIRECTED or hit.category in (
+            "violence_to_others",
+            "eating_disorder",
+        ):
             if negated(msg, hit) is not None:
                 negations.append(hit)
                 continue
@@ -297,7 +341,7 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
                 continue
             if who == "none" and msg.has("hypothetical"):
                 level = _cap(level, LOW)
-        elif hit.category in ("bullying", "abuse", "grooming"):
+        elif hit.category in ("bullying", "abuse", "grooming", "sexual_abuse", "peer_concern"):
             if negated(msg, hit) is not None:
                 continue
             if frame and who != "first":
@@ -314,6 +358,11 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
         if hit.category in SELF_DIRECTED:
             live.append(hit)
     return findings, live, negations
+
+
+def _habitual(msg: Message, hit: Hit) -> bool:
+    """戒不掉 / 经常 / 每次 / again and again: self-harm that is still going on."""
+    return bool(msg.in_clause("habit", hit.clause))
 
 
 def _time_and_tone(
@@ -334,6 +383,11 @@ def _time_and_tone(
             return max(level, HIGH), category, "recent_self_harm"
     if category == "past_attempt":
         return level, category, "lexicon"
+    past = msg.in_clause("timing_past", clause) and not msg.in_clause("timing_recent", clause)
+    if category == "active_ideation" and past and not msg.in_clause("habit", clause):
+        return _cap(level, MODERATE), category, "past_ideation"  # 小时候想过自杀
+    if category == "self_harm" and level is MODERATE and not past and _habitual(msg, hit):
+        return HIGH, category, "ongoing_self_harm"  # 我一直戒不掉自残
     if level is HIGH and category in ("active_ideation", "self_harm") and not sincere:
         if msg.in_clause("hedge", clause):
             return MODERATE, category, "hedged"

@@ -1,4 +1,4 @@
-"""Suppressors of the model: a frame (news, fiction, a lesson) or someone else's words.
+"""Suppressors of the model: a frame (news, fiction, a lesson), someone else's words, a denial.
 
 "一个明星自杀了" or "my friend said she wants to die" use the words of risk without being the
 student's own. The lexicon's person and frame rules already read them (a peer report, or
@@ -7,6 +7,7 @@ nothing); the model, which sees only n-grams, must not turn them into the studen
 
 from __future__ import annotations
 
+from core.vocabulary import RiskLevel
 from lexicons.analysis import Analysis
 from lexicons.rules import framed, person
 
@@ -15,15 +16,31 @@ _PERSONAL = frozenset({"death", "desire", "life", "vanish", "harm_act", "futilit
 
 
 def suppressor(analysis: Analysis) -> str | None:
-    """Why the model may not raise this message, if anything: a frame or reported speech."""
+    """Why the model may not raise this message, if anything: a frame or reported speech.
+
+    A frame suppresses when it governs every personal hit (or the message has nothing
+    personal at all); a story that ends in the student's own words is not suppressed.
+    """
     people: set[str] = set()
+    frames: list[str | None] = []
     for part in analysis.parts:
-        frame = framed(part.msg)
-        if frame is not None:
-            return frame
         for hit in part.msg.hits:
             if hit.level is not None or hit.category in _PERSONAL:
                 people.add(person(part.msg, hit))
+                frames.append(framed(part.msg, hit))
+    if frames and all(frames):
+        return frames[0]
+    if not frames:
+        for part in analysis.parts:
+            frame = framed(part.msg)
+            if frame is not None:
+                return frame
     if "third" in people and not people & {"first", "none"}:
         return "reported_speech"
+    if any(part.msg.has("hypothetical") for part in analysis.parts):
+        return "hypothetical"  # 如果有人吃了很多药该怎么办 / what to do if someone takes pills
+    denied = any(part.negations for part in analysis.parts)
+    own = any(f.level >= RiskLevel.LOW for f in analysis.findings)
+    if denied and not own:
+        return "negated"  # 我从来没想过自杀: the lexicon read the denial; the n-grams cannot
     return None

@@ -31,6 +31,7 @@ from lexicons.suppressors import suppressor
 
 SEED = 1612
 ROOT = Path(__file__).resolve().parents[1]
+CONVERSATIONS = "lexicons/corpus/conversations.tsv"
 SOURCES = (
     "lexicons/corpus/student_zh.tsv",
     "lexicons/corpus/student_en.tsv",
@@ -48,6 +49,10 @@ FOLDS = 5
 # What the model may add, measured on out-of-fold predictions for messages labelled none or
 # low: false alarms it causes at high, false alarms in all, and questions it asks.
 BUDGET_HIGH, BUDGET_ALARMS, BUDGET_ASK = 0.010, 0.020, 0.080
+# Conversations: no safe conversation of the corpus, and at most this share of chains of
+# safe training messages (CHAIN long), may add up to high.
+BUDGET_CHAINS, CHAIN, CHAINS = 0.05, 12, 400
+EVIDENCE_GRID = tuple(round(2.0 + 0.25 * i, 2) for i in range(25))
 GRID = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))
 
 
@@ -62,26 +67,24 @@ class Example:
     suppressor: str | None
 
 
+def _example(analyser: Analyser, text: str, row: Row | None = None) -> Example:
+    analysis = analyser(text)
+    categories = tuple(sorted({f.category for f in analysis.findings if f.level >= RiskLevel.LOW}))
+    return Example(
+        row or Row(text, RiskLevel.NONE, "", ""),
+        frozenset(features(analysis)),
+        analysis.level,
+        categories,
+        suppressor(analysis),
+    )
+
+
 def load_examples(root: Path, sources: Sequence[str]) -> list[Example]:
     """Every corpus row, analysed by the lexicon as the detector would."""
     analyser = Analyser(load_lexicon())
-    out = []
-    for name in sources:
-        for row in read_corpus(root / name):
-            analysis = analyser(row.text)
-            categories = tuple(
-                sorted({f.category for f in analysis.findings if f.level >= RiskLevel.LOW})
-            )
-            out.append(
-                Example(
-                    row,
-                    frozenset(features(analysis)),
-                    analysis.level,
-                    categories,
-                    suppressor(analysis),
-                )
-            )
-    return out
+    return [
+        _example(analyser, row.text, row) for name in sources for row in read_corpus(root / name)
+    ]
 
 
 def _matrix(examples: Sequence[Example], vocabulary: dict[str, int]) -> Any:
@@ -158,6 +161,61 @@ def calibrate(
     return Thresholds(moderate=t_moderate, high=t_high, ask=t_ask)
 
 
+def _accumulated(evidence: Sequence[float], minutes: Sequence[float]) -> float:
+    """The most evidence any message adds up to with the ones before it, as the detector
+    counts it (lexicons.detector: the last few messages of the last few hours)."""
+    from lexicons.detector import EVIDENCE_MESSAGES, EVIDENCE_WITHIN
+
+    best = 0.0
+    hours = EVIDENCE_WITHIN.total_seconds() / 60
+    for i, current in enumerate(evidence):
+        start = max(0, i - EVIDENCE_MESSAGES + 1)
+        earlier = [
+            e
+            for e, m in zip(evidence[start:i], minutes[start:i], strict=True)
+            if minutes[i] - m <= hours
+        ]
+        if current and any(earlier):
+            best = max(best, current + sum(earlier))
+    return best
+
+
+def calibrate_conversations(
+    model_evidence: Callable[[str], float],
+    safe_evidence: Sequence[float],
+    root: Path,
+    seed: int,
+    say: Callable[[str], None],
+) -> float:
+    """The lowest evidence threshold that keeps safe conversations and chains quiet."""
+    import random
+
+    from lexicons.conversation_eval import read_dialogues
+
+    dialogues = read_dialogues(root / CONVERSATIONS)
+    runs = [
+        (
+            d.gold,
+            _accumulated([model_evidence(t.text) for t in d.turns], [t.minutes for t in d.turns]),
+        )
+        for d in dialogues
+    ]
+    rng = random.Random(seed)  # noqa: S311 (a reproducible sample, not a secret)
+    chains = [
+        _accumulated(rng.sample(list(safe_evidence), CHAIN), [5.0 * j for j in range(CHAIN)])
+        for _ in range(CHAINS)
+    ]
+    safe = [a for g, a in runs if g <= RiskLevel.LOW]
+    risky = [a for g, a in runs if g >= RiskLevel.HIGH]
+    for t in EVIDENCE_GRID:
+        if all(a < t for a in safe) and sum(a >= t for a in chains) <= BUDGET_CHAINS * CHAINS:
+            caught = sum(a >= t for a in risky) / len(risky) if risky else float("nan")
+            say(f"conversation evidence threshold {t:.2f}: {caught:.2f} of risky corpus "
+                "conversations reach it by the model alone")  # fmt: skip
+            return t
+    return float("inf")
+
+
 def train(
     root: Path = ROOT,
     out: Path = MODEL_PATH,
@@ -185,9 +243,25 @@ def train(
         heads[name] = _fit(x, y, C_HEADS, seed)
         oof[name] = _out_of_fold(x, y, seed)
     thresholds = calibrate(examples, list(oof["moderate"]), list(oof["high"]))
+    analyser = Analyser(load_lexicon())
+    head = heads["moderate"]
+    prior = float(head.intercept_[0])
+
+    def evidence_of(probability: float) -> float:
+        p = min(max(probability, 1e-6), 1 - 1e-6)
+        return max(0.0, float(np.log(p / (1 - p))) - prior)
+
+    def model_evidence(text: str) -> float:
+        row = _matrix([_example(analyser, text)], vocabulary)
+        return evidence_of(float(head.predict_proba(row)[0, 1]))
+
+    safe = [evidence_of(p) for p, e in zip(oof["moderate"], examples, strict=True)
+            if e.row.level <= RiskLevel.LOW]  # fmt: skip
+    conversation = calibrate_conversations(model_evidence, safe, root, seed, say)
+    thresholds = Thresholds(thresholds.moderate, thresholds.high, thresholds.ask, conversation)
     say(
         f"thresholds: moderate {thresholds.moderate:.2f}, high {thresholds.high:.2f}, "
-        f"ask {thresholds.ask:.2f}"
+        f"ask {thresholds.ask:.2f}, conversation {thresholds.conversation:.2f}"
     )
     body = _body(examples, names, x, heads, thresholds, seed, root, sources)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -247,6 +321,7 @@ def _body(
             "moderate": thresholds.moderate,
             "high": thresholds.high,
             "ask": thresholds.ask,
+            "conversation": thresholds.conversation,
         },
         "meta": {
             "seed": seed,

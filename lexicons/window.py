@@ -15,9 +15,10 @@ from datetime import datetime
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analysis, Part
 from lexicons.conversation import MAX_MARKS, ConversationRisk, Mark, Trace
+from lexicons.conversation_rules import BUILDS, RULES, Needs
 from lexicons.matching import Hit
 from lexicons.means import taken
-from lexicons.rules import HIGH, IMMINENT, MODERATE, framed, own
+from lexicons.rules import HIGH, MODERATE, earnest, framed, own, person
 
 # Lexicon categories whose hits become a mark of the same name when they are the student's.
 _OWN_CUES = {
@@ -32,7 +33,21 @@ _OWN_CUES = {
     "edge": "edge",
     "timing_now": "now",
     "rumination": "fixation",
+    "moving": "moving",
+    "relapse": "relapse",
+    "caustic": "caustic",
+    "preparation": "prepared",
+    "meet_request": "meeting",
+    "leisure": "leisure",
 }
+_HURT = frozenset({"bullying", "abuse", "sexual_abuse", "grooming"})
+# A friend's own danger (means or a place named about a friend may just be theirs).
+_PEER_RISK = frozenset({
+    "active_ideation", "passive_ideation", "plan", "attempt", "farewell", "self_harm",
+    "suicide_pact", "give_away",
+})  # fmt: skip
+_SWALLOWED = ("吃了", "喝了", "吞了", "倒了", "喝了一口", "倒了一杯", "took", "drank", "swallowed",
+              "poured", "took a sip", "took something")  # fmt: skip
 _OWN_RISKS = {
     "hopelessness": "hopeless",
     "burden": "burden",
@@ -65,9 +80,8 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
     add("plan", feats.plan)
     add("timing", feats.timing)
     add("resolve", feats.resolve)
-    unframed = framed(msg) is None
     for category, kind in _OWN_CUES.items():
-        add(kind, (h for h in msg.cues.get(category, ()) if unframed and own(msg, h)))
+        add(kind, (h for h in msg.cues.get(category, ()) if own(msg, h)))
     for hit in msg.risks:
         risk = _OWN_RISKS.get(hit.category)
         if risk is not None and own(msg, hit):
@@ -75,8 +89,28 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
         if hit.category == "farewell" and own(msg, hit):
             serious = hit.level is not None and hit.level >= MODERATE
             add("farewell" if serious else "goodbye", (hit,))
-    add("quantity", msg.cues.get("quantity", ()) if unframed else ())
+    add("quantity", (h for h in msg.cues.get("quantity", ()) if framed(msg, h) is None))
+    add("frame", (h for k in ("news", "fiction", "academic") for h in msg.cues.get(k, ())))
     add("taken", taken(msg))
+    theirs = [
+        h
+        for h in (*msg.risks, *msg.cues.get("give_away", ()))
+        if h.category in _PEER_RISK and person(msg, h) == "third" and framed(msg, h) is None
+    ]
+    add("peer_risk", theirs)
+    add("peer_gone", msg.cues.get("unreachable", ()))
+    add("consumed", (h for h in msg.cues.get("completion", ())
+                     if h.entry.pattern in _SWALLOWED and own(msg, h)))  # fmt: skip
+    add("earnest", (h for h in msg.cues.get("sincerity", ()) if earnest(msg)))
+    add("meeting", msg.cues.get("meet_request", ()))
+    add("pact_hint", (h for h in msg.risks if h.category == "suicide_pact"))
+    add(
+        "pact_hint",
+        msg.cues.get("together", ())
+        if msg.cues.get("together")
+        and any(h.category in ("means_method", "location") for h in msg.risks)
+        else (),
+    )
     for finding in findings:
         if finding.level < MODERATE:
             continue
@@ -90,6 +124,10 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
             add("pact", finding.hits[:1])
         elif finding.category == "farewell":
             add("farewell", finding.hits[:1])
+        elif finding.category in _HURT:
+            add("hurt", finding.hits[:1])
+        elif finding.category == "peer_concern":
+            add("peer_risk", finding.hits[:1])
 
 
 @dataclass(frozen=True)
@@ -110,7 +148,7 @@ def _any(pool: Pool, *kinds: str) -> list[tuple[int, Mark]]:
 
 
 def _rule(
-    pool: Pool, level: RiskLevel, category: str, rule: str, *needs: tuple[str, ...]
+    pool: Pool, level: RiskLevel, category: str, rule: str, needs: Needs
 ) -> Combination | None:
     """The combination when every group in ``needs`` has a mark (one of its kinds)."""
     picked = []
@@ -122,48 +160,13 @@ def _rule(
     return Combination(level, category, rule, tuple(picked))
 
 
-_SERIOUS = ("lethal", "plan", "hoard", "pact", "method_search")
-_INTENT = ("active", "ideation", "resolve", "plan", "pact")
-_DESPAIR = ("passive", "hopeless", "burden", "isolation", "ideation", "self_harm")
-_FAREWELL = ("farewell", "giving_away", "scheduled")
-
-
 def _combinations(pool: Pool) -> list[Combination]:
-    rules = [
-        # A time with the means: 药攒够了 … 就今天吧.
-        _rule(pool, IMMINENT, "plan", "means_with_time", _SERIOUS, ("timing", "now")),
-        _rule(pool, IMMINENT, "plan", "means_with_time", ("means",), _INTENT, ("timing", "now")),
-        # Means and being alone, with a time or a wish: 家里没人 … 药都在.
-        _rule(pool, IMMINENT, "plan", "alone_with_means", ("alone",), _SERIOUS, _INTENT),
-        _rule(pool, IMMINENT, "plan", "alone_with_means", ("alone",), _SERIOUS, ("timing", "now")),
-        _rule(pool, IMMINENT, "plan", "alone_with_means", ("alone",), ("means",), ("fixation",)),
-        # A plan, then a goodbye or a bland "see you then": 约好了周六 … 到时候见.
-        _rule(pool, IMMINENT, "farewell", "plan_then_goodbye", _SERIOUS, _FAREWELL),
-        _rule(
-            pool,
-            IMMINENT,
-            "farewell",
-            "plan_then_goodbye",
-            _SERIOUS,
-            ("timing",),
-            ("goodbye", "then", "thanks"),
-        ),
-        _rule(pool, IMMINENT, "farewell", "plan_then_goodbye", _INTENT, ("farewell",)),
-        # Something taken, then its effects: 吃了我妈的药 … 好困.
-        _rule(pool, IMMINENT, "attempt", "taken_then_symptoms", ("taken",), ("symptom",)),
-        _rule(pool, IMMINENT, "location", "at_the_edge", ("means", "lethal"), ("edge",), ("now",)),
-        _rule(pool, HIGH, "plan", "ideation_with_means", ("active",), ("means", *_SERIOUS)),
-        _rule(pool, HIGH, "plan", "ideation_with_means", _INTENT, _SERIOUS),
-        _rule(pool, HIGH, "plan", "gathering_means", ("hoard",), ("quantity", "means")),
-        _rule(pool, HIGH, "active_ideation", "ideation_with_resolve", _INTENT, ("resolve",)),
-        _rule(pool, HIGH, "active_ideation", "ideation_with_time", ("active",), ("timing",)),
-        # Belongings given away, a post scheduled, thanks for everything, with despair.
-        _rule(pool, HIGH, "farewell", "farewell_preparations", _FAREWELL, _DESPAIR),
-        _rule(pool, HIGH, "farewell", "farewell_preparations", _FAREWELL, ("thanks", "then")),
-        _rule(pool, HIGH, "farewell", "farewell_preparations", ("thanks",), _DESPAIR, ("goodbye",)),
-    ]
-    out = [r for r in rules if r is not None]
-    despair = {kind for kind in (*_DESPAIR, *_FAREWELL, "thanks") if pool.get(kind)}
+    found = (_rule(pool, *row) for row in RULES)
+    out = [c for c in found if c is not None]
+    if pool.get("moving"):
+        # 下个月转学 … 把漫画送给同桌 … 谢谢大家: a move, not a farewell.
+        out = [c for c in out if c.category != "farewell" or c.rule == "plan_then_goodbye"]
+    despair = {kind for kind in BUILDS if pool.get(kind)}
     if len(despair) >= 3:
         picked = tuple(pool[kind][-1] for kind in sorted(despair))
         out.append(Combination(HIGH, "hopelessness", "risk_builds", picked))
@@ -179,6 +182,11 @@ def _pool(traces: Iterable[Trace], current: Trace | None, now: datetime) -> Pool
         for mark in current.marks:
             pool.setdefault(mark.kind, []).append((current.seq, mark))
     return pool
+
+
+def framed_recently(state: ConversationRisk, now: datetime) -> bool:
+    """Whether a news story, a film or a lesson was being talked about just now."""
+    return any(m.kind == "frame" for t in state.traces for m in t.alive(now))
 
 
 def combinations(state: ConversationRisk, current: Trace, now: datetime) -> list[Combination]:

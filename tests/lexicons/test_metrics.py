@@ -59,8 +59,15 @@ def test_development_set_meets_the_targets() -> None:
 def test_own_labelled_sets_stay_above_their_floors(
     name: str, recall_high: float, recall_moderate: float, false_alarms: float
 ) -> None:
-    result = report(HERE / name)
-    assert result.total >= 100
-    assert result.recall_high >= recall_high
-    assert result.recall_moderate >= recall_moderate
-    assert result.false_alarms <= false_alarms
+    # Only the figures reach the assertion, so a failure never prints a sealed row.
+    total, high, moderate, alarms = figures(HERE / name)
+    assert total >= 100
+    assert high >= recall_high
+    assert moderate >= recall_moderate
+    assert alarms <= false_alarms
+
+
+def figures(path: Path) -> tuple[int, float, float, float]:
+    """Messages, recall at >= high, recall at >= moderate and false alarms, nothing else."""
+    result = report(path)
+    return result.total, result.recall_high, result.recall_moderate, result.false_alarms
