@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 
-.PHONY: demo run test test-sqlite test-pg lint bench clean
+.PHONY: demo run test test-sqlite test-pg lint bench model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: $(STAMP)
 # stack), so reminders.py is not run twice; it still runs on its own.
 bench: $(STAMP)
 	@for b in $(filter-out bench/reminders.py bench/pgtemp.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Retrain the detector's learned model from the corpus (fixed seed: the same bytes every time).
+model: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/heartguard risk train
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -116,11 +116,21 @@ def _preparations(
     prepared = [h for k in ("give_away", "scheduled") for h in msg.cues.get(k, ()) if own(msg, h)]
     if not prepared:
         return []
+    if msg.has("moving"):
+        return []  # 下个月转学了，把漫画都送给同桌: a move, not a farewell
     despair = [h for h in msg.risks if h.category in _DESPAIR and own(msg, h)]
-    goodbye = [h for k in ("then", "thanks") for h in msg.cues.get(k, ()) if own(msg, h)] + [
-        h for h in msg.risks if h.category == "farewell" and own(msg, h)
+    # A farewell entry that is itself the giving away (都送给) is not a second sign.
+    given = {(h.start, h.end) for h in prepared}
+    serious = [
+        h
+        for h in msg.risks
+        if h.category == "farewell"
+        and h.level is not None
+        and h.level >= MODERATE
+        and own(msg, h)
+        and not any(start < h.end and h.start < end for start, end in given)
     ]
-    other = despair or list(ideation) or list(hopeless) or goodbye
+    other = despair or list(ideation) or list(hopeless) or serious
     if not other:
         return []
     return [Finding(HIGH, "farewell", "farewell_preparations", (prepared[0], other[0]))]

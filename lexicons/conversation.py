@@ -64,6 +64,8 @@ LIFETIME: dict[str, timedelta] = {
     "earnest": 2 * _H,  # 不是开玩笑, not joking
     "meeting": 72 * _H,  # an adult arranging to meet
     "pact_hint": 72 * _H,  # "for both of us", 一起走吧: a pact in the making
+    "arranged": 72 * _H,  # 我们约好了, we agreed: a meeting arranged with someone
+    "their_means": 72 * _H,  # someone else bringing the means (她会带药)
     "leisure": 2 * _H,  # an outing: stargazing on the roof
     "moving": 72 * _H,  # moving school or city: giving things away is not a farewell
     "frame": timedelta(minutes=30),  # a news story, a film, a lesson being talked about
@@ -77,6 +79,9 @@ LEVEL_LIFETIME = {
     RiskLevel.LOW: 6 * _H,
     RiskLevel.NONE: timedelta(0),
 }
+
+
+_TOP = {"format", "seen", "traces"}
 
 
 class ConversationStateError(ValueError):
@@ -167,7 +172,7 @@ class ConversationRisk:
             raw = json.loads(data)
         except (TypeError, ValueError):
             raise ConversationStateError("conversation risk state: not JSON") from None
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT or set(raw) != _TOP:
             raise ConversationStateError(f"conversation risk state: expected format {FORMAT}")
         seen, traces = raw.get("seen"), raw.get("traces")
         if not isinstance(seen, int) or not _count(seen):
@@ -204,8 +209,8 @@ def _trace(item: object, index: int) -> Trace:
         raise ConversationStateError(f"{where}: bad score")
     if (
         not isinstance(categories, list)
-        or not set(categories) <= RISK_CATEGORIES
         or not all(isinstance(c, str) for c in categories)
+        or not set(categories) <= RISK_CATEGORIES
     ):
         raise ConversationStateError(f"{where}: unknown category")
     if not isinstance(marks, list) or len(marks) > MAX_MARKS:
@@ -215,6 +220,7 @@ def _trace(item: object, index: int) -> Trace:
         if (
             not isinstance(mark, list)
             or len(mark) != 3
+            or not isinstance(mark[0], str)
             or mark[0] not in KINDS
             or not _count(mark[1])
             or not _count(mark[2])

@@ -36,6 +36,7 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
      (("alone",), ("means",), ("quantity",), ("goodbye", "thanks", "farewell", "timing"))),
     # A plan, then a goodbye or a bland "see you then": 约好了周六 … 到时候见.
     (IMMINENT, "farewell", "plan_then_goodbye", (SERIOUS, FAREWELL)),
+    (IMMINENT, "farewell", "plan_then_goodbye", (SERIOUS, ("then",))),
     (IMMINENT, "farewell", "plan_then_goodbye", (SERIOUS, ("timing",), BLAND)),
     (IMMINENT, "farewell", "plan_then_goodbye", (INTENT, ("farewell",))),
     # Swallowed or drunk, then its effects: 家里有84 … 喝了一口 好辣 / 吃了我妈的药 … 好困.
@@ -50,6 +51,9 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (IMMINENT, "peer_concern", "peer_in_danger_now", (("peer_risk",), ("peer_gone",))),
     # A pact: "for both of us", with the means and a time.
     (IMMINENT, "suicide_pact", "pact_with_time", (("pact_hint", "pact"), MEANS, (*WHEN, "then"))),
+    # Arranged to meet at a place at a time, and the other one brings the means.
+    (IMMINENT, "suicide_pact", "pact_with_time",
+     (("arranged",), MEANS, (*WHEN, "then"), ("their_means",))),
     (HIGH, "suicide_pact", "pact", (("pact_hint",), ("means", "timing", *INTENT))),
     (HIGH, "plan", "ideation_with_means", (("active",), ("means", *SERIOUS))),
     (HIGH, "plan", "ideation_with_means", (INTENT, SERIOUS)),

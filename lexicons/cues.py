@@ -19,7 +19,8 @@ CUE_CATEGORIES = frozenset({
     "acquire", "edge", "height",
     # Across messages (lexicons.window) and the v2 rules.
     "reported", "alone", "then", "goodbye", "give_away", "scheduled", "thanks", "together",
-    "habit", "unreachable", "certainty", "leisure", "moving", "relapse", "caustic",
+    "habit", "unreachable", "certainty", "leisure", "moving", "relapse", "caustic", "arranged",
+    "role",
 })  # fmt: skip
 
 # A hit inside one of these spans is ignored.

@@ -18,7 +18,7 @@ from functools import lru_cache
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analyser, Analysis
 from lexicons.conversation import ConversationRisk, Trace
-from lexicons.features import features
+from lexicons.features import features, language
 from lexicons.lexicon import Lexicon, load_lexicon
 from lexicons.model import Model, Score, load_model
 from lexicons.policy import Opinion, Verdict, decide
@@ -137,7 +137,7 @@ class Detector:
         state = ConversationRisk()
         for previous in earlier:
             state = self._turn(previous, state, _INSTANT)[0].state
-        result, combined = self._turn(text, state, _INSTANT)
+        result, combined = self._turn(text, state, _INSTANT, remember=False)
         if not combined:
             return result.assessment
         # Quote the earlier messages' words, which the state itself never holds.
@@ -152,7 +152,10 @@ class Detector:
         )  # fmt: skip
         return _replace_evidence(result.assessment, quoted)
 
-    def _turn(self, text: str, state: ConversationRisk, now: datetime) -> tuple[TurnResult, bool]:
+    def _turn(
+        self, text: str, state: ConversationRisk, now: datetime, *, remember: bool = True
+    ) -> tuple[TurnResult, bool]:
+        """Assess one turn; ``remember=False`` when the new state will be thrown away."""
         analysis = self.analyser(text)
         seq = state.seen + 1
         findings = analysis.findings
@@ -162,7 +165,8 @@ class Detector:
             findings = [f for f in findings if f.rule not in _ABOUT_OTHERS]
         own = max((f.level for f in findings), default=RiskLevel.NONE)
         lexical = _categories(findings)
-        trace = Trace(seq, now, own, lexical, marks(analysis))
+        needed = remember or bool(state.traces)
+        trace = Trace(seq, now, own, lexical, marks(analysis) if needed else ())
         joint = [c for c in combinations(state, trace, now) if c.level > own]
         window = max((c.level for c in joint), default=RiskLevel.NONE)
         score = self.model.score(features(analysis)) if self.model is not None else None
@@ -204,7 +208,13 @@ class Detector:
         # conversation over: a single message is the single-message thresholds' business.
         accumulated = current + sum(earlier) if current and any(earlier) else 0.0
         opinion = Opinion(score.moderate, score.high, accumulated)
-        return decide(own, window, categories, opinion, model.thresholds, suppressor(analysis))
+        thresholds = model.thresholds_for(language(analysis.normalized))
+
+        def why_not() -> str | None:
+            context = frozenset(m.kind for t in state.traces for m in t.alive(now))
+            return suppressor(analysis, context)
+
+        return decide(own, window, categories, opinion, thresholds, why_not)
 
 
 def _categories(findings: list[Finding]) -> tuple[str, ...]:

@@ -45,7 +45,7 @@ def eating_rules(msg: Message) -> list[Finding]:
     hits: tuple[Hit, ...] = tuple(found[:1])
     if span is not None and not found:
         hits = (synthetic(text, span.start(), span.end(), "counted restriction", "eating"),)
-        if msg.has("negation") or framed(msg, hits[0]) is not None:
+        if framed(msg, hits[0]) is not None:
             return out
         out.append(Finding(MODERATE, "eating_disorder", "counted_restriction", hits))
     if hits and any(word in text for word in _BODY):

@@ -23,6 +23,16 @@ CONTEXT = frozenset({
 })  # fmt: skip
 
 
+LANGUAGES = ("zh", "en")
+
+
+def language(text: str) -> str:
+    """``en`` when latin letters outnumber CJK characters in normalised ``text``, else ``zh``."""
+    latin = sum(1 for ch in text if "a" <= ch <= "z")
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    return "en" if latin > 2 * cjk else "zh"
+
+
 def ngrams(text: str) -> set[str]:
     """Distinct character n-grams of normalised ``text`` outside latin words (space-padded),
     and latin words and word pairs: in English, words generalise; inside them, n-grams of

@@ -74,7 +74,7 @@ class Model:
         category_weights: Mapping[str, int],
         category_table: list[float],
         category_biases: tuple[float, ...],
-        thresholds: Thresholds,
+        thresholds: Mapping[str, Thresholds],
         meta: Mapping[str, object],
     ) -> None:
         self.weights = weights
@@ -98,6 +98,10 @@ class Model:
                 high += pair[1]
                 present.append(feature)
         return Score(_sigmoid(moderate), _sigmoid(high), tuple(present))
+
+    def thresholds_for(self, language: str) -> Thresholds:
+        """The thresholds calibrated for messages in ``language`` (``zh`` or ``en``)."""
+        return self.thresholds.get(language) or self.thresholds["zh"]
 
     def evidence(self, moderate: float) -> float:
         """How far a probability of at least moderate lies above the prior, in log-odds (≥ 0)."""
@@ -192,12 +196,15 @@ def _model(body: dict[str, object]) -> Model:
     if not k or len(table) != k * len(rows) or len(category["biases"]) != k:
         raise ValueError("category head")
     category_rows = {f: i for i, f in enumerate(rows)}
-    t = body["thresholds"]
-    if not isinstance(t, dict):
+    calibrated = body["thresholds"]
+    if not isinstance(calibrated, dict) or "zh" not in calibrated:
         raise ValueError("thresholds")
-    thresholds = Thresholds(
-        float(t["moderate"]), float(t["high"]), float(t["ask"]), float(t["conversation"])
-    )
+    thresholds = {
+        lang: Thresholds(
+            float(t["moderate"]), float(t["high"]), float(t["ask"]), float(t["conversation"])
+        )
+        for lang, t in calibrated.items()
+    }
     meta = body.get("meta", {})
     return Model(
         weights,

@@ -1,11 +1,11 @@
 """Suicide pacts: dying together, or looking for someone to die with (约死, "anyone want to go
-together"). A "together" right before a way to die (一起跳, die together), or beside a wish
-to die or lethal means, makes a pact; at the place, or now, it is under way.
+together"). A "together" next to a way to die (一起跳, jump together), or beside a wish to die
+or lethal means, makes a pact; at the place, or now, it is under way.
 """
 
 from __future__ import annotations
 
-from lexicons.matching import Hit, gap
+from lexicons.matching import Hit
 from lexicons.rules import HIGH, IDEATION, IMMINENT, MODERATE, Finding, Message, framed
 
 _DEATHLY = ("death", "vanish", "jump")
@@ -26,15 +26,7 @@ def pact_rules(msg: Message) -> list[Finding]:
     for together in msg.cues.get("together", ()):
         if framed(msg, together) is not None:
             continue
-        way = next(
-            (
-                c
-                for k in _DEATHLY
-                for c in msg.in_clause(k, together.clause)
-                if c.start >= together.end and gap(msg.text, together.end, c.start) <= 3
-            ),
-            None,
-        )
+        way = next((c for k in _DEATHLY if (c := msg.near(together, k, 3)) is not None), None)
         risky = next(
             (h for h in msg.risks if _serious(h) and abs(h.clause - together.clause) <= 1), None
         )

@@ -32,7 +32,9 @@ def peer_rules(msg: Message) -> list[Finding]:
     gave = [h for h in msg.cues.get("give_away", ()) if _theirs(msg, h)]
     wish = [h for h in theirs if h.category in ("active_ideation", "suicide_pact")]
     ways = [h for h in theirs if h.category in _WAYS]
-    farewell = [h for h in theirs if h.category == "farewell"] + gave
+    # 她发了张药的照片说拜拜: a friend's everyday goodbye counts beside the means or no answer.
+    said_bye = [h for h in msg.cues.get("goodbye", ()) if person(msg, h) == "third"]
+    farewell = [h for h in theirs if h.category == "farewell"] + gave + said_bye
     if not theirs and not gave:
         return []
     now = next((c for k in _NOW for c in msg.cues.get(k, ())), None)

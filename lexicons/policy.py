@@ -15,7 +15,7 @@ verdict. All of it is here, in this order:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from core.vocabulary import RiskLevel
@@ -55,20 +55,34 @@ def decide(
     categories: Collection[str],
     opinion: Opinion,
     thresholds: Thresholds,
-    suppressor: str | None,
+    suppressor: Callable[[], str | None],
 ) -> Verdict:
-    """One verdict from the lexicon's level, the window's, the model's and the suppressors."""
+    """One verdict from the lexicon's level, the window's, the model's and the suppressors.
+
+    ``suppressor`` is asked only when the model would raise the level or ask.
+    """
     level = max(lexicon, window)
     rule = "window" if window > lexicon else "lexicon"
-    if suppressor is not None:
-        return Verdict(level, f"suppressed:{suppressor}" if level < RiskLevel.MODERATE else rule,
-                       False)  # fmt: skip
+    grey = level < RiskLevel.HIGH and bool(_GREY.intersection(categories))
+    wants = (
+        (opinion.high >= thresholds.high and level < RiskLevel.HIGH)
+        or (opinion.accumulated >= thresholds.conversation and level < RiskLevel.HIGH)
+        or (
+            opinion.moderate >= min(thresholds.ask, thresholds.moderate)
+            and level < RiskLevel.MODERATE
+        )
+    )
+    if not wants:
+        return Verdict(level, rule, grey)
+    blocked = suppressor()
+    if blocked is not None:
+        return Verdict(
+            level, rule if level >= RiskLevel.MODERATE else f"suppressed:{blocked}", grey
+        )
     if opinion.high >= thresholds.high and level < RiskLevel.HIGH:
         return Verdict(RiskLevel.HIGH, "model_high", False)
     if opinion.accumulated >= thresholds.conversation and level < RiskLevel.HIGH:
         return Verdict(RiskLevel.HIGH, "model_conversation", False)
-    grey = bool(_GREY.intersection(categories))
     if opinion.moderate >= thresholds.moderate and level < RiskLevel.MODERATE:
         return Verdict(RiskLevel.MODERATE, "model_moderate", grey)
-    unsure = level < RiskLevel.MODERATE and opinion.moderate >= thresholds.ask
-    return Verdict(level, rule, level < RiskLevel.HIGH and (grey or unsure))
+    return Verdict(level, rule, True)  # the model is unsure: ask

@@ -211,6 +211,8 @@ def _person(msg: Message, hit: Hit) -> str:
         return "first"  # "they'd be better off without me" is about the student
     if hit.category in ("means_method", "location") and _for_someone(msg, hit):
         return "third"  # 我给外婆买了药 / got pills for my grandma: theirs, not the student's
+    if any(c.end <= hit.start for c in msg.in_clause("role", hit.clause)):
+        return "third"  # 我演一个喝毒药的公主: the character's, in a play
     subjects = msg.subjects()
     for cue in reversed(subjects.by_clause.get(hit.clause, ())):
         if cue.end <= hit.start and not _modifier(cue, hit):
@@ -325,6 +327,8 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
             if who == "third":
                 if frame or msg.has("hypothetical"):
                     continue
+                if hit.category == "eating_disorder" and not msg.has("peer_agent"):
+                    continue  # 我爷爷术后要吃泻药: an adult's medicine, not a friend's disorder
                 if level >= MODERATE:
                     findings.append(
                         Finding(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,19 @@ def score_messages(detector: Detector, path: Path) -> Report:
     return evaluate(read_examples(path), lambda text: detector.assess(text).level)
 
 
+# Conversations are replayed from an arbitrary start; only the minutes between turns matter.
+START = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
+
+
 def run_dialogue(detector: Detector, dialogue: Dialogue) -> list[RiskLevel]:
-    """The level the detector gives each turn, reading the turns before it."""
-    texts = [turn.text for turn in dialogue.turns]
-    return [detector.assess(text, texts[:index]).level for index, text in enumerate(texts)]
+    """The level the detector gives each turn, turn by turn, as the pipeline calls it."""
+    state = None
+    levels = []
+    for turn in dialogue.turns:
+        result = detector.assess_turn(turn.text, state, START + timedelta(minutes=turn.minutes))
+        state = result.state
+        levels.append(result.assessment.level)
+    return levels
 
 
 def score_dialogues(detector: Detector, path: Path) -> ConversationReport:

@@ -15,8 +15,12 @@ from lexicons.rules import framed, person
 _PERSONAL = frozenset({"death", "desire", "life", "vanish", "harm_act", "futility"})
 
 
-def suppressor(analysis: Analysis) -> str | None:
+def suppressor(analysis: Analysis, context: frozenset[str] = frozenset()) -> str | None:
     """Why the model may not raise this message, if anything: a frame or reported speech.
+
+    ``context`` holds the cue classes still alive in the conversation: an outing ("leisure")
+    or a move ("moving") just mentioned explains a roof or a round of thank-yous that the
+    n-grams alone would read as a crisis, unless the lexicon finds the student's own risk.
 
     A frame suppresses when it governs every personal hit (or the message has nothing
     personal at all); a story that ends in the student's own words is not suppressed.
@@ -41,6 +45,11 @@ def suppressor(analysis: Analysis) -> str | None:
         return "hypothetical"  # 如果有人吃了很多药该怎么办 / what to do if someone takes pills
     denied = any(part.negations for part in analysis.parts)
     own = any(f.level >= RiskLevel.LOW for f in analysis.findings)
+    serious = any(f.level >= RiskLevel.MODERATE for f in analysis.findings)
+    here = {k for k in ("leisure", "moving") if any(p.msg.has(k) for p in analysis.parts)}
+    explained = (here | context) & {"leisure", "moving"}
+    if explained and not serious:
+        return sorted(explained)[0]
     if denied and not own:
         return "negated"  # 我从来没想过自杀: the lexicon read the denial; the n-grams cannot
     return None

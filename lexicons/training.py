@@ -23,10 +23,10 @@ from typing import Any
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analyser
 from lexicons.datasets import Row, read_corpus
-from lexicons.features import features
+from lexicons.features import LANGUAGES, features, language
 from lexicons.lexicon import load_lexicon
 from lexicons.model import FORMAT, MODEL_PATH, Thresholds, dump, pack
-from lexicons.policy import Opinion, decide
+from lexicons.policy import Opinion, Verdict, decide
 from lexicons.suppressors import suppressor
 
 SEED = 1612
@@ -65,6 +65,7 @@ class Example:
     lexicon: RiskLevel
     categories: tuple[str, ...]
     suppressor: str | None
+    language: str
 
 
 def _example(analyser: Analyser, text: str, row: Row | None = None) -> Example:
@@ -76,6 +77,7 @@ def _example(analyser: Analyser, text: str, row: Row | None = None) -> Example:
         analysis.level,
         categories,
         suppressor(analysis),
+        language(analysis.normalized),
     )
 
 
@@ -117,47 +119,44 @@ def _out_of_fold(x: Any, y: Any, seed: int) -> Any:
     return cross_val_predict(_head(C_HEADS, seed), x, y, cv=folds, method="predict_proba")[:, 1]
 
 
+def _verdict(e: Example, moderate: float, high: float, thresholds: Thresholds) -> Verdict:
+    """What the policy decides for a training row, with the given model opinion."""
+    blocked = e.suppressor
+    opinion = Opinion(moderate, high)
+    return decide(e.lexicon, RiskLevel.NONE, e.categories, opinion, thresholds, lambda: blocked)
+
+
 def calibrate(
     examples: Sequence[Example], moderate: Sequence[float], high: Sequence[float]
 ) -> Thresholds:
     """The lowest thresholds whose added false alarms and questions stay within budget."""
     safe = [i for i, e in enumerate(examples) if e.row.level <= RiskLevel.LOW]
 
-    def rate(thresholds: Thresholds, what: Callable[[RiskLevel, bool], bool]) -> float:
-        hits = 0
-        for i in safe:
-            e = examples[i]
-            verdict = decide(
-                e.lexicon, RiskLevel.NONE, e.categories, Opinion(moderate[i], high[i]),
-                thresholds, e.suppressor,
-            )  # fmt: skip
-            hits += what(verdict.level, verdict.ask) and e.lexicon < verdict.level
+    def rate(thresholds: Thresholds, what: Callable[[Verdict, Example], bool]) -> float:
+        hits = sum(
+            what(_verdict(examples[i], moderate[i], high[i], thresholds), examples[i]) for i in safe
+        )
         return hits / len(safe) if safe else 0.0
+
+    def raised(floor: RiskLevel) -> Callable[[Verdict, Example], bool]:
+        return lambda v, e: v.level >= floor and e.lexicon < v.level
 
     never = 1.01
     t_high = next(
         t for t in (*GRID, never)
-        if rate(Thresholds(never, t, never), lambda lv, _: lv >= RiskLevel.HIGH) <= BUDGET_HIGH
+        if rate(Thresholds(never, t, never), raised(RiskLevel.HIGH)) <= BUDGET_HIGH
     )  # fmt: skip
     t_moderate = next(
         t for t in (*GRID, never)
-        if rate(Thresholds(t, t_high, never), lambda lv, _: lv >= RiskLevel.MODERATE)
-        <= BUDGET_ALARMS
+        if rate(Thresholds(t, t_high, never), raised(RiskLevel.MODERATE)) <= BUDGET_ALARMS
     )  # fmt: skip
-
-    def asked(t: float) -> float:
-        thresholds = Thresholds(t_moderate, t_high, t)
-        count = 0
-        for i in safe:
-            e = examples[i]
-            verdict = decide(
-                e.lexicon, RiskLevel.NONE, e.categories, Opinion(moderate[i], high[i]),
-                thresholds, e.suppressor,
-            )  # fmt: skip
-            count += verdict.ask and verdict.level < RiskLevel.MODERATE
-        return count / len(safe) if safe else 0.0
-
-    t_ask = next((t for t in GRID if t < t_moderate and asked(t) <= BUDGET_ASK), t_moderate)
+    # Questions are counted among the safe messages left below moderate.
+    asked: Callable[[Verdict, Example], bool] = lambda v, _e: v.ask and v.level < RiskLevel.MODERATE  # noqa: E731
+    t_ask = next(
+        (t for t in GRID
+         if t < t_moderate and rate(Thresholds(t_moderate, t_high, t), asked) <= BUDGET_ASK),
+        t_moderate,
+    )  # fmt: skip
     return Thresholds(moderate=t_moderate, high=t_high, ask=t_ask)
 
 
@@ -222,7 +221,7 @@ def train(
     seed: int = SEED,
     sources: Sequence[str] = SOURCES,
     say: Callable[[str], None] = print,
-) -> Thresholds:
+) -> dict[str, Thresholds]:
     """Train on the corpus under ``root`` and write the model file to ``out``."""
     import numpy as np
 
@@ -242,7 +241,14 @@ def train(
         y = gold >= int(floor)
         heads[name] = _fit(x, y, C_HEADS, seed)
         oof[name] = _out_of_fold(x, y, seed)
-    thresholds = calibrate(examples, list(oof["moderate"]), list(oof["high"]))
+    per_language = {}
+    for lang in LANGUAGES:
+        chosen = [i for i, e in enumerate(examples) if e.language == lang]
+        per_language[lang] = calibrate(
+            [examples[i] for i in chosen],
+            [float(oof["moderate"][i]) for i in chosen],
+            [float(oof["high"][i]) for i in chosen],
+        )
     analyser = Analyser(load_lexicon())
     head = heads["moderate"]
     prior = float(head.intercept_[0])
@@ -258,11 +264,15 @@ def train(
     safe = [evidence_of(p) for p, e in zip(oof["moderate"], examples, strict=True)
             if e.row.level <= RiskLevel.LOW]  # fmt: skip
     conversation = calibrate_conversations(model_evidence, safe, root, seed, say)
-    thresholds = Thresholds(thresholds.moderate, thresholds.high, thresholds.ask, conversation)
-    say(
-        f"thresholds: moderate {thresholds.moderate:.2f}, high {thresholds.high:.2f}, "
-        f"ask {thresholds.ask:.2f}, conversation {thresholds.conversation:.2f}"
-    )
+    thresholds = {
+        lang: Thresholds(t.moderate, t.high, t.ask, conversation)
+        for lang, t in per_language.items()
+    }
+    for lang, t in thresholds.items():
+        say(
+            f"thresholds ({lang}): moderate {t.moderate:.2f}, high {t.high:.2f}, "
+            f"ask {t.ask:.2f}, conversation {t.conversation:.2f}"
+        )
     body = _body(examples, names, x, heads, thresholds, seed, root, sources)
     out.parent.mkdir(parents=True, exist_ok=True)
     data = dump(body)
@@ -276,7 +286,7 @@ def _body(
     names: list[str],
     x: Any,
     heads: dict[str, Any],
-    thresholds: Thresholds,
+    thresholds: dict[str, Thresholds],
     seed: int,
     root: Path,
     sources: Sequence[str],
@@ -292,6 +302,10 @@ def _body(
     category = LogisticRegression(C=C_CATEGORY, max_iter=5000, random_state=seed)
     category.fit(x[labelled], y)
     table = category.coef_  # classes x features
+    biases = [float(b) for b in category.intercept_]
+    if table.shape[0] == 1:  # two classes: scikit-learn keeps one row, for the second
+        table = np.vstack([-table[0], table[0]])
+        biases = [-biases[0], biases[0]]
     rows = [i for i in range(len(names)) if np.abs(table[:, i]).max() >= KEEP_CATEGORY]
     flat = [float(table[k, i]) for i in rows for k in range(table.shape[0])]
     cat_blob, cat_scale = pack(flat)
@@ -315,13 +329,16 @@ def _body(
             "features": [names[i] for i in rows],
             "weights": cat_blob,
             "scale": cat_scale,
-            "biases": [float(b) for b in category.intercept_],
+            "biases": biases,
         },
         "thresholds": {
-            "moderate": thresholds.moderate,
-            "high": thresholds.high,
-            "ask": thresholds.ask,
-            "conversation": thresholds.conversation,
+            lang: {
+                "moderate": t.moderate,
+                "high": t.high,
+                "ask": t.ask,
+                "conversation": t.conversation,
+            }
+            for lang, t in thresholds.items()
         },
         "meta": {
             "seed": seed,

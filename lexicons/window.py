@@ -38,6 +38,7 @@ _OWN_CUES = {
     "caustic": "caustic",
     "preparation": "prepared",
     "meet_request": "meeting",
+    "arranged": "arranged",
     "leisure": "leisure",
 }
 _HURT = frozenset({"bullying", "abuse", "sexual_abuse", "grooming"})
@@ -99,6 +100,8 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
     ]
     add("peer_risk", theirs)
     add("peer_gone", msg.cues.get("unreachable", ()))
+    add("their_means", (h for h in msg.risks if h.category == "means_method"
+                        and person(msg, h) == "third" and framed(msg, h) is None))  # fmt: skip
     add("consumed", (h for h in msg.cues.get("completion", ())
                      if h.entry.pattern in _SWALLOWED and own(msg, h)))  # fmt: skip
     add("earnest", (h for h in msg.cues.get("sincerity", ()) if earnest(msg)))
@@ -197,7 +200,10 @@ def combinations(state: ConversationRisk, current: Trace, now: datetime) -> list
     level). Within one message the lexicon's own combinations, which weigh distance and
     clauses, decide.
     """
-    before = {(c.rule, c.level) for c in _combinations(_pool(state.traces, None, now))}
+    earlier = _pool(state.traces, None, now)
+    if not earlier or not current.marks:
+        return []  # nothing to combine with, or nothing to add
+    before = {(c.rule, c.level) for c in _combinations(earlier)}
     out = []
     for combination in _combinations(_pool(state.traces, current, now)):
         messages = {seq for seq, _ in combination.marks}
