@@ -5,7 +5,8 @@ verdict. All of it is here, in this order:
    imminent: an emergency pages every tier, and it must always be explainable by a rule.
 2. A suppressor (a news, fiction or school frame; someone else's words reported; a joke)
    stops the model from raising anything. The lexicon's rules already handle these frames.
-3. The model raises a message to high when it is confident of high, or when the evidence of
+3. The model raises a message to high when both its heads are confident (of high, and so of
+   at least moderate), or when the evidence of
    the conversation's last few messages adds up (the current one among them); to moderate
    when it is confident of at least moderate. It never lowers a level.
 4. Below high, a grey-zone signal sets ``ask``: the model in its unsure band, ambivalence,
@@ -49,6 +50,11 @@ class Verdict:
         return self.rule in ("model_high", "model_moderate", "model_conversation")
 
 
+def _high(opinion: Opinion, thresholds: Thresholds) -> bool:
+    """Confident of high, and so of at least moderate too: the two heads must agree."""
+    return opinion.high >= thresholds.high and opinion.moderate >= thresholds.moderate
+
+
 def decide(
     lexicon: RiskLevel,
     window: RiskLevel,
@@ -65,7 +71,7 @@ def decide(
     rule = "window" if window > lexicon else "lexicon"
     grey = level < RiskLevel.HIGH and bool(_GREY.intersection(categories))
     wants = (
-        (opinion.high >= thresholds.high and level < RiskLevel.HIGH)
+        (_high(opinion, thresholds) and level < RiskLevel.HIGH)
         or (opinion.accumulated >= thresholds.conversation and level < RiskLevel.HIGH)
         or (
             opinion.moderate >= min(thresholds.ask, thresholds.moderate)
@@ -79,7 +85,7 @@ def decide(
         return Verdict(
             level, rule if level >= RiskLevel.MODERATE else f"suppressed:{blocked}", grey
         )
-    if opinion.high >= thresholds.high and level < RiskLevel.HIGH:
+    if _high(opinion, thresholds) and level < RiskLevel.HIGH:
         return Verdict(RiskLevel.HIGH, "model_high", False)
     if opinion.accumulated >= thresholds.conversation and level < RiskLevel.HIGH:
         return Verdict(RiskLevel.HIGH, "model_conversation", False)

@@ -48,7 +48,7 @@ MIN_COUNT = 2  # a feature must occur in at least this many training messages
 FOLDS = 5
 # What the model may add, measured on out-of-fold predictions for messages labelled none or
 # low: false alarms it causes at high, false alarms in all, and questions it asks.
-BUDGET_HIGH, BUDGET_ALARMS, BUDGET_ASK = 0.010, 0.020, 0.080
+BUDGET_HIGH, BUDGET_ALARMS, BUDGET_ASK = 0.0075, 0.015, 0.080
 # Conversations: no safe conversation of the corpus, and at most this share of chains of
 # safe training messages (CHAIN long), may add up to high.
 BUDGET_CHAINS, CHAIN, CHAINS = 0.05, 12, 400
@@ -142,13 +142,14 @@ def calibrate(
         return lambda v, e: v.level >= floor and e.lexicon < v.level
 
     never = 1.01
-    t_high = next(
-        t for t in (*GRID, never)
-        if rate(Thresholds(never, t, never), raised(RiskLevel.HIGH)) <= BUDGET_HIGH
-    )  # fmt: skip
+    # First the gate every raise passes (at least moderate), then high within it.
     t_moderate = next(
         t for t in (*GRID, never)
-        if rate(Thresholds(t, t_high, never), raised(RiskLevel.MODERATE)) <= BUDGET_ALARMS
+        if rate(Thresholds(t, never, never), raised(RiskLevel.MODERATE)) <= BUDGET_ALARMS
+    )  # fmt: skip
+    t_high = next(
+        t for t in (*GRID, never)
+        if rate(Thresholds(t_moderate, t, never), raised(RiskLevel.HIGH)) <= BUDGET_HIGH
     )  # fmt: skip
     # Questions are counted among the safe messages left below moderate.
     asked: Callable[[Verdict, Example], bool] = lambda v, _e: v.ask and v.level < RiskLevel.MODERATE  # noqa: E731
