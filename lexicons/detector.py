@@ -175,7 +175,8 @@ class Detector:
         categories = {*lexical, *(c.category for c in joint if c.level == level)}
         evidence = _evidence(findings, analysis) + _window_evidence(joint, seq)
         if verdict.by_model and score is not None and self.model is not None:
-            category = self.model.category(score)
+            peer = verdict.rule == "model_peer"
+            category = "peer_concern" if peer else self.model.category(score)
             categories.add(category)
             evidence += _model_evidence(self.model, score, analysis, category)
         assessment = _assessment(

@@ -3,8 +3,9 @@ verdict. All of it is here, in this order:
 
 1. The lexicon's rules and the cross-message rules set the level. They alone can say
    imminent: an emergency pages every tier, and it must always be explainable by a rule.
-2. A suppressor (a news, fiction or school frame; someone else's words reported; a joke)
-   stops the model from raising anything. The lexicon's rules already handle these frames.
+2. A suppressor (a news, fiction or school frame; a denial; a hypothetical) stops the model
+   from raising anything: the lexicon's rules already read these. Someone else's words
+   reported may still be raised, as a peer report about that person.
 3. The model raises a message to high when both its heads are confident (of high, and so of
    at least moderate), or when the evidence of
    the conversation's last few messages adds up (the current one among them); to moderate
@@ -47,7 +48,7 @@ class Verdict:
     @property
     def by_model(self) -> bool:
         """Whether the model raised the level."""
-        return self.rule in ("model_high", "model_moderate", "model_conversation")
+        return self.rule in ("model_high", "model_moderate", "model_conversation", "model_peer")
 
 
 def _high(opinion: Opinion, thresholds: Thresholds) -> bool:
@@ -81,6 +82,12 @@ def decide(
     if not wants:
         return Verdict(level, rule, grey)
     blocked = suppressor()
+    if blocked == "reported_speech" and opinion.moderate >= thresholds.moderate:
+        # "My classmate says he has saved up pills": someone else's danger, which the model
+        # may still raise, as a peer report (a case about the friend, not the student's crisis).
+        peer = RiskLevel.HIGH if _high(opinion, thresholds) else RiskLevel.MODERATE
+        if peer > level:
+            return Verdict(peer, "model_peer", False)
     if blocked is not None:
         return Verdict(
             level, rule if level >= RiskLevel.MODERATE else f"suppressed:{blocked}", grey

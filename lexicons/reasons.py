@@ -53,6 +53,7 @@ REASONS = {
     "window": "结合前几条消息 (together with earlier messages)",
     "model_high": "统计模型判断为高风险 (the learned model is confident of high risk)",
     "model_moderate": "统计模型判断为中风险 (the learned model is confident of moderate risk)",
+    "model_peer": "统计模型判断他人有危险 (the model reads someone else in danger)",
     "model_conversation": "近几条消息的风险证据累积 (the model's evidence over recent messages)",
     "alone_with_means": "独自一人且有手段 (alone, with the means)",
     "plan_then_goodbye": "有计划后告别 (a plan, then a goodbye)",

@@ -31,7 +31,8 @@ CALM, UNSURE, WORRIED, SURE = (
         (N, N, set(), WORRIED, None, M, "model_moderate", False),
         (L, N, {"distress"}, UNSURE, None, L, "lexicon", True),  # unsure: ask
         (N, N, set(), SURE, "news", N, "suppressed:news", False),  # a news story stays a story
-        (N, N, set(), SURE, "reported_speech", N, "suppressed:reported_speech", False),
+        (N, N, set(), SURE, "reported_speech", H, "model_peer", False),  # the friend's danger
+        (N, N, set(), UNSURE, "reported_speech", N, "suppressed:reported_speech", False),
         (M, N, {"ambivalence"}, CALM, None, M, "lexicon", True),  # grey categories ask
         (L, N, {"hopelessness"}, SURE, "fiction", L, "suppressed:fiction", True),
         (N, N, set(), Opinion(0.6, 0.5, 6.0), None, H, "model_conversation", False),
