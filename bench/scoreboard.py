@@ -2,6 +2,10 @@
 >= moderate, false alarms and exact accuracy, plus conversations and PsySUICIDE's two figures.
 
 Sealed sets are scored like the others but only their figures are printed, never a row.
+
+The grey-zone figure: of the messages labelled high or imminent that the detector alone
+leaves below high, how many still reach a question (the ASQ screen) or a case through
+flows.triage, and the same for messages labelled moderate or worse left below moderate.
 Run with `.venv/bin/python bench/scoreboard.py`.
 """
 
@@ -10,6 +14,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -18,6 +23,9 @@ from lexicons.conversation_eval import is_conversation_file  # noqa: E402
 from lexicons.datasets import psyguard_part, shared_eval_dir  # noqa: E402
 from lexicons.evaluation import read_rows  # noqa: E402
 from lexicons.scoring import score_dialogues, score_messages  # noqa: E402
+
+if TYPE_CHECKING:
+    from lexicons.detector import Detector
 
 TESTS = ROOT / "tests" / "lexicons"
 
@@ -29,7 +37,9 @@ def sets(sealed: bool) -> list[Path]:
     if sealed:
         found += sorted((TESTS / "blind").glob("*.tsv"))
         found += sorted((TESTS / "sealed").glob("*.tsv"))
-    found += sorted((ROOT / "lexicons" / "corpus").glob("*.tsv"))
+    found += sorted(
+        p for p in (ROOT / "lexicons" / "corpus").glob("*.tsv") if p.name != "psyguard_train.tsv"
+    )
     return [p for p in found if p.exists()]
 
 
@@ -60,6 +70,7 @@ def main() -> None:
     detector = default_detector()
     if args.lexicon_only:
         detector = Detector(detector.lexicon, None)
+    totals: dict[str, dict[str, list[int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         paths = sets(not args.no_sealed) + psyguard_parts(Path(tmp))
         print(f"{'set':38} {'n':>5} {'rec>=H':>7} {'imm':>6} {'rec>=M':>7} {'FA':>6} {'exact':>6}")
@@ -81,6 +92,44 @@ def main() -> None:
             )
             for figure, (flagged, total) in report.labelled.items():
                 print(f"    {figure}: {flagged / total:.3f} ({flagged}/{total})")
+            group = _group(path)
+            counts = totals.setdefault(group, {k: [0, 0] for k in GREY})
+            grey_zone(detector, path, counts)
+        for group, counts in totals.items():
+            for label, (reached, left) in counts.items():
+                share = reached / left if left else float("nan")
+                print(
+                    f"grey zone ({group}), {label}: {reached}/{left} = {share:.3f}"
+                    " reach a question or a case"
+                )
+
+
+GREY = ("high/imminent left below high", "moderate+ left below moderate")
+
+
+def _group(path: Path) -> str:
+    if path.parent.name in ("blind", "sealed"):
+        return "sealed and blind sets"
+    if path.name.startswith(("heldout", "risk-dev", "psyguard-devtest")):
+        return "development sets"
+    return "training sets"
+
+
+def grey_zone(detector: Detector, path: Path, totals: dict[str, list[int]]) -> None:
+    """Count the at-risk messages the detector leaves low that triage still acts on."""
+    from core.vocabulary import RiskLevel
+    from flows.signals import RiskSignal
+    from flows.triage import NOTHING, decide
+    from lexicons.evaluation import read_examples
+
+    for example in read_examples(path):
+        result = detector.assess(example.text)
+        signal = RiskSignal(result.level.label, frozenset(result.categories), ask=result.ask)
+        acted = decide(signal, None, {}) != NOTHING
+        for label, floor in zip(GREY, (RiskLevel.HIGH, RiskLevel.MODERATE), strict=True):
+            if example.gold >= floor and result.level < floor:
+                totals[label][1] += 1
+                totals[label][0] += acted
 
 
 if __name__ == "__main__":

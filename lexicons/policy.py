@@ -82,7 +82,11 @@ def decide(
     if not wants:
         return Verdict(level, rule, grey)
     blocked = suppressor()
-    if blocked == "reported_speech" and opinion.moderate >= thresholds.moderate:
+    if (
+        blocked == "reported_speech"
+        and level < RiskLevel.MODERATE  # a peer report the rules read already stands
+        and opinion.moderate >= thresholds.moderate
+    ):
         # "My classmate says he has saved up pills": someone else's danger, which the model
         # may still raise, as a peer report (a case about the friend, not the student's crisis).
         peer = RiskLevel.HIGH if _high(opinion, thresholds) else RiskLevel.MODERATE
