@@ -130,7 +130,9 @@ def _preparations(
         and own(msg, h)
         and not any(start < h.end and h.start < end for start, end in given)
     ]
-    other = despair or list(ideation) or list(hopeless) or serious
+    # Two different preparations (accounts deleted, the cat given away) are a farewell too.
+    different = [h for h in prepared if h.entry.pattern != prepared[0].entry.pattern]
+    other = despair or list(ideation) or list(hopeless) or serious or different
     if not other:
         return []
     return [Finding(HIGH, "farewell", "farewell_preparations", (prepared[0], other[0]))]

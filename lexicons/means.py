@@ -125,7 +125,7 @@ def means_rules(msg: Message) -> list[Finding]:
     means = _means(msg)
     for item in means:
         question = _question_near(msg, item, 8)
-        result = _end_of_life(msg, item)
+        result = _end_of_life(msg, item) or msg.near(item, "method_word", 8)
         if question is not None and (_lethal(item) or result is not None):
             parts = tuple(h for h in (question, item, result) if h is not None)
             out.append(Finding(HIGH, "means_method", "method_question", parts))

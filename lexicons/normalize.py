@@ -275,6 +275,8 @@ class SlangMap:
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self._automaton = ahocorasick.Automaton()
         for source, target in mapping.items():
+            if target.isascii() and not source.isascii():
+                target = f" {target} "  # 🌉👋 → " bridge  bye ": words of their own
             self._automaton.add_word(source, (len(source), target))
         self._empty = not mapping
         if not self._empty:

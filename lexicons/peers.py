@@ -33,16 +33,22 @@ def peer_rules(msg: Message) -> list[Finding]:
     wish = [h for h in theirs if h.category in ("active_ideation", "suicide_pact")]
     ways = [h for h in theirs if h.category in _WAYS]
     # 她发了张药的照片说拜拜: a friend's everyday goodbye counts beside the means or no answer.
-    said_bye = [h for h in msg.cues.get("goodbye", ()) if person(msg, h) == "third"]
+    said_bye = [
+        h for k in ("goodbye", "thanks") for h in msg.cues.get(k, ()) if person(msg, h) == "third"
+    ]
     farewell = [h for h in theirs if h.category == "farewell"] + gave + said_bye
     if not theirs and not gave:
         return []
     now = next((c for k in _NOW for c in msg.cues.get(k, ())), None)
     # A way to die or a goodbye is the friend's danger only beside a wish, another sign, or
     # news that they cannot be reached: 我奶奶吃了好多药 is an illness, not a peer report.
-    danger = farewell + ways if (wish or farewell) else []
-    if now is not None and danger:
-        return [Finding(IMMINENT, "peer_concern", "peer_in_danger_now", (danger[0], now))]
+    hurt = [h for h in msg.cues.get("symptom", ()) if person(msg, h) in ("third", "none")]
+    danger = farewell + ways if (wish or farewell or hurt) else []
+    if now is not None and (danger or wish):
+        return [Finding(IMMINENT, "peer_concern", "peer_in_danger_now", ((danger + wish)[0], now))]
+    if hurt and ways:
+        # 我妹割得很深 流了好多血: the friend is bleeding or poisoned now.
+        return [Finding(IMMINENT, "peer_concern", "peer_in_danger_now", (ways[0], hurt[0]))]
     if farewell and (wish or ways or len(farewell) >= 2):
         return [
             Finding(
