@@ -10,6 +10,7 @@ from __future__ import annotations
 from lexicons.matching import Hit, gap
 from lexicons.rules import (
     HIGH,
+    LOW,
     MODERATE,
     Finding,
     Message,
@@ -30,7 +31,7 @@ def _tone(msg: Message, hit: Hit, level: str) -> tuple[str, str]:
         if msg.in_clause("hedge", hit.clause):
             return "moderate", "_hedged"
         if msg.has("joke"):
-            return "moderate", "_joking"
+            return "low", "_joking"
     return level, ""
 
 
@@ -81,7 +82,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
                     tone, suffix = _tone(msg, end, "high")
                     out.append(
                         Finding(
-                            HIGH if tone == "high" else MODERATE,
+                            {"high": HIGH, "moderate": MODERATE}.get(tone, LOW),
                             "active_ideation",
                             "desire_plus_death" + suffix,
                             (desire, end),

@@ -24,7 +24,10 @@ from core.vocabulary import RiskLevel
 from lexicons.model import Thresholds
 
 # Categories that say the student's own risk is unclear, not absent.
-_GREY = frozenset({"ambivalence", "hopelessness", "burden", "passive_ideation", "self_harm"})
+# Below high, active ideation is there only hedged or joking ("kms lol"): unclear too.
+_GREY = frozenset({
+    "ambivalence", "hopelessness", "burden", "passive_ideation", "self_harm", "active_ideation",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -396,5 +396,7 @@ def _time_and_tone(
         if msg.in_clause("hedge", clause):
             return MODERATE, category, "hedged"
         if msg.has("joke"):
-            return MODERATE, category, "joking_tone"
+            # "kms lol": a joke, as far as the words go. Low, in the grey zone: the bot asks
+            # the screening questions (rate-limited), and the student's answer decides.
+            return LOW, category, "joking_tone"
     return level, category, "lexicon"
