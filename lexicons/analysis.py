@@ -21,7 +21,10 @@ from lexicons.pacts import pact_rules
 from lexicons.peers import peer_rules
 from lexicons.rules import IDEATION, MODERATE, Finding, Message, standalone
 from lexicons.safeguarding import safeguarding_rules
-from lexicons.segments import WHOLE, Segment, choose
+from lexicons.segments import SEGMENT, WHOLE, Segment, choose
+
+# The most normalised characters one segment of a long message is read as.
+_EXPANDED = 2 * SEGMENT
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class Analyser:
     def __call__(self, text: str) -> Analysis:
         """Read ``text`` (bounded work, however long it is)."""
         spans = [Segment(0, len(text))] if len(text) <= WHOLE else choose(self.lexicon, text)
-        parts = [self._part(text[s.start : s.end], s.start) for s in spans]
+        bounded = len(spans) > 1 or len(text) > WHOLE
+        parts = [self._part(text[s.start : s.end], s.start, bounded) for s in spans]
         findings = [f for p in parts for f in p.findings]
         if len(parts) > 1:
             findings += combine([p.feats for p in parts])
@@ -86,8 +90,15 @@ class Analyser:
                 where[id(hit)] = (start + part.offset, end + part.offset)
         return Analysis(text, parts, findings, where)
 
-    def _part(self, text: str, offset: int) -> Part:
+    def _part(self, text: str, offset: int, bounded: bool) -> Part:
         normalized = self.lexicon.normalizer(text)
+        if bounded and len(normalized.text) > _EXPANDED:
+            # Slang can expand a segment (💊 → " pills "): the rules read a bounded part of it.
+            normalized = Normalized(
+                normalized.text[:_EXPANDED],
+                normalized.starts[:_EXPANDED],
+                normalized.ends[:_EXPANDED],
+            )
         hits, suppressors = self.matcher.scan(normalized.text)
         msg = Message(normalized.text, hits)
         findings, live, negations = standalone(msg)

@@ -177,21 +177,24 @@ def _present(msg: Message, place: Hit) -> bool:
 
 
 def _locations(msg: Message, ideation: tuple[Hit, ...]) -> list[Finding]:
-    out = []
-    for place in (h for h in msg.risks if h.category == "location" and own(msg, h)):
+    out: list[Finding] = []
+    places = [h for h in msg.risks if h.category == "location" and own(msg, h)]
+    if not places:
+        return out
+    soon = msg.has("timing_soon")
+    danger = (
+        bool(ideation)
+        or msg.has("symptom")
+        or msg.has("jump")
+        or msg.has("edge")
+        or any(h.category == "farewell" for h in msg.risks)
+    )
+    # 天文社今晚在楼顶看流星雨: with others, for something to do there, and no sign of
+    # danger, being at a high place is an outing.
+    outing = not danger and msg.has("leisure")
+    for place in places:
         high_place = place.level is not None and place.level >= HIGH
         now = msg.has("timing_now") or _present(msg, place)
-        soon = msg.has("timing_soon")
-        danger = (
-            bool(ideation)
-            or msg.has("symptom")
-            or msg.has("jump")
-            or msg.has("edge")
-            or any(h.category == "farewell" for h in msg.risks)
-        )
-        # 天文社今晚在楼顶看流星雨: with others, for something to do there, and no sign of
-        # danger, being at a high place is an outing.
-        outing = not danger and msg.has("leisure")
         if (
             ((now or soon) and danger)
             or (now and high_place and not outing)

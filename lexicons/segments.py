@@ -77,7 +77,11 @@ def choose(lexicon: Lexicon, text: str, k: int = CHOSEN) -> list[Segment]:
     segments = _scanned(text)
     if len(segments) <= k:
         return segments
-    crude = [t2s(text[s.start : s.end].lower().translate(_CRUDE)) for s in segments]
+    # One conversion for all segments: OpenCC's cost is mostly per call.
+    folded = [text[s.start : s.end].lower().translate(_CRUDE) for s in segments]
+    crude = t2s("\x00".join(folded)).split("\x00")
+    if len(crude) != len(segments):  # a NUL inside the message: convert one by one
+        crude = [t2s(part) for part in folded]
     joined = "\n".join(crude)
     offsets = [0]
     for part in crude:
