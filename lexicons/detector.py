@@ -159,7 +159,7 @@ class Detector:
         analysis = self.analyser(text)
         seq = state.seen + 1
         findings = analysis.findings
-        if framed_recently(state, now):
+        if state.traces and framed_recently(state, now):
             # "did you see the news about that actor?" … "they said he took an overdose":
             # someone else's story, a minute after it was introduced, is still the story.
             findings = [f for f in findings if f.rule not in _ABOUT_OTHERS]
@@ -182,6 +182,8 @@ class Detector:
         assessment = _assessment(
             verdict, tuple(sorted(categories)), findings, joint, evidence, self.version, score
         )
+        if not remember:
+            return TurnResult(assessment, state), bool(joint)
         moderate = 0.0 if score is None else round(score.moderate, 4)
         stored = Trace(seq, now, level, assessment.categories, trace.marks, moderate)
         return TurnResult(assessment, state.added(stored, now)), bool(joint)

@@ -24,6 +24,7 @@ CONTEXT = frozenset({
 
 
 LANGUAGES = ("zh", "en")
+_BLANKS = frozenset(" " * n for n in NGRAMS)
 
 
 def language(text: str) -> str:
@@ -38,13 +39,9 @@ def ngrams(text: str) -> set[str]:
     and latin words and word pairs: in English, words generalise; inside them, n-grams of
     letters mostly learn spelling."""
     padded = f" {_LATIN_WORD.sub(' ', text)} "
-    out: set[str] = set()
     length = len(padded)
-    for n in NGRAMS:
-        for index in range(length - n + 1):
-            gram = padded[index : index + n]
-            if not gram.isspace():
-                out.add(gram)
+    out = {padded[i : i + n] for n in NGRAMS for i in range(length - n + 1)}
+    out -= _BLANKS  # runs of spaces carry nothing
     words = _LATIN_WORD.findall(text)
     out.update(f"w:{w}" for w in words)
     out.update(f"w:{a}_{b}" for a, b in itertools.pairwise(words))
