@@ -18,7 +18,7 @@ from lexicons.normalize import CLAUSE_BREAKS, SPACERS, ZERO_WIDTH, t2s
 # A message up to this long is analysed whole, exactly as written.
 WHOLE = 400
 # Longer messages: segments of at most this many characters …
-SEGMENT = 200
+SEGMENT = 150
 # … of which at most this many are analysed in full.
 CHOSEN = 3
 # A clause longer than a segment is cut hard; the next segment repeats this much of it, so a
