@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot.app import AppContext, build_pipeline
+from bot.bootstrap import AppContext, build_runtime
 from bot.channels.console import Console
 from bot.config.settings import load_settings
 from bot.services import admin
@@ -125,7 +125,7 @@ async def main() -> None:
             session_factory(engine),
             DataCipher([Fernet.generate_key()]),
         )
-        chat = Console(build_pipeline(app), Clock())
+        chat = Console(build_runtime(app, clock=Clock(), plugs={"telegram": None}).students)
         names = await onboarded_students(app, args.students)
         await checkin(chat, "warmup", [])  # load jieba and the flows before timing
         latencies: list[float] = []

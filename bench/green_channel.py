@@ -22,8 +22,9 @@ from pathlib import Path
 from pgtemp import drop, pg_database
 from sqlalchemy import func, insert, select
 
+from bot.bootstrap import policies
 from bot.config.settings import load_settings
-from bot.green import policies
+from escalation.duty import round_the_clock
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Alert, SendResult
 from storage.db import create_engine, session_factory
@@ -33,7 +34,6 @@ from storage.models import (
     CaseRequest,
     Counselor,
     CounselorContact,
-    DutyShift,
     Notification,
     School,
     Student,
@@ -73,18 +73,7 @@ async def seed(url: str, students: int) -> list[int]:
         session.add(
             CounselorContact(counselor_id=counselor.id, channel="telegram", address="1", rank=0)
         )
-        session.add_all(
-            DutyShift(
-                counselor_id=counselor.id,
-                tier="school",
-                school_id=school.id,
-                weekday=d,
-                start_minute=0,
-                end_minute=1440,
-                created_at=NOW,
-            )
-            for d in range(7)
-        )
+        round_the_clock(session, counselor.id, tier="school", school_id=school.id, now=NOW)
         rows = [
             {
                 "school_id": school.id,

@@ -6,7 +6,7 @@
    30 messages/s and answers 429 with retry_after beyond it: the rate, the share of the
    allowed rate, and how many 429s came after the first.
 
-`make bench` runs the planning measurement through bench/telegram.py, which measures sending
+`make bench` runs the planning measurement through bench/telegram_channel.py, which measures sending
 through the whole Telegram stack instead; run this file on its own for the transport-level
 send rate (`.venv/bin/python bench/reminders.py`).
 """
@@ -18,15 +18,17 @@ import asyncio
 import tempfile
 import time
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.fernet import Fernet  # noqa: F401  (keeps import cost comparable)
 from sqlalchemy import insert, select
 
+from bot.channels.port import Attachment, Delivery, DeliveryResult
 from bot.config.settings import load_settings
-from bot.services.reminders import Delivery, ReminderRunner
-from bot.services.render import Renderer
+from bot.services.reminders import ReminderRunner
+from bot.services.render import Outbound, Renderer
 from flows import load_catalog
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -37,7 +39,9 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 class LimitedTransport:
-    """Allows 30 messages in any one-second window; beyond that answers 429 retry_after."""
+    """A student port allowing 30 messages in any one-second window; beyond that, 429."""
+
+    channel = "telegram"
 
     def __init__(self, limit: int = 30) -> None:
         self.limit = limit
@@ -46,7 +50,9 @@ class LimitedTransport:
         self.refused = 0
         self.first_refusal_at: int | None = None
 
-    async def send(self, chat_id: str, text: str) -> Delivery:
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Outbound], attachments: Sequence[Attachment] = ()
+    ) -> DeliveryResult:
         now = time.monotonic()
         while self.window and now - self.window[0] >= 1.0:
             self.window.popleft()
@@ -54,10 +60,10 @@ class LimitedTransport:
             self.refused += 1
             if self.first_refusal_at is None:
                 self.first_refusal_at = self.sent
-            return Delivery("retry", retry_after=1.0 - (now - self.window[0]))
+            return DeliveryResult(Delivery.RETRY, retry_after=1.0 - (now - self.window[0]))
         self.window.append(now)
         self.sent += 1
-        return Delivery("ok")
+        return DeliveryResult(Delivery.DELIVERED)
 
 
 async def seed(url: str, count: int) -> None:

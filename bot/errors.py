@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.errors import HeartGuardError
 
-class HeartGuardError(Exception):
-    """Base for every expected HeartGuard error; its message is safe to show."""
+__all__ = [
+    "ConfigError",
+    "DatabaseUnavailableError",
+    "HeartGuardError",
+    "NotFoundError",
+    "UsageError",
+]
 
 
 class ConfigError(HeartGuardError):

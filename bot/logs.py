@@ -28,19 +28,35 @@ class SecretMaskFilter(logging.Filter):
         return True
 
 
+# Third-party loggers that narrate too much, or whose DEBUG lines carry what people wrote:
+# python-telegram-bot logs whole updates ("Processing update", "Webhook received data"), httpx
+# logs request URLs (robot webhook URLs carry their keys), transitions narrates every callback,
+# APScheduler every run. They never go below this level, whatever --debug says.
+CAPPED: dict[str, int] = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "transitions": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "jieba": logging.WARNING,
+    "aiosmtpd": logging.WARNING,
+    "asyncio": logging.INFO,
+    "uvicorn.access": logging.WARNING,
+}
+_installed: logging.Handler | None = None
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Send logs to stderr with the secret filter on the root handler."""
+    """Send logs to stderr with the secret filter; replaces only the handler installed here."""
+    global _installed
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(SecretMaskFilter(secrets))
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    if _installed is not None:
+        root.removeHandler(_installed)
     root.addHandler(handler)
+    _installed = handler
     root.setLevel(level)
-    # jieba announces its dictionary loading at INFO on its own logger.
-    logging.getLogger("jieba").setLevel(logging.WARNING)
-    # transitions narrates every callback at INFO; httpx logs request URLs at INFO, and robot
-    # webhook URLs carry their keys.
-    for noisy in ("transitions", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, floor in CAPPED.items():
+        logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level.upper())))

@@ -1,8 +1,8 @@
-"""Running the green channel: APScheduler fires the engine tick and the auditor.
+"""What runs on a timer in a process: green-channel ticks, audits and reminder ticks.
 
 APScheduler only fires; it is never the record of what is pending (the database is). The
-pipeline "kicks" the tick after a commit that created work, so a crisis does not wait for
-the next interval.
+student service "kicks" the tick after a commit that created work, and counselor actions kick
+it too, so a crisis and an acknowledgement do not wait for the next interval.
 """
 
 from __future__ import annotations
@@ -10,44 +10,49 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.settings import Settings
-from bot.green import GreenChannel
 from bot.services.reminders import ReminderRunner
+from bot.services.retention import RetentionJob
+from core.clock import Clock, utcnow
+from escalation.auditor import Auditor
+from escalation.engine import EscalationEngine
 
 log = logging.getLogger(__name__)
 TICK_JOB = "green-channel-tick"
 AUDIT_JOB = "green-channel-audit"
 REMINDER_JOB = "reminders"
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """The worker's clock."""
-    return datetime.now(UTC)
+RETENTION_JOB = "retention"
+# The first retention run waits a little after start, so it never competes with start-up.
+RETENTION_FIRST_RUN = timedelta(minutes=5)
 
 
-class GreenChannelRunner:
-    """Schedules ticks and audits in the running event loop."""
+class Scheduler:
+    """Schedules ticks, audits and reminders in the running event loop."""
 
     def __init__(
         self,
-        green: GreenChannel,
+        engine: EscalationEngine,
+        auditor: Auditor,
         settings: Settings,
         clock: Clock = utcnow,
-        reminders: ReminderRunner | None = None,
+        reminders: Sequence[ReminderRunner] = (),
+        retention: RetentionJob | None = None,
     ) -> None:
-        self.reminders = reminders
-        self.green = green
+        self.engine = engine
+        self.auditor = auditor
+        self.reminders = tuple(reminders)
+        self.retention = retention
         self.settings = settings
         self.clock = clock
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
+        # Timers that run with each tick (the takeover's answer timer), each taking ``now``.
+        self.timers: list[Callable[[datetime], Awaitable[int]]] = []
         self._busy: set[asyncio.Task[object]] = set()
 
     def _track(self) -> None:
@@ -60,7 +65,12 @@ class GreenChannelRunner:
     async def tick(self) -> None:
         """One engine tick; the engine logs and survives its own failures."""
         self._track()
-        report = await self.green.engine.tick(self.clock())
+        report = await self.engine.tick(self.clock())
+        for timer in self.timers:
+            try:
+                await timer(self.clock())
+            except Exception:
+                log.exception("a timer failed; the next tick retries")
         self.ticks += 1
         if report.requests or report.sent or report.dead or report.errors:
             log.info(
@@ -76,31 +86,49 @@ class GreenChannelRunner:
     async def audit(self) -> None:
         """One audit pass."""
         self._track()
-        await self.green.auditor.audit(self.clock())
+        await self.auditor.audit(self.clock())
 
     async def remind(self) -> None:
-        """One reminder tick (a minute apart); its failures are logged, never fatal."""
-        if self.reminders is None:
-            return
+        """One reminder tick per channel (a minute apart); failures are logged, never fatal."""
         self._track()
-        try:
-            report = await self.reminders.tick(self.clock())
-        except Exception:
-            log.exception("reminder tick failed; the next one retries")
-            return
-        if report.claimed or report.alerts:
-            log.info(
-                "reminders: %s claimed, %s sent, %s unreachable, %s failed, %s alert(s)",
-                report.claimed,
-                report.sent,
-                report.unreachable,
-                report.failed,
-                report.alerts,
-            )
+        for runner in self.reminders:
+            try:
+                report = await runner.tick(self.clock())
+            except Exception:
+                log.exception("reminder tick (%s) failed; the next one retries", runner.channel)
+                continue
+            if report.claimed or report.alerts:
+                log.info(
+                    "reminders (%s): %s claimed, %s sent, %s unreachable, %s failed, %s alert(s)",
+                    runner.channel,
+                    report.claimed,
+                    report.sent,
+                    report.unreachable,
+                    report.failed,
+                    report.alerts,
+                )
+
+    async def retain(self) -> None:
+        """One retention run (deletes what the retention settings say is due)."""
+        self._track()
+        if self.retention is not None:
+            await self.retention.run(self.clock())
 
     def start(self) -> None:
         """Start firing; call from inside the event loop."""
-        if self.reminders is not None:
+        if self.retention is not None:
+            # Daily, and once shortly after start, so a process restarted every night still
+            # runs it; several processes running it is harmless (each run deletes what is due).
+            self.scheduler.add_job(
+                self.retain,
+                "interval",
+                days=1,
+                id=RETENTION_JOB,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC) + RETENTION_FIRST_RUN,
+            )
+        if self.reminders:
             # The first pass runs at start: reminders due during a restart go out at once.
             self.scheduler.add_job(
                 self.remind,
@@ -111,11 +139,10 @@ class GreenChannelRunner:
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
             )
-        interval = self.settings.escalation.tick_interval.total_seconds()
         self.scheduler.add_job(
             self.tick,
             "interval",
-            seconds=interval,
+            seconds=self.settings.escalation.tick_interval.total_seconds(),
             id=TICK_JOB,
             max_instances=1,
             coalesce=True,
@@ -132,7 +159,9 @@ class GreenChannelRunner:
         self.scheduler.start()
 
     def kick(self) -> None:
-        """Run the tick now (after a commit that created work)."""
+        """Run the tick now (after a commit that created work); a no-op when not started."""
+        if not self.scheduler.running:
+            return
         job = self.scheduler.get_job(TICK_JOB)
         if job is not None:
             job.modify(next_run_time=datetime.now(UTC))
@@ -150,17 +179,17 @@ class GreenChannelRunner:
             await asyncio.wait(busy, timeout=grace)
 
 
-async def run_until_stopped(runner: GreenChannelRunner) -> None:
+async def run_until_stopped(scheduler: Scheduler) -> None:
     """``heartguard worker``: run until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner.start()
+    scheduler.start()
     log.info(
-        "green-channel worker running (tick every %s)", runner.settings.escalation.tick_interval
+        "green-channel worker running (tick every %s)", scheduler.settings.escalation.tick_interval
     )
     await stop.wait()
     # Let a tick in flight finish its transaction before the engine is disposed.
-    await runner.drain()
+    await scheduler.drain()
     log.info("green-channel worker stopped")

@@ -12,3 +12,7 @@ Clock = Callable[[], datetime]
 def utcnow() -> datetime:
     """The real clock, in UTC."""
     return datetime.now(UTC)
+
+
+# Weekday names as the config file, the CLI and the duty roster spell them (Monday is 0).
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -99,3 +99,7 @@ SAFEGUARDING = concerned(Concern.SAFEGUARDING)
 # About the student's own life and death: person, negation and framing rules apply. Ambivalence
 # is the one suicidality category that is already a negation ("I don't want to die, but").
 SELF_DIRECTED = SUICIDALITY - {"ambivalence"}
+
+# How fast a person must act on a case: the flows request one, the green channel works it.
+Priority = Literal["routine", "urgent", "emergency"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)

@@ -8,33 +8,23 @@ refused, logged and recorded. Every action and every read is a case event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.errors import HeartGuardError
 from escalation.cases import Policies, record, reopen
+from escalation.lifecycle import ACTIONS, RESOLUTIONS, may
 from escalation.outbox import enqueue_referrals, enqueue_updates
-from storage.models import OPEN_STATUSES, Case, CaseEvent, Counselor, CounselorSchool
+from storage.models import Case, CaseEvent, Counselor, CounselorSchool
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("ack", "contacted", "refer", "resolve", "reopen", "note")
-RESOLUTIONS = ("safe", "referred_out", "false_alarm", "no_contact", "other")
-# Which statuses each action may start from.
-ALLOWED: Mapping[str, tuple[str, ...]] = {
-    "ack": ("open", "acknowledged"),
-    "contacted": ("open", "acknowledged", "in_progress"),
-    "refer": ("open", "acknowledged", "in_progress", "referred"),
-    "resolve": OPEN_STATUSES,
-    "reopen": ("resolved", "closed"),
-    "note": (*OPEN_STATUSES, "resolved", "closed"),
-}
 
-
-class CaseActionError(Exception):
+class CaseActionError(HeartGuardError):
     """An action that cannot be taken; the message is safe to show to the counselor."""
 
 
@@ -131,7 +121,7 @@ class CaseService:
                 )
                 await session.commit()
                 raise NotAllowedError(f"case #{case_id} is outside your schools")
-            if case.status not in ALLOWED[action]:
+            if not may(action, case.status):
                 record(
                     session,
                     case,
@@ -147,6 +137,18 @@ class CaseService:
         if self.on_change is not None:
             self.on_change()
         return case
+
+    async def apply(
+        self, session: AsyncSession, case: Case, action: str, actor: Actor, now: datetime
+    ) -> None:
+        """One action in the caller's transaction, on a case it locked and scope-checked.
+
+        For services that act as part of something larger (taking over a chat acknowledges
+        its open case); the caller kicks the engine after its commit.
+        """
+        if not may(action, case.status):
+            raise CaseActionError(f"case #{case.id} is {case.status}; cannot {action}")
+        await self._apply(session, case, action, actor, now, "", "other")
 
     async def _apply(
         self,
@@ -228,7 +230,11 @@ class CaseService:
             events = list(
                 (
                     await session.scalars(
-                        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+                        # In the order things happened: a tick that began before an
+                        # action may write its event after it.
+                        select(CaseEvent)
+                        .where(CaseEvent.case_id == case.id)
+                        .order_by(CaseEvent.at, CaseEvent.id)
                     )
                 ).all()
             )

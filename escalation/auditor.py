@@ -7,7 +7,7 @@ tier, and pings a dead-man's-switch heartbeat URL only when everything is on tim
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import record
+from escalation.coverage import usable
 from escalation.outbox import enqueue
 from escalation.roster import ShiftSpec, recipients
 from storage.models import Case, CaseEvent, Hospital, Notification
@@ -57,7 +58,9 @@ class Auditor:
         district_zone: str = "Asia/Shanghai",
         client: httpx.AsyncClient | None = None,
         shifts: Sequence[ShiftSpec] = (),
+        channels: Collection[str] | None = None,
     ) -> None:
+        self.channels = channels
         self.shifts = tuple(shifts)
         self.sessions = sessions
         self.grace = grace
@@ -125,6 +128,8 @@ class Auditor:
             now=now,
             zone=self.district_zone,
         )
+        if self.channels is not None:
+            people = usable(people, self.channels)
         queued = 0
         for person in people:
             if (
@@ -170,13 +175,20 @@ class Auditor:
 
     async def _unreachable(self, session: AsyncSession, now: datetime, report: AuditReport) -> None:
         since = now - timedelta(hours=24)
-        rows = (
-            await session.scalars(
-                select(CaseEvent.case_id)
-                .where(CaseEvent.action == "unreachable", CaseEvent.at >= since)
-                .distinct()
+        # A recipient unreachable on every channel, or a step nobody could take. Distinct in
+        # Python: with DISTINCT, SQLite prefers scanning every event by case id.
+        rows = sorted(
+            set(
+                (
+                    await session.scalars(
+                        select(CaseEvent.case_id).where(
+                            CaseEvent.action.in_(("unreachable", "nobody_on_duty")),
+                            CaseEvent.at >= since,
+                        )
+                    )
+                ).all()
             )
-        ).all()
+        )
         open_rows = (
             (
                 await session.scalars(
@@ -188,7 +200,7 @@ class Auditor:
         )
         report.unreachable_cases = list(open_rows)
         for ident in open_rows:
-            log.error("AUDIT: case %s has a recipient unreachable on every channel", ident)
+            log.error("AUDIT: case %s has a tier or recipient nobody could reach", ident)
 
     async def _ping(self) -> bool:
         try:

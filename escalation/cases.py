@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.policy import Chain, rank
-from storage.models import OPEN_STATUSES, Case, CaseEvent, CaseRequest, Student
+from escalation.lifecycle import OPEN_STATUSES, rank
+from escalation.policy import Chain
+from storage.models import Case, CaseEvent, CaseRequest, Student
 
 Policies = Mapping[str, Chain]
 
@@ -62,6 +63,16 @@ class Intake:
     case: Case
     opened: bool
     raised: bool
+
+
+# What a request may say the student wishes (from /talk): codes only, never their words.
+WISH_KEYS = ("preferred_time", "preferred_channel")
+
+
+def wishes_of(request: CaseRequest) -> dict[str, str]:
+    """The student's /talk wishes a request carries (preferred time and channel)."""
+    details = request.details or {}
+    return {k: str(details[k]) for k in WISH_KEYS if details.get(k)}
 
 
 def _restart(case: Case, chain: Chain, now: datetime) -> None:
@@ -112,6 +123,7 @@ async def take_in(
             token=1,
             next_step_at=now,
             assessment_id=request.assessment_id,
+            wishes=wishes_of(request) or None,
             created_at=now,
             updated_at=now,
         )
@@ -142,6 +154,8 @@ async def take_in(
         assessment_id=request.assessment_id,
     )
     existing.categories = sorted(set(existing.categories) | set(request.categories))
+    if wishes_of(request):
+        existing.wishes = {**(existing.wishes or {}), **wishes_of(request)}
     if rank(priority) > rank(existing.priority):
         previous = existing.priority
         _restart(existing, policies[priority], now)

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 # A worker claims only what it can send soon: rows it holds are rows no other worker can
 # send, and a claim held past its lease is taken over (and sent twice).
 CLAIM_PER_SLOT = 2
-OPEN = ("open", "acknowledged", "in_progress", "referred")
 
 
 class Dispatcher:
@@ -71,7 +70,9 @@ class Dispatcher:
         """Claim and send until nothing is due, a batch at a time."""
         while True:
             async with self.sessions() as session, session.begin():
-                claimed = await claim(session, now, self.batch, self.lease)
+                claimed = await claim(
+                    session, now, self.batch, self.lease, channels=self.notifiers.keys()
+                )
             if not claimed:
                 return
             async with self.sessions() as session:
@@ -85,7 +86,9 @@ class Dispatcher:
         async with self.limit:
             notifier = self.notifiers.get(alert.channel)
             if notifier is None:
-                return SendResult.failed(f"no notifier configured for {alert.channel}")
+                # Never claimed by this process (see claim); should one slip through, it is
+                # not this recipient's fault: try again later, perhaps in another process.
+                return SendResult.retry(f"no notifier for {alert.channel} in this process")
             try:
                 return await notifier.send(alert)
             except Exception as exc:  # a notifier bug must not kill the loop
@@ -142,6 +145,7 @@ class Dispatcher:
                     created_at=row.created_at,
                     evidence_quote=await self._quote(session, assessment),
                     extra={k: str(v) for k, v in row.extra.items()},
+                    wishes={k: str(v) for k, v in (case.wishes or {}).items()},
                 )
             )
         return alerts, stale

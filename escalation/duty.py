@@ -18,15 +18,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import HeartGuardError
 from escalation.roster import ShiftSpec, on_duty
-from storage.models import AuditEvent, Counselor, CounselorSchool, DutyOverride, School
+from storage.audit import audit
+from storage.models import Counselor, CounselorSchool, DutyOverride, DutyShift, School
 
 BOARD_SCHOOLS = 30  # a district counselor's board lists this many schools at most
 MAX_SHIFT = timedelta(hours=24)
 DEFAULT_SHIFT = timedelta(hours=8)
 
 
-class DutyError(Exception):
+class DutyError(HeartGuardError):
     """A duty request that cannot be met; the message is safe to show to the counselor."""
 
 
@@ -147,15 +149,14 @@ def _today(now: datetime, zone: str) -> tuple[date, int]:
 def _audit(
     session: AsyncSession, counselor_id: int, action: str, now: datetime, **details: object
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=f"counselor:{counselor_id}",
-            action=action,
-            subject_type="counselor",
-            subject_id=str(counselor_id),
-            details=dict(details),
-        )
+    audit(
+        session,
+        now=now,
+        actor=f"counselor:{counselor_id}",
+        action=action,
+        subject_type="counselor",
+        subject_id=counselor_id,
+        **details,
     )
 
 
@@ -263,3 +264,21 @@ async def end_shift(
         )
         still = still or counselor_id in ids
     return ended, still
+
+
+def round_the_clock(
+    session: AsyncSession, counselor_id: int, *, tier: str, school_id: int | None, now: datetime
+) -> None:
+    """A weekly shift for every day, all day: the demo's counselor, and test and bench setups."""
+    session.add_all(
+        DutyShift(
+            counselor_id=counselor_id,
+            tier=tier,
+            school_id=school_id,
+            weekday=day,
+            start_minute=0,
+            end_minute=1440,
+            created_at=now,
+        )
+        for day in range(7)
+    )

@@ -19,13 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.cases import Policies, record, take_in
+from escalation.coverage import usable
 from escalation.dispatch import Dispatcher
+from escalation.lifecycle import OPEN_STATUSES
 from escalation.notifiers.base import Notifier
 from escalation.outbox import LEASE, enqueue
 from escalation.policy import Chain, Position, advance, skip_to_next
 from escalation.roster import Recipient, ShiftSpec, recipients
 from storage.crypto import DataCipher
-from storage.models import OPEN_STATUSES, Case, CaseRequest, School, Student
+from storage.models import Case, CaseRequest, School, Student
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -208,13 +210,19 @@ class EscalationEngine:
                 tier_zone = zone if tier == "school" else self.district_zone
                 key = (tier, case.school_id if tier == "school" else None, tier_zone)
                 if key not in cache:
-                    cache[key] = await recipients(
-                        session,
-                        configured=self.shifts,
-                        tier=tier,
-                        school_id=case.school_id,
-                        now=now,
-                        zone=tier_zone,
+                    # Only people with a contact on a channel this process can send count:
+                    # an e-mail address without SMTP, or a bare phone number, reaches nobody,
+                    # and the step goes on to the next tier at once instead of waiting.
+                    cache[key] = usable(
+                        await recipients(
+                            session,
+                            configured=self.shifts,
+                            tier=tier,
+                            school_id=case.school_id,
+                            now=now,
+                            zone=tier_zone,
+                        ),
+                        self.dispatcher.notifiers,
                     )
                 people = cache[key]
                 if not people:
@@ -289,11 +297,3 @@ class EscalationEngine:
             school = await session.get(School, case.school_id)
             self._zones[case.school_id] = school.timezone if school else self.district_zone
         return self._zones[case.school_id]
-
-
-def policies_from(chains: Mapping[str, Chain]) -> Policies:
-    """Policies keyed by priority, checking every priority is present."""
-    missing = {"routine", "urgent", "emergency"} - set(chains)
-    if missing:
-        raise ValueError("escalation policies missing: " + ", ".join(sorted(missing)))
-    return dict(chains)

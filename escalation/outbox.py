@@ -9,11 +9,11 @@ on SQLite, which ignores row locks, every transaction starts with ``BEGIN IMMEDI
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.roster import Recipient
@@ -172,12 +172,21 @@ class Claimed:
 
 
 async def claim(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta = LEASE
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta = LEASE,
+    channels: Collection[str] | None = None,
 ) -> list[Claimed]:
-    """Take up to ``limit`` due rows for this worker, in the caller's transaction."""
+    """Take up to ``limit`` due rows for this worker, in the caller's transaction.
+
+    ``channels``: only rows this process can send. A row of a channel no running process can
+    send stays queued (never dead) until one can, and the auditor reports it as stuck.
+    """
     due = (
         select(Notification.id)
         .where(
+            Notification.channel.in_(sorted(channels)) if channels is not None else true(),
             or_(
                 and_(
                     Notification.status.in_(("pending", "failed")),
@@ -185,7 +194,7 @@ async def claim(
                 ),
                 # A row left "sending" by a crashed worker, past its lease.
                 and_(Notification.status == "sending", Notification.lease_until < now),
-            )
+            ),
         )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
@@ -207,19 +216,6 @@ async def claim(
         .returning(Notification.id, Notification.case_id, Notification.attempts)
     )
     return [Claimed(i, c, a) for i, c, a in result.all()]
-
-
-async def mark_sent(
-    session: AsyncSession, ident: int, now: datetime, external_id: str | None
-) -> None:
-    """Delivered."""
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == ident, Notification.status == "sending")
-        .values(
-            status="sent", sent_at=now, lease_until=None, external_id=external_id, last_error=None
-        )
-    )
 
 
 async def mark_failed(

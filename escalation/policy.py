@@ -11,18 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-Priority = Literal["routine", "urgent", "emergency"]
+from escalation.lifecycle import Priority
+
 Tier = Literal["school", "district", "hospital"]
-PRIORITIES: tuple[Priority, ...] = ("routine", "urgent", "emergency")
 TIERS: tuple[Tier, ...] = ("school", "district", "hospital")
-
-
-def rank(priority: str) -> int:
-    """Order of priorities; unknown ones rank as urgent so that nothing is under-served."""
-    for index, name in enumerate(PRIORITIES):
-        if name == priority:
-            return index
-    return 1
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -46,6 +46,61 @@ def _within(minute: int, start: int, end: int) -> bool:
     return start <= minute < end if start <= end else minute >= start or minute < end
 
 
+def select_on_duty(
+    shifts: Iterable[DutyShift],
+    overrides: Iterable[DutyOverride],
+    from_config: Iterable[int],
+    *,
+    tier: str,
+    school_id: int | None,
+    weekday: int,
+    minute: int,
+    day: object,
+) -> set[int]:
+    """Pure: who is on duty at one local moment, from the rows that could say so."""
+    ids = {
+        s.counselor_id
+        for s in shifts
+        if s.tier == tier
+        and s.weekday == weekday
+        and (tier != "school" or s.school_id == school_id)
+        and _within(minute, s.start_minute, s.end_minute)
+    }
+    ids |= set(from_config)
+    for override in overrides:
+        if override.day != day:
+            continue
+        if override.kind == "off":
+            ids.discard(override.counselor_id)
+        elif (
+            override.kind == "on"
+            and override.tier == tier
+            and (tier != "school" or override.school_id == school_id)
+            and _within(minute, override.start_minute, override.end_minute)
+        ):
+            ids.add(override.counselor_id)
+    return ids
+
+
+def configured_on_duty(
+    configured: Sequence[ShiftSpec],
+    *,
+    tier: str,
+    school_code: str | None,
+    weekday: int,
+    minute: int,
+) -> set[int]:
+    """Counselors on duty at one local moment by the shifts the config file declares."""
+    return {
+        s.counselor_id
+        for s in configured
+        if s.tier == tier
+        and weekday in s.weekdays
+        and _within(minute, s.start_minute, s.end_minute)
+        and (tier != "school" or (school_code is not None and s.school_code == school_code))
+    }
+
+
 async def on_duty(
     session: AsyncSession,
     *,
@@ -57,44 +112,29 @@ async def on_duty(
 ) -> list[int]:
     """Counselor ids on duty for a tier (and school, for the school tier) at ``now``."""
     weekday, minute, day = _local(now, zone)
-    from_config: set[int] = set()
-    wanted = [
-        s
-        for s in configured
-        if s.tier == tier
-        and weekday in s.weekdays
-        and _within(minute, s.start_minute, s.end_minute)
-    ]
-    if wanted:
-        code = (
-            await session.scalar(select(School.code).where(School.id == school_id))
-            if school_id is not None
-            else None
-        )
-        from_config = {
-            s.counselor_id
-            for s in wanted
-            if tier != "school" or (code is not None and s.school_code == code)
-        }
+    if tier == "school" and school_id is None:
+        return []
+    code = None
+    if tier == "school" and any(s.tier == "school" for s in configured):
+        code = await session.scalar(select(School.code).where(School.id == school_id))
+    from_config = configured_on_duty(
+        configured, tier=tier, school_code=code, weekday=weekday, minute=minute
+    )
     query = select(DutyShift).where(DutyShift.tier == tier, DutyShift.weekday == weekday)
     if tier == "school":
-        if school_id is None:
-            return []
         query = query.where(DutyShift.school_id == school_id)
     shifts = (await session.scalars(query)).all()
-    ids = {s.counselor_id for s in shifts if _within(minute, s.start_minute, s.end_minute)}
-    ids |= from_config
     overrides = (await session.scalars(select(DutyOverride).where(DutyOverride.day == day))).all()
-    for override in overrides:
-        if override.kind == "off":
-            ids.discard(override.counselor_id)
-        elif (
-            override.kind == "on"
-            and override.tier == tier
-            and (tier != "school" or override.school_id == school_id)
-            and _within(minute, override.start_minute, override.end_minute)
-        ):
-            ids.add(override.counselor_id)
+    ids = select_on_duty(
+        shifts,
+        overrides,
+        from_config,
+        tier=tier,
+        school_id=school_id,
+        weekday=weekday,
+        minute=minute,
+        day=day,
+    )
     return sorted(ids)
 
 

@@ -13,7 +13,7 @@ from flows.catalog import CALLER_PARAMS, Catalog, load_catalog
 from flows.check import check_flows
 from flows.config import FlowConfig, InstrumentBand
 from flows.conversation import JSON, Conversation, Frame
-from flows.effects import Effect, Event, Reply, StepResult
+from flows.effects import EVENT_TYPES, Effect, FlowEvent, Reply, StepResult
 from flows.engine import FlowEngine
 from flows.errors import DefinitionError, FlowError
 from flows.graph import mermaid
@@ -23,16 +23,17 @@ from flows.signals import NO_SIGNAL, RiskSignal
 
 __all__ = [
     "CALLER_PARAMS",
+    "EVENT_TYPES",
     "JSON",
     "NO_SIGNAL",
     "Catalog",
     "Conversation",
     "DefinitionError",
     "Effect",
-    "Event",
     "FlowConfig",
     "FlowEngine",
     "FlowError",
+    "FlowEvent",
     "Frame",
     "Input",
     "InstrumentBand",

@@ -21,9 +21,27 @@ from types import MappingProxyType
 
 from flows.errors import DefinitionError
 
-# Placeholders the caller fills from configuration: the crisis lines (12356, 120, 110 and the
-# local ones, already formatted for the language) and the safety-record retention period.
-CALLER_PARAMS = frozenset({"resources", "retention"})
+# Placeholders the caller fills from configuration: the crisis lines (``resources``: the whole
+# list, formatted for the language; ``police`` and ``ambulance``: the numbers to call in danger
+# now; ``talk_lines``: the lines to talk to, with their hours) and the safety-record retention.
+# ``alerted``: who the green channel reached just now (a crisis); ``followup``: who will follow
+# up a routine case. The caller renders them from what the roster can actually do, so a text
+# never promises a counselor who cannot be reached (see escalation.coverage).
+CALLER_PARAMS = frozenset(
+    # name, colleague and text: who took over the chat and what they wrote (takeover.*).
+    {
+        "resources",
+        "police",
+        "ambulance",
+        "talk_lines",
+        "retention",
+        "alerted",
+        "followup",
+        "name",
+        "colleague",
+        "text",
+    }
+)
 
 DEFAULT_LANGUAGE = "zh"
 _ALIASES = "aliases"

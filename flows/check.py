@@ -8,12 +8,18 @@
 - a crisis state that would answer free text with "please choose an option";
 - text ids used by a flow or the engine but missing from a catalog, catalog keys present in
   one language but not another, placeholders that differ between languages or that nobody
-  fills, and option labels that two options of one question share.
+  fills, and option labels that two options of one question share;
+- a simple-register key (``simple.X``) without its ``X`` or with other placeholders;
+- a student-facing key missing from the content-review checklist (``docs/content-review.md``):
+  every text a student can read must have been reviewed for its trigger, the guideline it
+  follows and the promise it makes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from flows import texts
 from flows.answers import normalize
@@ -32,7 +38,14 @@ from flows.definition import (
     split_target,
 )
 from flows.errors import DefinitionError
+from flows.register import SIMPLE, base_key
 from flows.registry import Registry, default_registry
+
+# The review checklist lives in the source tree beside the package.
+REVIEW_CHECKLIST = Path(__file__).resolve().parent.parent / "docs" / "content-review.md"
+# A checklist row names its keys in backticks in its first cell: | `a.b`, `simple.a.b` | ...
+_ROW = re.compile(r"^\|([^|]*)\|")
+_KEY = re.compile(r"`([^`]+)`")
 
 _BUILTIN_COMMANDS = frozenset({"help", "cancel"})
 
@@ -187,6 +200,7 @@ def graph_problems(flows: Mapping[str, FlowDef]) -> list[str]:
 
 def _used_text_ids(flows: Mapping[str, FlowDef]) -> dict[str, str]:
     used = dict.fromkeys(texts.ENGINE_TEXTS, "the engine")
+    used.update(dict.fromkeys(texts.CALLER_TEXTS, "the caller"))
     for flow in flows.values():
         used.setdefault(flow.cancel_text, flow.source)
         for state in flow.states.values():
@@ -252,12 +266,59 @@ def _label_clashes(flows: Mapping[str, FlowDef], catalog: Catalog) -> list[str]:
     return problems
 
 
+def register_problems(catalog: Catalog) -> list[str]:
+    """Simple-register keys must word an existing text, with the same placeholders."""
+    problems: list[str] = []
+    for lang in catalog.languages:
+        texts = catalog.texts[lang]
+        for key in sorted(k for k in texts if k.startswith(SIMPLE)):
+            base = base_key(key)
+            if base not in texts:
+                problems.append(f"catalog {lang}: {key!r} words {base!r}, which does not exist")
+            elif placeholders(texts[key]) != placeholders(texts[base]):
+                problems.append(f"catalog {lang}: {key!r} has other placeholders than {base!r}")
+    return problems
+
+
+def reviewed_keys(checklist: str) -> frozenset[str]:
+    """The keys a review checklist lists: backticked names in the first cell of table rows."""
+    keys: set[str] = set()
+    for line in checklist.splitlines():
+        row = _ROW.match(line.strip())
+        if row:
+            keys.update(_KEY.findall(row.group(1)))
+    return frozenset(keys)
+
+
+def review_problems(catalog: Catalog, checklist: str | None) -> list[str]:
+    """Student-facing keys the content-review checklist does not list."""
+    if checklist is None:
+        return [f"{REVIEW_CHECKLIST}: the content-review checklist is missing"]
+    listed = reviewed_keys(checklist)
+    every_key = set().union(*(set(catalog.texts[lang]) for lang in catalog.languages))
+    return [
+        f"docs/content-review.md: {key!r} is not in the review checklist"
+        for key in sorted(every_key - listed)
+    ]
+
+
+def _checklist() -> str | None:
+    try:
+        return REVIEW_CHECKLIST.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
 def check_flows(
     flows: Mapping[str, FlowDef] | None = None,
     catalog: Catalog | None = None,
     registry: Registry | None = None,
+    checklist: str | None = None,
 ) -> list[str]:
-    """Every problem in the flows and catalogs (default: the packaged ones), one per line."""
+    """Every problem in the flows and catalogs (default: the packaged ones), one per line.
+
+    ``checklist`` is the review checklist's text (default: ``docs/content-review.md``).
+    """
     try:
         flows = flows if flows is not None else load_flows()
         catalog = catalog if catalog is not None else load_catalog()
@@ -268,4 +329,6 @@ def check_flows(
         *reference_problems(flows, registry),
         *graph_problems(flows),
         *text_problems(flows, catalog, registry),
+        *register_problems(catalog),
+        *review_problems(catalog, checklist if checklist is not None else _checklist()),
     ]

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.vocabulary import Concern
+from flows import phrases
 from flows.answers import normalize
 from flows.conversation import JSON
-from flows.instruments import FREQUENCY, score_gad2, score_phq2
+from flows.effects import Reply
+from flows.instruments import FREQUENCY, score_gad2, score_phq2, skipped
+from flows.triage import concerns
 from flows.turn import Condition, Turn
 
 # Enrollment codes are ``XXXXX-XXXXX``; be generous about spacing and dashes but reject
@@ -45,9 +49,49 @@ def phq_a_wording(turn: Turn) -> bool:
     return turn.profile.age is None or turn.profile.age < _ADULT_AGE
 
 
+# Categories that name a way to die: the reply helps put the means (or the place) away.
+MEANS_CATEGORIES = frozenset({"means_method", "plan", "attempt", "location"})
+# Categories of having already done something (taken pills, cut): an ambulance comes first.
+HURT_CATEGORIES = frozenset({"attempt"})
+
+
 def asq_positive(turn: Turn) -> bool:
-    """A yes or a refusal on ASQ Q1–4."""
-    return any(turn.context.get(f"asq_q{n}") in ("yes", "refuse") for n in range(1, 5))
+    """A yes or a refusal on ASQ Q1–4 (an unanswered question counts as refused)."""
+    return any(turn.context.get(f"asq_q{n}") != "no" for n in range(1, 5))
+
+
+def asq_item(turn: Turn) -> str:
+    """The context key of the ASQ question being answered: the state name ends in its number."""
+    return f"asq_q{turn.state[-1]}"
+
+
+def asq_unclear_once(turn: Turn) -> bool:
+    """Free text that is not a clear answer, the first time at this question."""
+    if turn.answer != "_text" or phrases.leans_yes(turn.text):
+        return False
+    return turn.context.get(f"_unclear_{asq_item(turn)}") is not True
+
+
+def full_form(prefix: str) -> Condition:
+    """The 2-item screen is positive, or an item was skipped (the full form decides)."""
+
+    def check(turn: Turn) -> bool:
+        items = item_scores(turn.context, prefix, 2, FREQUENCY)
+        score = score_phq2(items) if prefix == "phq" else score_gad2(items)
+        return score.band == "positive" or skipped(items)
+
+    check.__doc__ = f"{prefix.upper()}-2 positive or skipped: go on to the full form."
+    return check
+
+
+def crisis_this_step(turn: Turn) -> bool:
+    """A crisis text was sent in this step (so no survey is offered right after it)."""
+    return any(isinstance(e, Reply) and e.text_id.startswith("crisis.") for e in turn.effects)
+
+
+def disclosure_peer(turn: Turn) -> bool:
+    """The disclosure being listened to is about a friend."""
+    return turn.context.get("disclosure") == Concern.PEER.value
 
 
 def has_plan(turn: Turn) -> bool:
@@ -72,17 +116,37 @@ CONDITIONS: Mapping[str, Condition] = {
         turn.config.screen_for(turn.profile.grade, turn.profile.age) == "phq_gad"
     ),
     "phq_a_wording": phq_a_wording,
-    "phq2_positive": lambda turn: (
-        score_phq2(item_scores(turn.context, "phq", 2, FREQUENCY)).band == "positive"
+    "phq_full_form": full_form("phq"),
+    "gad_full_form": full_form("gad"),
+    "asq_at_checkin": lambda turn: (
+        turn.config.asks_asq_at_checkin(turn.profile.grade, turn.profile.age)
+        or turn.context.get("needs_asq") is True
     ),
-    "gad2_positive": lambda turn: (
-        score_gad2(item_scores(turn.context, "gad", 2, FREQUENCY)).band == "positive"
+    "asq_acute": lambda turn: turn.context.get("asq_band") == "acute_positive",
+    "asq_non_acute": lambda turn: (
+        turn.context.get("asq_band")
+        in (
+            "non_acute_positive",
+            "incomplete_positive",
+        )
     ),
-    "needs_asq": lambda turn: turn.context.get("needs_asq") is True,
+    "item9_flagged": lambda turn: turn.context.get("item9_flagged") is True,
     "concern_refer": _concern("refer"),
     "concern_high": _concern("high"),
     "concern_some": _concern("some"),
+    "concern_unclear": _concern("unclear"),
     "asq_positive": asq_positive,
+    "asq_unclear_once": asq_unclear_once,
+    "leans_yes": lambda turn: turn.answer == "_text" and phrases.leans_yes(turn.text),
+    "asks_secrecy": lambda turn: turn.answer == "_text" and phrases.asks_secrecy(turn.text),
+    "means_named": lambda turn: bool(turn.signal.categories & MEANS_CATEGORIES),
+    "took_something": lambda turn: bool(turn.signal.categories & HURT_CATEGORIES),
+    "cared": lambda turn: turn.cared,
+    "crisis_this_step": crisis_this_step,
+    "disclosure_peer": disclosure_peer,
+    "follow_up_signal": lambda turn: bool(
+        concerns(turn.signal) & {Concern.SAFEGUARDING, Concern.PEER, Concern.OTHERS}
+    ),
     "signal_low": lambda turn: turn.signal.level == "low",
     "signal_high": lambda turn: turn.signal.level in ("high", "imminent"),
     "code_format_ok": code_format_ok,

@@ -52,11 +52,12 @@ from flows.definition import (
     load_flows,
     split_target,
 )
-from flows.effects import StepResult
+from flows.effects import FlowChanged, StepResult
 from flows.errors import DefinitionError, FlowError
 from flows.inputs import Input
 from flows.machine import FlowMachine
 from flows.profile import StudentProfile
+from flows.register import in_register
 from flows.registry import Registry, default_registry
 from flows.signals import RiskSignal
 from flows.triage import decide, screen_due
@@ -143,10 +144,10 @@ class FlowEngine:
         if self._waiting_state(turn.flow, turn.state) is None:
             raise FlowError(f"step ended outside a waiting state: {turn.flow}.{turn.state}")
         if turn.flow != started_in:
-            turn.emit(
-                "flow_changed", {"flow": turn.flow, "state": turn.state, "previous": started_in}
-            )
-        return StepResult(turn.conversation(), tuple(turn.effects), turn.profile.language)
+            turn.emit(FlowChanged(turn.flow, turn.state, started_in))
+        simple = self.config.simple_register(turn.profile.grade)
+        effects = in_register(turn.effects, self.catalog, simple)
+        return StepResult(turn.conversation(), effects, turn.profile.language)
 
     # -- the step, in order ------------------------------------------------------------------
 
@@ -207,7 +208,9 @@ class FlowEngine:
         due = screen_due(turn.profile, turn.now, self.config.screen_interval)
         decision = decide(turn.signal, None if fresh else turn.flow, turn.context, screen_due=due)
         if decision.case is not None:
-            turn.request_case(*decision.case)
+            priority, reason = decision.case
+            # Triage names the reason; how fast a person must act on it is configuration.
+            turn.request_case(self.config.floor(priority, reason), reason)
         if decision.care_text and self._may_care(turn):
             turn.say(decision.care_text)
             turn.context["_cared_at"] = turn.now.isoformat()

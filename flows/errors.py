@@ -6,8 +6,10 @@ definition or a caller broke the engine's contract, so they should stop start-up
 
 from __future__ import annotations
 
+from core.errors import HeartGuardError
 
-class FlowError(Exception):
+
+class FlowError(HeartGuardError):
     """Base for every error the conversation engine raises."""
 
 

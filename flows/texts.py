@@ -25,6 +25,7 @@ CARE_EATING = "care.eating"
 CARE_EATING_URGENT = "care.eating_urgent"
 CARE_SEXUAL_ABUSE = "care.sexual_abuse"
 CARE_PACT = "care.pact"
+CARE_HURT = "care.hurt"
 
 ENGINE_TEXTS = frozenset(
     {
@@ -51,8 +52,23 @@ ENGINE_TEXTS = frozenset(
         CARE_EATING_URGENT,
         CARE_SEXUAL_ABUSE,
         CARE_PACT,
+        CARE_HURT,
     }
 )
+
+# Texts the caller sends itself, outside any step (flood control's "slow down" note).
+SLOW_DOWN = "notice.slow_down"
+REACH_TEXTS = frozenset(
+    {
+        "reach.alerted.school",
+        "reach.alerted.district",
+        "reach.alerted.nobody",
+        "reach.followup.now",
+        "reach.followup.later",
+        "reach.followup.nobody",
+    }
+)
+CALLER_TEXTS = frozenset({SLOW_DOWN}) | REACH_TEXTS
 
 # Placeholders the engine fills itself in the texts above ("{max}" in TOO_LONG).
 ENGINE_PARAMS = frozenset({"max"})

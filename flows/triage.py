@@ -27,14 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.vocabulary import CATEGORIES, Concern
+from core.vocabulary import CATEGORIES, Concern, Priority
 from flows import texts
 from flows.conversation import JSON
 from flows.definition import ASQ as ASQ_FLOW
 from flows.definition import CRISIS as CRISIS_FLOW
 from flows.profile import StudentProfile
 from flows.signals import RiskSignal
-from flows.turn import Priority
 
 _CRISIS_ENTRY = {"high": "high", "imminent": "imminent"}
 _PRIORITY: dict[str, Priority] = {"high": "urgent", "imminent": "emergency"}
@@ -149,7 +148,10 @@ def _urgent(
     if "suicide_pact" in signal.categories:
         reason, care_text = "suicide_pact", texts.CARE_PACT
     elif Concern.SAFEGUARDING in present and not present & _SCREEN:
-        reason, care_text = _follow_up(signal, present, urgent=True) or (reason, None)
+        # The crisis flow's first lines say who was alerted; the reply here only believes.
+        follow_up = _follow_up(signal, present, urgent=True)
+        reason = follow_up[0] if follow_up is not None else reason
+        care_text = texts.CARE_HURT
     crisis_case = (priority, reason)
     current = context.get("level") if flow == CRISIS_FLOW else None
     if isinstance(current, str) and _RANK.get(current, 0) >= _RANK[signal.level]:

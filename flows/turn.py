@@ -10,15 +10,13 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
+from core.vocabulary import Priority
 from flows.config import FlowConfig
 from flows.conversation import JSON, Conversation, Frame
-from flows.effects import Effect, Event, Reply
+from flows.effects import CaseRequested, Effect, FlowEvent, Reply
 from flows.profile import StudentProfile
 from flows.signals import RiskSignal
-
-Priority = Literal["routine", "urgent", "emergency"]
 
 
 @dataclass
@@ -65,23 +63,23 @@ class Turn:
         """Queue a reply."""
         self.effects.append(Reply(text_id, params or {}, buttons))
 
-    def emit(self, name: str, data: Mapping[str, JSON] | None = None) -> None:
+    def emit(self, event: FlowEvent) -> None:
         """Queue an event."""
-        self.effects.append(Event(name, data or {}))
+        self.effects.append(event)
 
     def request_case(
         self, priority: Priority, reason: str, details: Mapping[str, JSON] | None = None
     ) -> None:
-        """Queue a ``case_requested`` event for the green channel."""
-        categories = list[JSON](sorted(self.signal.categories))
-        data: dict[str, JSON] = {
-            "priority": priority,
-            "reason": reason,
-            "categories": categories,
-            "flow": self.flow,
-        }
-        data.update(details or {})
-        self.emit("case_requested", data)
+        """Queue a case request for the green channel."""
+        self.emit(
+            CaseRequested(
+                priority=priority,
+                reason=reason,
+                categories=tuple(sorted(self.signal.categories)),
+                flow=self.flow,
+                details=details or {},
+            )
+        )
 
     def update_profile(self, **changes: object) -> None:
         """Reflect an event's change to the profile for the rest of this step."""

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import HeartGuardError
 from core.vocabulary import RiskLevel
 
 
-class EvalFileError(ValueError):
+class EvalFileError(HeartGuardError, ValueError):
     """The labelled file cannot be used; the message says why."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import ahocorasick
 
+from core.errors import HeartGuardError
 from core.vocabulary import RISK_CATEGORIES, RiskLevel
 from lexicons.cues import ALL_CATEGORIES, RULE_ONLY
 from lexicons.normalize import Normalizer, is_cjk
@@ -28,7 +29,7 @@ BASE_WORDS = frozenset(
 )  # fmt: skip
 
 
-class LexiconError(ValueError):
+class LexiconError(HeartGuardError, ValueError):
     """A lexicon file is malformed; the message names the file, the line and the reason."""
 
 

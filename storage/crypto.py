@@ -13,10 +13,12 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from core.errors import HeartGuardError
+
 log = logging.getLogger(__name__)
 
 
-class DataKeyError(Exception):
+class DataKeyError(HeartGuardError):
     """No usable data key; the message says what to do."""
 
 

@@ -48,11 +48,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(target, **kwargs)
     if is_sqlite(url):
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, _sqlite_file(url))
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, path: Path | None) -> None:
+    checkpointer = sqlite.Checkpointer(path) if path is not None else None
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -62,17 +64,48 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={sqlite.BUSY_TIMEOUT_MS}")
+        if checkpointer is not None:
+            # Commits on the loop never checkpoint; the checkpointer's thread does.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            checkpointer.start()
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _on_dispose(_engine: Any) -> None:
+        if checkpointer is not None:
+            checkpointer.stop()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # SQLite has one writer. Taking the write lock at BEGIN (not at the first write)
         # means two writers queue instead of deadlocking on a lock upgrade, and it is the
         # claim the outbox relies on because SQLite ignores row locks. The wait for another
-        # process's lock yields to the event loop instead of blocking it.
-        sqlite.begin_immediate(conn.connection.driver_connection)
+        # process's lock yields to the event loop instead of blocking it. Read-only
+        # sessions take no lock (see storage.sqlite).
+        raw = conn.connection.driver_connection
+        if conn.get_execution_options().get(sqlite.READ_ONLY):
+            sqlite.begin_read(raw)
+        else:
+            sqlite.begin_immediate(raw)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_sessions(
+    source: AsyncEngine | async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for transactions that only read, on the same engine and pool.
+
+    On SQLite they never take the write lock, so a long read never makes a writer (another
+    process included) wait, and a write inside one fails at once; on PostgreSQL they are
+    ordinary sessions.
+    """
+    engine = source if isinstance(source, AsyncEngine) else source.kw["bind"]
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("read_sessions needs a session factory bound to an AsyncEngine")
+    if engine.dialect.name == "sqlite":
+        engine = engine.execution_options(**{sqlite.READ_ONLY: True})
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -122,6 +122,9 @@ class Student(Base):
     grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
     birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     language: Mapped[str] = mapped_column(String(8), default="zh")
+    # None: nothing has decided the language yet; "detected": the script of the student's
+    # first message with letters did; "chosen": the student picked it (that always wins).
+    language_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     guardian_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Finished onboarding; anonymous = chose to go on without a code (when config allows);
@@ -255,7 +258,12 @@ class Message(Base):
     """One chat message in or out; the text is ciphertext."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_student_created", "student_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_student_created", "student_id", "created_at"),
+        # The detector's window reads a student's newest messages by id: an index in that
+        # order reads five rows, not every message the student ever sent.
+        Index("ix_messages_student_id_id", "student_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
@@ -377,8 +385,6 @@ class SafetyPlan(Base):
 
 # --- Green channel -----------------------------------------------------------------------
 
-OPEN_STATUSES = ("open", "acknowledged", "in_progress", "referred")
-
 
 class Case(Base):
     """A green-channel case: one open case per student at most (a partial unique index).
@@ -399,6 +405,11 @@ class Case(Base):
             postgresql_where=text("status IN ('open', 'acknowledged', 'in_progress', 'referred')"),
         ),
         Index("ix_cases_due", "status", "next_step_at"),
+        # Caring contacts: cases closed in the last few weeks.
+        Index("ix_cases_status_closed_at", "status", "closed_at"),
+        # Missed check-ins: students with a recent case.
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_student_id", "student_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -427,6 +438,8 @@ class Case(Base):
     assessment_id: Mapped[int | None] = mapped_column(
         ForeignKey("risk_assessments.id", ondelete="SET NULL"), nullable=True
     )
+    # What the student asked for in /talk (codes: preferred_time, preferred_channel).
+    wishes: Mapped[dict[str, str] | None] = mapped_column(Json, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -435,6 +448,8 @@ class CaseEvent(Base):
     """Append-only audit trail of a case: every change and every read by a counselor."""
 
     __tablename__ = "case_events"
+    # The auditor looks for recent events of one action.
+    __table_args__ = (Index("ix_case_events_action_at", "action", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -544,7 +559,19 @@ class ReminderDelivery(Base):
     __tablename__ = "reminder_deliveries"
     __table_args__ = (
         UniqueConstraint("student_id", "slot"),
-        Index("ix_reminder_deliveries_kind_status", "kind", "status"),
+        # Nudges: weekly reminders sent a day ago.
+        Index("ix_reminder_deliveries_kind_status_sent", "kind", "status", "sent_at"),
+        # Missed check-ins: one student's latest weekly reminders.
+        Index(
+            "ix_reminder_deliveries_student_kind_status_sent",
+            "student_id",
+            "kind",
+            "status",
+            "sent_at",
+        ),
+        # Orphaned claims, by age.
+        Index("ix_reminder_deliveries_status_claimed", "status", "claimed_at"),
+        Index("ix_reminder_deliveries_slot", "slot"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -555,3 +582,73 @@ class ReminderDelivery(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+# --- Takeover and counselor access ---------------------------------------------------------
+
+
+class ConversationOwner(Base):
+    """Who owns a student's conversation (escalation.takeover): no row means the bot.
+
+    ``due_at`` is when a counselor who holds the chat is next due to have answered: past it,
+    they and the tier above are paged again (state ``quiet``), then the bot resumes.
+    """
+
+    __tablename__ = "conversation_owners"
+    __table_args__ = (Index("ix_conversation_owners_due", "state", "due_at"),)
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    counselor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counselors.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), nullable=True
+    )
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token for the integration API, acting as its counselor; only a hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CounselorLogin(Base):
+    """A counselor's console sign-in: an Argon2 hash and, optionally, a TOTP secret (encrypted)."""
+
+    __tablename__ = "counselor_logins"
+
+    counselor_id: Mapped[int] = mapped_column(
+        ForeignKey("counselors.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per key ("counselor:3", "source:203.0.113.9") in the current window."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,25 +1,53 @@
 """SQLite for the async engine, run on the event loop's own thread.
 
-SQLAlchemy's aiosqlite adapter hands every statement to a helper thread four times (cursor,
-execute, fetch, close); on this project's machines each hand-off cost about 70 µs, which was
-most of what a chat message cost. SQLite in WAL mode answers our statements in microseconds
-from its page cache, so this dialect calls the standard ``sqlite3`` module directly inside
-SQLAlchemy's greenlet, and a message's whole transaction runs without a thread switch.
+Where statements run. SQLAlchemy's aiosqlite adapter hands every statement to a helper
+thread four times (cursor, execute, fetch, close); on this project's machines each hand-off
+cost about 70 µs, which was most of what a chat message cost. SQLite in WAL mode answers our
+statements in microseconds from its page cache, so this dialect calls the standard
+``sqlite3`` module directly inside SQLAlchemy's greenlet, and a message's whole transaction
+runs without a thread switch. We decided again (issue 16) and kept it: a thread per
+statement would cost every message more than it saves, and what made the loop stall was
+never the thread but statements that read a whole table. So every statement a process runs
+on a timer is bounded instead: it selects only what is due, through an index, in pages of
+bounded size (``tests/storage/test_query_plans.py`` keeps them on their indexes, and
+``bench/district.py`` measures the longest stall of the loop at a district's scale). The
+price stays: a statement that is slow by nature (a full-table report) holds the loop while it
+runs, so such work belongs in a CLI command, not in the bot.
 
-The one call that may wait long is taking the write lock while another process (a worker,
-a CLI import) holds it. That wait must never block the event loop, so ``BEGIN IMMEDIATE`` is
-tried without waiting and retried after ``asyncio.sleep`` with a growing pause, up to
-``LOCK_WAIT`` seconds; SQLite's own busy timeout is kept short for the rare statement that
-still meets a lock (WAL readers do not). The price: a statement that is slow by nature (a
-100,000-row scan) holds the loop while it runs. Deployments that need more than one machine's
-worth of writers use PostgreSQL.
+Who takes the write lock. SQLite has one writer. A transaction that may write takes the lock
+at its start (``BEGIN IMMEDIATE``): a deferred transaction that reads and then writes must
+*upgrade* its lock, and in WAL mode that upgrade fails at once with "database is locked"
+(``SQLITE_BUSY_SNAPSHOT``, no busy handler) whenever another process committed since it
+started reading, so read-modify-write transactions such as a message's step could fail at
+random. Transactions that only read take no write lock at all: they come from a read-only
+session factory (:func:`storage.db.read_sessions`), whose connections carry the
+:data:`READ_ONLY` execution option; their ``BEGIN`` is deferred and ``PRAGMA query_only``
+is on, so a write slipped into one fails loudly ("attempt to write a readonly database")
+instead of upgrading. The code says which it is by the factory it opens, which is explicit
+where a deferred BEGIN that upgrades would be implicit and racy.
+
+Checkpoints. A commit that grows the write-ahead log past SQLite's threshold copies it into
+the database file and syncs it (a checkpoint) inside that commit, on the loop's thread: on a
+busy disk that held the loop for tens of milliseconds. So the engine's own connections never
+checkpoint (``wal_autocheckpoint=0``), and a :class:`Checkpointer` thread with its own
+connection runs a passive checkpoint every second, which waits for nobody and blocks nobody.
+
+Waiting for the lock. Taking the write lock while another process (a worker, a CLI import)
+holds it must never block the event loop, so ``BEGIN IMMEDIATE`` is tried without waiting
+and retried after ``asyncio.sleep`` with a growing pause, up to ``LOCK_WAIT`` seconds;
+SQLite's own busy timeout is kept short for the rare statement that still meets a lock (WAL
+readers do not). Deployments that need more than one machine's worth of writers use
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import pool
@@ -29,10 +57,14 @@ from sqlalchemy.engine import URL
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 DRIVER = "heartguard"
+# Execution option of connections whose transactions only read (see the module docstring).
+READ_ONLY = "heartguard_read_only"
 # How long a transaction waits for another process's write lock before giving up (seconds).
 LOCK_WAIT = 30.0
 # SQLite's own wait for the rare lock met outside BEGIN; this one does block the loop.
 BUSY_TIMEOUT_MS = 1000
+# How often the checkpointer copies the write-ahead log into the database (seconds).
+CHECKPOINT_EVERY = 1.0
 _FIRST_PAUSE = 0.0005
 _LONGEST_PAUSE = 0.05
 
@@ -46,6 +78,9 @@ class Cursor(sqlite3.Cursor):
 
 class Connection(sqlite3.Connection):
     """A ``sqlite3`` connection whose cursors are :class:`Cursor`."""
+
+    # Whether PRAGMA query_only is on now: set only when it changes (a statement saved).
+    query_only = False
 
     def cursor(self, factory: Any = Cursor) -> Any:
         """A new cursor (of ours unless told otherwise)."""
@@ -104,6 +139,50 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "InlineSQLiteDialect")
+log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+    """Checkpoints one database file's write-ahead log on its own thread (see above)."""
+
+    def __init__(self, path: Path, every: float = CHECKPOINT_EVERY) -> None:
+        self.path = path
+        self.every = every
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start checkpointing, unless already running (an engine reused after dispose too)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(self._stop,),
+                name=f"sqlite-checkpoint:{self.path.name}",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the checkpoint in progress, without waiting for it (nor blocking a loop)."""
+        with self._lock:
+            self._thread = None
+            self._stop.set()
+
+    def _run(self, stop: threading.Event) -> None:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            while not stop.wait(self.every):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # the next second tries again
+                    log.debug("checkpoint of %s skipped: %s", self.path.name, exc)
+        finally:
+            connection.close()
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -122,6 +201,19 @@ def _pause(seconds: float) -> None:
         time.sleep(seconds)
 
 
+def _query_only(raw: Any, on: bool) -> None:
+    if getattr(raw, "query_only", None) is not on:
+        raw.execute(f"PRAGMA query_only={int(on)}")
+        if isinstance(raw, Connection):
+            raw.query_only = on
+
+
+def begin_read(raw: Any) -> None:
+    """A deferred ``BEGIN`` that may only read: it never takes or waits for the write lock."""
+    _query_only(raw, True)
+    raw.execute("BEGIN")
+
+
 def begin_immediate(raw: Any, *, wait: float | None = None) -> None:
     """``BEGIN IMMEDIATE`` on a ``sqlite3`` connection, waiting for the lock without blocking.
 
@@ -130,6 +222,7 @@ def begin_immediate(raw: Any, *, wait: float | None = None) -> None:
     """
     deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
     pause = _FIRST_PAUSE
+    _query_only(raw, False)
     raw.execute("PRAGMA busy_timeout=0")
     try:
         while True:

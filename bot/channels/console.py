@@ -1,27 +1,36 @@
 """The console channel: talk to HeartGuard from a terminal, or script it with JSON lines.
 
-It uses the same database and pipeline as production; only the transport differs.
+It uses the same database, pipeline and student service as production; only the transport
+differs (replies are printed from the outcome, so the console plugs in no port).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
+import logging
+import os
+import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.services.pipeline import Inbound, InboundKind, Outcome, Pipeline
+from bot.services.pipeline import Inbound, InboundKind, Outcome
+from bot.services.student_service import StudentService
+from bot.services.students import printable
 
 CHANNEL = "console"
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """The real clock, at the edge where it belongs."""
-    return datetime.now(UTC)
+# A chat identity is stored in 64 characters (student_channels.external_id).
+MAX_FROM = 64
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_FIELD: dict[str, str] = {"button": "button", "command": "command", "media": "media"}
+_FIELD_DEFAULT = "text"
+log = logging.getLogger(__name__)
+_FAILED = (
+    "心卫> 出了点问题，刚才那条消息没能处理，请再发一次。需要帮助请拨打 12356、120 或 110。\n"
+    "      Something went wrong with that message; please send it again. "
+    "For help now, call 12356, 120 or 110.\n"
+)
 
 
 def classify(line: str, buttons: tuple[tuple[str, str], ...] = ()) -> tuple[InboundKind, str]:
@@ -39,20 +48,17 @@ class Console:
 
     def __init__(
         self,
-        pipeline: Pipeline,
-        clock: Clock = system_clock,
+        students: StudentService,
         after_commit: Callable[[Outcome], Awaitable[None]] | None = None,
     ) -> None:
-        self.pipeline = pipeline
-        self.clock = clock
+        self.students = students
         self.after_commit = after_commit
         self.last_buttons: dict[str, tuple[tuple[str, str], ...]] = {}
 
     async def send(self, who: str, kind: InboundKind, value: str) -> Outcome:
         """One message from ``who``."""
-        outcome = await self.pipeline.handle(
-            Inbound(channel=CHANNEL, external_id=who, chat_id=who, kind=kind, value=value),
-            self.clock(),
+        outcome = await self.students.receive(
+            Inbound(channel=CHANNEL, external_id=who, chat_id=who, kind=kind, value=value)
         )
         if outcome.replies:
             self.last_buttons[who] = outcome.replies[-1].buttons
@@ -61,7 +67,12 @@ class Console:
         return outcome
 
     async def run_jsonl(self, source: TextIO, sink: TextIO) -> int:
-        """JSON lines in, JSON lines out; returns the number of unusable input lines."""
+        """JSON lines in, JSON lines out; returns the number of unusable input lines.
+
+        Every line gets its own answer: a line that cannot be used gets one error line, and
+        the next line is read as if nothing had happened (a crisis after garbage is still a
+        crisis).
+        """
         bad = 0
         for number, line in enumerate(source, start=1):
             if not line.strip():
@@ -72,7 +83,15 @@ class Console:
                 bad += 1
                 _emit(sink, {"error": str(exc), "line": number})
                 continue
-            outcome = await self.send(who, kind, value)
+            try:
+                outcome = await self.send(who, kind, value)
+            except Exception as exc:
+                # The step rolled back; say so for this line and go on with the next. The
+                # exception's text may quote the input, so only its type is logged.
+                bad += 1
+                log.error("jsonl line %s failed: %s", number, type(exc).__name__)
+                _emit(sink, {"error": f"internal error ({type(exc).__name__})", "line": number})
+                continue
             for reply in outcome.replies:
                 _emit(
                     sink,
@@ -103,7 +122,14 @@ class Console:
             if not line.strip():
                 continue
             kind, value = classify(line.rstrip("\n"), self.last_buttons.get(who, ()))
-            self._show(await self.send(who, kind, value), sink)
+            try:
+                outcome = await self.send(who, kind, value)
+            except Exception as exc:
+                # One bad line never ends the chat; its text stays out of the log.
+                log.error("console message failed: %s", type(exc).__name__)
+                sink.write(_FAILED)
+                continue
+            self._show(outcome, sink)
 
     def _show(self, outcome: Outcome, sink: TextIO) -> None:
         for reply in outcome.replies:
@@ -112,8 +138,11 @@ class Console:
                 sink.write(f"      {index}) {label}\n")
         for name, data in outcome.attachments:
             target = Path("var") / "exports" / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            try:
+                _save(target, data)
+            except OSError as exc:
+                sink.write(f"      [没能保存 / could not save {target}: {exc.strerror}]\n")
+                continue
             sink.write(f"      [已保存 / saved: {target}]\n")
         sink.flush()
 
@@ -123,26 +152,44 @@ def _parse(line: str) -> tuple[str, InboundKind, str]:
         data = json.loads(line)
     except json.JSONDecodeError:
         raise ValueError("not a JSON object") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("from"), str) or not data["from"]:
         raise ValueError('expected {"from": "student", "text": "..."} or "button" or "command"')
     who = data["from"]
+    if len(who) > MAX_FROM or _CONTROL.search(who):
+        raise ValueError(f'"from": expected 1-{MAX_FROM} characters without control characters')
+    who, kind, value = who, *_content(data)
+    if "\x00" in value:
+        raise ValueError(f'"{_FIELD.get(kind, _FIELD_DEFAULT)}" contains a NUL character')
+    return who, kind, value
+
+
+def _content(data: dict[str, Any]) -> tuple[InboundKind, str]:
     if isinstance(data.get("button"), str | int) and not isinstance(data.get("button"), bool):
-        return who, "button", str(data["button"])
+        return "button", str(data["button"])
     if isinstance(data.get("command"), str):
-        return who, "command", data["command"].lstrip("/")
+        return "command", data["command"].lstrip("/")
     if isinstance(data.get("media"), str):
-        return who, "media", data["media"]
+        return "media", data["media"]
     if isinstance(data.get("text"), str):
         kind, value = classify(data["text"])
-        return who, kind, value if kind == "command" else data["text"]
+        return kind, value if kind == "command" else data["text"]
     raise ValueError('expected a "text", "button", "command" or "media" field')
 
 
+def _save(target: Path, data: bytes) -> None:
+    """Write a file whole or not at all: a temporary file beside it, then a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _emit(sink: TextIO, payload: dict[str, Any]) -> None:
-    sink.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    # printable(): a lone surrogate in an echoed value must not stop the run at the write.
+    sink.write(printable(json.dumps(payload, ensure_ascii=False, default=str)) + "\n")
     sink.flush()
-
-
-def stdio() -> tuple[TextIO, TextIO]:
-    """Standard input and output, for the CLI."""
-    return sys.stdin, sys.stdout

@@ -11,12 +11,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import open_app, safe_url
-from bot.cli.main import run_async, utcnow, write_output
+from bot.bootstrap import open_app, safe_url
+from bot.cli.access import register_password
+from bot.cli.files import stage_output, write_output
+from bot.cli.main import run_async, utcnow
 from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError, UsageError
 from bot.services import admin, enrollment, roster_import
+from bot.services.one_time_codes import check_ttl
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import SchoolClass, Student
 from storage.rotation import rotate_all
@@ -122,6 +125,7 @@ def register(commands: Any) -> None:
     )
     cocontacts.add_argument("--first", action="store_true", help="try the new contacts first")
     cocontacts.set_defaults(handler=run_async(_counselors_contacts))
+    register_password(cos)
 
     students = commands.add_parser("students", help="import and list students")
     sts = students.add_subparsers(dest="students_command", metavar="ACTION")
@@ -135,6 +139,15 @@ def register(commands: Any) -> None:
     imp.add_argument("--encoding", help="force a text encoding, e.g. gbk")
     imp.add_argument("--dry-run", action="store_true", help="validate only")
     imp.set_defaults(handler=run_async(_students_import))
+    consent = sts.add_parser(
+        "consent", help="record a guardian's consent that arrived after the roster import"
+    )
+    consent.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
+    consent.add_argument("--school", required=True, help="school code or name")
+    given = consent.add_mutually_exclusive_group(required=True)
+    given.add_argument("--guardian", action="store_true", help="the guardian consented")
+    given.add_argument("--withdraw", action="store_true", help="the guardian withdrew consent")
+    consent.set_defaults(handler=run_async(_students_consent))
     slist = sts.add_parser("list", help="list a school's students")
     slist.add_argument("--school", required=True)
     slist.set_defaults(handler=run_async(_students_list))
@@ -346,6 +359,24 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _students_consent(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        student = await admin.record_guardian_consent(
+            session,
+            school_ref=args.school,
+            student_number=args.student_number,
+            consent=args.guardian,
+            now=utcnow(),
+            actor=ACTOR,
+        )
+        state = "has guardian consent" if student.guardian_consent else "has no guardian consent"
+        print(
+            f"ok: {student.student_number} {student.display_name} {state} "
+            "(from their next message, and on codes issued from now on)"
+        )
+    return 0
+
+
 async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions() as session:
         school = await admin.school_by_ref(session, args.school)
@@ -367,23 +398,33 @@ async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
-    ttl = enrollment.check_ttl(args.ttl or settings.schools.enrollment_code_ttl)
-    async with open_app(settings) as app, app.sessions.begin() as session:
-        issued = await enrollment.issue_codes(
-            session,
-            app.cipher,
-            school_ref=args.school,
-            class_name=args.class_name,
-            student_number=args.student_number,
-            ttl=ttl,
-            now=utcnow(),
-            actor=ACTOR,
-            include_enrolled=args.include_enrolled,
-        )
-        school = await admin.school_by_ref(session, args.school)
-    if not issued:
-        raise HeartGuardError("no students to issue codes for (all enrolled already?)")
-    write_output(args.out, enrollment.to_csv(issued, school.timezone))
+    ttl = check_ttl(args.ttl or settings.schools.enrollment_code_ttl)
+    async with open_app(settings) as app, app.sessions() as session:
+        staged = None
+        try:
+            async with session.begin():
+                issued = await enrollment.issue_codes(
+                    session,
+                    app.cipher,
+                    school_ref=args.school,
+                    class_name=args.class_name,
+                    student_number=args.student_number,
+                    ttl=ttl,
+                    now=utcnow(),
+                    actor=ACTOR,
+                    include_enrolled=args.include_enrolled,
+                )
+                school = await admin.school_by_ref(session, args.school)
+                if not issued:
+                    raise HeartGuardError("no students to issue codes for (all enrolled already?)")
+                # The file first: if it cannot be written, the new codes roll back and the
+                # codes teachers already hold stay valid.
+                staged = stage_output(args.out, enrollment.to_csv(issued, school.timezone))
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+        staged.publish()
     print(f"ok: issued {len(issued)} code(s)", file=sys.stderr)
     return 0
 

@@ -4,25 +4,72 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import open_app
+from bot.bootstrap import (
+    configured_channels,
+    configured_shifts,
+    coverage_warnings,
+    open_app,
+    open_runtime,
+)
+from bot.cli import takeover
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
-from bot.services.admin import audit, school_by_ref
-from escalation.actions import ACTIONS, RESOLUTIONS, Actor, CaseActionError
+from bot.services.admin import school_by_ref
+from bot.services.case_refs import CaseRef, parse_case_ref
+from bot.services.counselor_desk import case_subject
+from bot.services.coverage_report import HOW_TO_CONFIGURE, coverage_report
+from core.clock import WEEKDAYS
+from escalation.actions import Actor, CaseActionError
 from escalation.cases import case_number
-from storage.models import Case, Counselor, DutyOverride, DutyShift, Hospital, School, Student
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from escalation.lifecycle import ACTIONS, RESOLUTIONS
+from escalation.queue import open_queue
+from storage.audit import audit
+from storage.models import (
+    Case,
+    Counselor,
+    CounselorSchool,
+    DutyOverride,
+    DutyShift,
+    Hospital,
+    School,
+)
 
 
 def _actor(args: argparse.Namespace) -> Actor:
     return Actor.counselor(args.as_counselor) if args.as_counselor else Actor.admin()
+
+
+def _case_ref(text: str) -> CaseRef:
+    ref = parse_case_ref(text)
+    if ref is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a case id or number such as 12 or 2026-00012, got {text!r}"
+        )
+    return ref
+
+
+async def _resolve(session: AsyncSession, args: argparse.Namespace) -> int:
+    """The case id behind the reference, after checking the case and the acting counselor."""
+    if args.as_counselor is not None:
+        counselor = await session.get(Counselor, args.as_counselor)
+        if counselor is None:
+            raise NotFoundError(
+                f"no counselor #{args.as_counselor} (see `heartguard counselors list`)"
+            )
+    ref: CaseRef = args.case
+    case = await session.get(Case, ref.case_id)
+    if case is None or not ref.matches(case):
+        raise NotFoundError(f"no case {ref} (see `heartguard cases list`)")
+    return case.id
 
 
 def register(commands: Any) -> None:
@@ -35,18 +82,24 @@ def register(commands: Any) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=run_async(_list))
     show = cs.add_parser("show", help="a case and its timeline (the read is recorded)")
-    show.add_argument("case", type=int)
+    show.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
     show.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
     show.set_defaults(handler=run_async(_show))
     for action in ("ack", "contacted", "refer", "resolve", "reopen", "note"):
         sub = cs.add_parser(action, help=f"{action} a case")
-        sub.add_argument("case", type=int)
+        sub.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
         sub.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
         if action == "resolve":
-            sub.add_argument("--resolution", choices=RESOLUTIONS, default="safe")
+            # No default: an outcome nobody chose would be a false record.
+            sub.add_argument(
+                "--resolution",
+                choices=RESOLUTIONS,
+                help=f"the outcome (required): {', '.join(RESOLUTIONS)}",
+            )
         if action == "note":
             sub.add_argument("text")
         sub.set_defaults(handler=run_async(_act), action=action)
+    takeover.register(cs)
 
     duty = commands.add_parser("duty", help="duty shifts and date overrides")
     ds = duty.add_subparsers(dest="duty_command", metavar="ACTION")
@@ -56,12 +109,21 @@ def register(commands: Any) -> None:
     add.add_argument("--tier", choices=("school", "district"), required=True)
     add.add_argument("--school", help="school code (school tier)")
     add.add_argument("--days", default="mon,tue,wed,thu,fri", help="e.g. mon,tue or all")
-    add.add_argument("--from", dest="start", default="08:00", help="local start, HH:MM")
-    add.add_argument("--to", dest="end", default="17:00", help="local end, HH:MM (may wrap)")
+    add.add_argument("--from", dest="start", required=True, help="local start, HH:MM")
+    add.add_argument("--to", dest="end", required=True, help="local end, HH:MM (may wrap midnight)")
     add.set_defaults(handler=run_async(_duty_add))
-    ds.add_parser("list", help="every shift and override").set_defaults(
+    remove = ds.add_parser("remove", help="remove a weekly shift (ids from `duty list`)")
+    remove.add_argument("shift", type=_positive_id, metavar="ID")
+    remove.set_defaults(handler=run_async(_duty_remove))
+    ds.add_parser("list", help="every shift and override, with names").set_defaults(
         handler=run_async(_duty_list)
     )
+    check = ds.add_parser(
+        "check", help="hours over the coming days when nobody on duty can be reached"
+    )
+    check.add_argument("--days", type=int, default=7, help="how far ahead (1-31, default 7)")
+    check.add_argument("--json", action="store_true", help="print JSON (for monitoring)")
+    check.set_defaults(handler=run_async(_duty_check))
     off = ds.add_parser("off", help="a counselor off duty on a date (holiday, leave)")
     off.add_argument("counselor", type=int)
     off.add_argument("day", type=date.fromisoformat, help="YYYY-MM-DD")
@@ -105,17 +167,7 @@ def _age(created: datetime, now: datetime) -> str:
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     now = utcnow()
     async with open_app(settings) as app, app.sessions() as session:
-        query = (
-            select(Case, School.code, Student.display_name)
-            .join(Student, Student.id == Case.student_id)
-            .outerjoin(School, School.id == Case.school_id)
-            .order_by(Case.id)
-        )
-        if not args.all:
-            query = query.where(
-                Case.status.in_(("open", "acknowledged", "in_progress", "referred"))
-            )
-        rows = (await session.execute(query)).all()
+        rows = await open_queue(session, Actor.admin(), include_closed=args.all, urgent_first=False)
     items = [
         {
             "id": c.id,
@@ -126,7 +178,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
             "student": name,
             "age": _age(c.created_at, now),
         }
-        for c, code, name in rows
+        for c, code, name in ((r.case, r.school_code, r.student_display) for r in rows)
     ]
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
@@ -140,45 +192,64 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.green import build_green_channel
-
-    async with open_app(settings) as app:
-        service = build_green_channel(app).service
+    async with open_runtime(settings) as runtime:
+        async with runtime.sessions() as session:
+            case_id = await _resolve(session, args)
         try:
-            case, events = await service.view(args.case, _actor(args), utcnow())
+            case, events = await runtime.green.cases.view(case_id, _actor(args), utcnow())
         except CaseActionError as exc:
             raise NotFoundError(str(exc)) from None
+        async with runtime.sessions() as session:
+            who = await case_subject(session, case)
+    zone = ZoneInfo(who.timezone or settings.schools.default_timezone)
+
+    def local(at: datetime) -> str:
+        return f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S %z}"
+
     print(
-        f"case {case_number(case)} (#{case.id}) {case.priority} {case.status} "
-        f"reason={case.reason} categories={','.join(case.categories)}"
+        f"case {case_number(case)} (#{case.id}) {case.priority} {case.status}"
+        + (f" ({case.resolution})" if case.resolution else "")
     )
-    for event in events:
+    print(f"student: {who.name}" + (f" ({who.number})" if who.number else ""))
+    print(f"school: {who.school or '(anonymous: the district team)'}")
+    print(f"class: {who.class_name or '-'}")
+    print(f"reason: {case.reason}; categories: {', '.join(case.categories) or '-'}")
+    print(f"opened: {local(case.created_at)} ({zone.key})")
+    if who.scores:
+        print("check-ins:")
+        for score in who.scores:
+            value = "unscored" if score.score is None else str(score.score)
+            print(f"  {local(score.at)}  {score.label} {value} ({score.band})")
+    print(f"timeline ({zone.key}):")
+    for event in sorted(events, key=lambda e: (e.at, e.id)):
         print(
-            f"  {event.at:%Y-%m-%d %H:%M:%S}Z {event.actor:<14} {event.action:<16} "
+            f"  {local(event.at)} {event.actor:<14} {event.action:<16} "
             f"{json.dumps(event.details, ensure_ascii=False)}"
         )
     return 0
 
 
 async def _act(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.green import build_green_channel
-
     if args.action not in ACTIONS:
         raise UsageError(f"unknown action {args.action}")
-    async with open_app(settings) as app:
-        service = build_green_channel(app).service
+    resolution = getattr(args, "resolution", None)
+    if args.action == "resolve" and resolution is None:
+        raise UsageError(f"cases resolve needs --resolution: one of {', '.join(RESOLUTIONS)}")
+    async with open_runtime(settings) as runtime:
+        async with runtime.sessions() as session:
+            case_id = await _resolve(session, args)
         try:
-            case = await service.act(
-                args.case,
+            case = await runtime.green.cases.act(
+                case_id,
                 args.action,
                 _actor(args),
                 utcnow(),
                 note=getattr(args, "text", ""),
-                resolution=getattr(args, "resolution", "other"),
+                resolution=resolution or "other",
             )
         except CaseActionError as exc:
             raise UsageError(str(exc)) from None
-    print(f"ok: case #{case.id} is {case.status}")
+    print(f"ok: case {case_number(case)} (#{case.id}) is {case.status}")
     return 0
 
 
@@ -195,11 +266,7 @@ async def _duty_add(args: argparse.Namespace, settings: Settings) -> int:
             raise NotFoundError(
                 f"no counselor #{args.counselor} (see `heartguard counselors list`)"
             )
-        school_id = None
-        if args.tier == "school":
-            if not args.school:
-                raise UsageError("a school-tier shift needs --school")
-            school_id = (await school_by_ref(session, args.school)).id
+        school_id = await _shift_school(session, counselor, args.tier, args.school)
         now = utcnow()
         for day in days:
             session.add(
@@ -226,6 +293,68 @@ async def _duty_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _shift_school(
+    session: AsyncSession, counselor: Counselor, tier: str, school_ref: str | None
+) -> int | None:
+    """The school a shift is for, refusing counselors who cannot take it (one line each)."""
+    who = f"counselor #{counselor.id} {counselor.name}"
+    if not counselor.active:
+        raise UsageError(f"{who} is inactive (heartguard counselors activate {counselor.id})")
+    if tier == "district":
+        if school_ref:
+            raise UsageError("a district shift covers every school: leave out --school")
+        if counselor.role != "district_crisis":
+            raise UsageError(
+                f"{who} is a {counselor.role}; district shifts are for the district crisis team"
+            )
+        return None
+    if not school_ref:
+        raise UsageError("a school-tier shift needs --school")
+    school = await school_by_ref(session, school_ref)
+    if counselor.role != "school_counselor":
+        raise UsageError(f"{who} is a {counselor.role}; school shifts are for school counselors")
+    covered = await session.scalar(
+        select(CounselorSchool.school_id).where(
+            CounselorSchool.counselor_id == counselor.id, CounselorSchool.school_id == school.id
+        )
+    )
+    if covered is None:
+        raise UsageError(f"{who} is not a counselor of {school.code} ({school.name})")
+    return school.id
+
+
+def _positive_id(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**31:
+        raise argparse.ArgumentTypeError(f"expected an id such as 12, got {text!r}")
+    return int(text)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+async def _duty_remove(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings) as app, app.sessions.begin() as session:
+        shift = await session.get(DutyShift, args.shift)
+        if shift is None:
+            raise NotFoundError(f"no shift #{args.shift} (see `heartguard duty list`)")
+        await session.delete(shift)
+        audit(
+            session,
+            now=utcnow(),
+            actor="cli:admin",
+            action="duty_removed",
+            subject_type="counselor",
+            subject_id=shift.counselor_id,
+            shift=shift.id,
+        )
+    print(
+        f"ok: removed shift #{args.shift} (counselor #{shift.counselor_id}, "
+        f"{WEEKDAYS[shift.weekday]} {_clock(shift.start_minute)}-{_clock(shift.end_minute)})"
+    )
+    return 0
+
+
 async def _duty_list(_args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions() as session:
         shifts = (
@@ -234,15 +363,62 @@ async def _duty_list(_args: argparse.Namespace, settings: Settings) -> int:
             )
         ).all()
         overrides = (await session.scalars(select(DutyOverride).order_by(DutyOverride.day))).all()
+        names = dict((await session.execute(select(Counselor.id, Counselor.name))).all())
+        schools = {
+            ident: f"{code} {name}"
+            for ident, code, name in (
+                await session.execute(select(School.id, School.code, School.name))
+            ).all()
+        }
     for s in shifts:
+        where = schools.get(s.school_id, "?") if s.school_id else "(district)"
         print(
-            f"shift #{s.id}\tcounselor #{s.counselor_id}\t{s.tier}\t"
-            f"school {s.school_id or '-'}\t{WEEKDAYS[s.weekday]}\t"
-            f"{s.start_minute // 60:02d}:{s.start_minute % 60:02d}-"
-            f"{s.end_minute // 60:02d}:{s.end_minute % 60:02d}"
+            f"shift #{s.id}\tcounselor #{s.counselor_id} {names.get(s.counselor_id, '?')}\t"
+            f"{s.tier}\t{where}\t{WEEKDAYS[s.weekday]}\t"
+            f"{_clock(s.start_minute)}-{_clock(s.end_minute)}"
         )
     for o in overrides:
-        print(f"override #{o.id}\tcounselor #{o.counselor_id}\t{o.day}\t{o.kind}")
+        where = schools.get(o.school_id, "?") if o.school_id else ""
+        print(
+            f"override #{o.id}\tcounselor #{o.counselor_id} {names.get(o.counselor_id, '?')}\t"
+            f"{o.day}\t{o.kind}" + (f"\t{where}" if where else "")
+        )
+    if not shifts and not overrides:
+        print(
+            "no shifts yet: heartguard duty add ID --tier school --school CODE "
+            "--from HH:MM --to HH:MM"
+        )
+    return 0
+
+
+async def _duty_check(args: argparse.Namespace, settings: Settings) -> int:
+    if not 1 <= args.days <= 31:
+        raise UsageError("--days: expected a number from 1 to 31")
+    async with open_app(settings) as app, app.sessions() as session:
+        report = await coverage_report(
+            session,
+            channels=configured_channels(settings),
+            configured=configured_shifts(settings),
+            district_zone=settings.schools.default_timezone,
+            now=utcnow(),
+            days=args.days,
+        )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return 0
+    print(f"channels that can reach counselors: {', '.join(report.channels)}")
+    for place in report.places:
+        zone = ZoneInfo(place.zone)
+        if not place.gaps:
+            print(f"{place.code}	{place.name}	covered for the next {report.days} days")
+            continue
+        print(f"{place.code}	{place.name}	nobody reachable ({place.zone}):")
+        for gap in place.gaps:
+            start, end = gap.start.astimezone(zone), gap.end.astimezone(zone)
+            print(f"	{start:%a %Y-%m-%d %H:%M} – {end:%a %Y-%m-%d %H:%M}")
+    for ident, name, channel in report.unusable:
+        how = HOW_TO_CONFIGURE.get(channel, f"no {channel} channel is configured")
+        print(f"counselor #{ident} {name}: {channel} contact cannot be used ({how})")
     return 0
 
 
@@ -283,13 +459,12 @@ async def _hospital_list(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _worker(_args: argparse.Namespace, settings: Settings) -> int:
-    from bot.green import build_green_channel
-    from bot.scheduler import GreenChannelRunner, run_until_stopped
+    from bot.scheduler import run_until_stopped
 
-    async with open_app(settings) as app:
-        green = build_green_channel(app)
-        try:
-            await run_until_stopped(GreenChannelRunner(green, settings))
-        finally:
-            await green.aclose()
+    async with open_runtime(settings, warm=True) as runtime:
+        channels = ", ".join(sorted(runtime.green.engine.dispatcher.notifiers))
+        print(f"heartguard worker: delivering alerts by {channels}", file=sys.stderr)
+        for line in await coverage_warnings(runtime.app, utcnow()):
+            print(f"heartguard worker: warning: {line}", file=sys.stderr)
+        await run_until_stopped(runtime.scheduler)
     return 0

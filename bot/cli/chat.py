@@ -5,23 +5,25 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import AppContext, build_pipeline, open_app
+from bot.bootstrap import AppContext, Runtime, build_runtime, open_app, open_runtime
 from bot.channels.console import Console
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.cli.main import run_async, utcnow
-from bot.config.settings import Settings
-from bot.green import GreenChannel, build_green_channel
+from bot.config.settings import DatabaseSettings, EmailSettings, Settings, TelegramSettings
 from bot.services import admin, enrollment, roster_import
 from bot.services.pipeline import Outcome
+from escalation.duty import round_the_clock
 from storage.migrate import upgrade
-from storage.models import DutyShift, School
+from storage.models import School
 
 DEMO_SCHOOL = "DEMO"
+DEMO_DATABASE = "var/demo.db"
+DEMO_KEY = "var/demo.key"
 # Invented pupils for the demo; no real student data lives in this repository.
 DEMO_ROSTER = (
     "school,class,grade,student_number,name,guardian_consent\n"
@@ -49,30 +51,30 @@ def register(commands: Any) -> None:
     demo.set_defaults(handler=run_async(_demo))
 
 
-def _kicker(green: GreenChannel) -> Callable[[Outcome], Awaitable[None]]:
-    """Run the green channel in-process right after a message that asked for a case."""
+def console_for(runtime: Runtime) -> Console:
+    """The console channel, running the green channel in-process after each case request.
+
+    A tick right after the commit (instead of the scheduler's next one) keeps a scripted
+    conversation's alerts in order with its replies.
+    """
 
     async def after(outcome: Outcome) -> None:
         if outcome.created_case_request:
-            await green.engine.tick(utcnow())
+            await runtime.green.engine.tick(runtime.clock())
 
-    return after
+    return Console(runtime.students, after_commit=after)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_app(settings) as app:
-        green = build_green_channel(app)
-        console = Console(build_pipeline(app), after_commit=_kicker(green))
-        try:
-            if args.jsonl:
-                bad = await console.run_jsonl(sys.stdin, sys.stdout)
-                if bad:
-                    print(f"heartguard: {bad} input line(s) could not be used", file=sys.stderr)
-                return 1 if bad else 0
-            who = args.student or f"demo-{os.getpid()}"
-            await console.run_interactive(who, sys.stdin, sys.stdout)
-        finally:
-            await green.aclose()
+    async with open_runtime(settings) as runtime:
+        console = console_for(runtime)
+        if args.jsonl:
+            bad = await console.run_jsonl(sys.stdin, sys.stdout)
+            if bad:
+                print(f"heartguard: {bad} input line(s) could not be used", file=sys.stderr)
+            return 1 if bad else 0
+        who = args.student or f"demo-{os.getpid()}"
+        await console.run_interactive(who, sys.stdin, sys.stdout)
     return 0
 
 
@@ -112,18 +114,7 @@ async def seed_demo(app: AppContext) -> str:
             school = await session.scalar(select(School).where(School.code == DEMO_SCHOOL))
             assert school is not None
             # On duty around the clock, so the demo shows the green channel at any hour.
-            session.add_all(
-                DutyShift(
-                    counselor_id=counselor.id,
-                    tier="school",
-                    school_id=school.id,
-                    weekday=day,
-                    start_minute=0,
-                    end_minute=1440,
-                    created_at=now,
-                )
-                for day in range(7)
-            )
+            round_the_clock(session, counselor.id, tier="school", school_id=school.id, now=now)
         issued = await enrollment.issue_codes(
             session,
             app.cipher,
@@ -138,19 +129,49 @@ async def seed_demo(app: AppContext) -> str:
     return issued[0].code
 
 
-async def _demo(_args: argparse.Namespace, settings: Settings) -> int:
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's own settings: its own database and key, and no way to reach real people.
+
+    Whatever ``config.toml`` or ``HEARTGUARD_DATABASE_URL`` says, the demo seeds and talks
+    only to ``var/demo.db`` (encrypted with ``var/demo.key``), and it sends nothing through
+    Telegram, e-mail or webhooks: an invented school must never reach a real counselor, and
+    a production database must never get an invented school.
+    """
+    return settings.model_copy(
+        update={
+            "database": DatabaseSettings(url=f"sqlite:///{DEMO_DATABASE}"),
+            "privacy": settings.privacy.model_copy(
+                update={"key_file": DEMO_KEY, "allow_generated_key": True}
+            ),
+            "data_keys": (),
+            "telegram": TelegramSettings(),
+            "escalation": settings.escalation.model_copy(
+                update={
+                    "shifts": (),
+                    "email": EmailSettings(),
+                    "webhook_secret": None,
+                    "dingtalk_secret": None,
+                    "heartbeat_url": "",
+                }
+            ),
+        }
+    )
+
+
+async def _demo(_args: argparse.Namespace, configured: Settings) -> int:
+    settings = demo_settings(configured)
     async with open_app(settings, need_schema=False) as app:
         await upgrade(app.engine)
         code = await seed_demo(app)
         print("心卫 HeartGuard 演示 / demo")
-        print(f"数据库 / database: {settings.database.url}")
+        print(f"数据库 / database: {DEMO_DATABASE}")
+        print("(the demo's own database; the configured one is never touched)")
         print(f"示范学校的入学码 / a demo enrollment code: {code}")
         print("试试：做一次心情小调查（/checkin），或者说说心里话。")
         print("Try /checkin, or tell it how you feel. The detector reads every message.\n")
-        green = build_green_channel(app)
-        console = Console(build_pipeline(app), after_commit=_kicker(green))
+        runtime = build_runtime(app, clock=utcnow, plugs={TELEGRAM: None})
         try:
-            await console.run_interactive(f"demo-{os.getpid()}", sys.stdin, sys.stdout)
+            await console_for(runtime).run_interactive(f"demo-{os.getpid()}", sys.stdin, sys.stdout)
         finally:
-            await green.aclose()
+            await runtime.aclose()
     return 0

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config.settings import Settings, load_settings, resolve_config_path
-from bot.errors import ConfigError
+from bot.bootstrap import coverage_warnings, open_app
+from bot.config.masking import mask_value
+from bot.config.settings import (
+    ENV_DATA_KEY,
+    ENV_DATABASE_URL,
+    ENV_DINGTALK_SECRET,
+    ENV_SMTP_PASSWORD,
+    ENV_TOKEN,
+    ENV_WEBHOOK_SECRET,
+    ENV_WEBHOOK_SIGNING,
+    Settings,
+    load_settings,
+    resolve_config_path,
+)
+from bot.errors import HeartGuardError
 
 
 def register(commands: Any) -> None:
@@ -30,19 +45,46 @@ def _check(args: argparse.Namespace, _settings: Settings) -> int:
     if path is None:
         print("ok: no config file found; the built-in defaults are valid")
         return 0
-    try:
-        load_settings(Path(path), os.environ)
-    except ConfigError:
-        raise
+    settings = load_settings(Path(path), os.environ)
     print(f"ok: {path}")
+    _warn_coverage(settings)
     return 0
 
 
+def _warn_coverage(settings: Settings) -> None:
+    """Coverage problems in the configured database, if it is reachable (warnings only)."""
+
+    async def warnings() -> list[str]:
+        async with open_app(settings) as app:
+            return await coverage_warnings(app, datetime.now(UTC))
+
+    try:
+        lines = asyncio.run(warnings())
+    except HeartGuardError as exc:
+        print(f"note: coverage not checked: {exc}")
+        return
+    for line in lines:
+        print(f"warning: {line}")
+
+
 def _show(_args: argparse.Namespace, settings: Settings) -> int:
-    data = settings.model_dump(mode="json")
+    # Every printed value goes through the masker: passwords in URLs (the database URL from
+    # $HEARTGUARD_DATABASE_URL included), token-like URL parts and secret-named keys.
+    data = mask_value("", settings.model_dump(mode="json"))
+
+    def given(value: object) -> str:
+        return "set" if value is not None else "not set"
+
     data["secrets"] = {
-        "HEARTGUARD_TELEGRAM_TOKEN": "set" if settings.telegram.token else "not set",
-        "HEARTGUARD_DATA_KEY": f"{len(settings.data_keys)} key(s)",
+        ENV_TOKEN: given(settings.telegram.token),
+        ENV_WEBHOOK_SECRET: given(settings.telegram.webhook_secret),
+        ENV_DATA_KEY: f"{len(settings.data_keys)} key(s)",
+        ENV_SMTP_PASSWORD: given(settings.escalation.email.password),
+        ENV_WEBHOOK_SIGNING: given(settings.escalation.webhook_secret),
+        ENV_DINGTALK_SECRET: given(settings.escalation.dingtalk_secret),
+        ENV_DATABASE_URL: "set (overrides database.url)"
+        if os.environ.get(ENV_DATABASE_URL, "").strip()
+        else "not set",
     }
     data["source"] = settings.source
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -9,10 +9,14 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from bot.config.settings import Settings, load_settings, resolve_config_path
+from bot.config.settings import (
+    Settings,
+    database_password,
+    load_settings,
+    resolve_config_path,
+)
 from bot.errors import ConfigError, HeartGuardError
 from bot.logs import configure_logging
 
@@ -46,7 +50,7 @@ def run_async(handler: AsyncHandler) -> Handler:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     # Imported here: each module imports this one for run_async and utcnow.
-    from bot.cli import admin, cases, chat, config, flows, risk, run
+    from bot.cli import access, admin, cases, chat, config, flows, retention, risk, run
 
     parser = _Parser(
         prog="heartguard",
@@ -62,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     config.register(commands)
     admin.register(commands)
-    for module in (risk, flows, chat, cases, run):
+    for module in (risk, flows, chat, cases, retention, run, access):
         module.register(commands)
     return parser
 
@@ -76,17 +80,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("choose a command")
     try:
         settings = _settings_for(args)
+        secrets = [
+            s.get_secret_value()
+            for s in (
+                *settings.data_keys,
+                settings.telegram.token,
+                settings.telegram.webhook_secret,
+                settings.escalation.email.password,
+                settings.escalation.webhook_secret,
+                settings.escalation.dingtalk_secret,
+            )
+            if s is not None
+        ]
+        password = database_password(settings.database.url)
         configure_logging(
             "DEBUG" if args.debug else settings.logging.level,
-            [
-                s.get_secret_value()
-                for s in (
-                    *settings.data_keys,
-                    settings.telegram.token,
-                    settings.telegram.webhook_secret,
-                )
-                if s is not None
-            ],
+            [*secrets, *([password] if password else [])],
         )
         return handler(args, settings)
     except ConfigError as exc:
@@ -119,18 +128,6 @@ def _settings_for(args: argparse.Namespace) -> Settings:
     if getattr(args, "skip_settings", False):
         return load_settings(None, os.environ)
     return load_settings(resolve_config_path(args.config, os.environ), os.environ)
-
-
-def write_output(path: str | None, text: str) -> None:
-    """Write to a file, or to stdout when no path (or "-") is given."""
-    if not path or path == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(path)
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise HeartGuardError(f"cannot write {target}: {exc.strerror}") from None
 
 
 if __name__ == "__main__":

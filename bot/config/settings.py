@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -42,7 +43,6 @@ _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Priority = Literal["routine", "urgent", "emergency"]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _parse_clock(value: object) -> time:
@@ -302,29 +302,153 @@ class ReminderSettings(_Section):
         return tuple(sorted(set(value)))
 
 
+LineUse = Literal["police", "ambulance", "talk"]
+# The national emergency numbers, when a file lists them without saying what they are for.
+_KNOWN_USES: dict[str, LineUse] = {"110": "police", "120": "ambulance"}
+
+
 class CrisisLine(_Section):
-    """A phone line shown to students in crisis."""
+    """A phone line shown to students: its number, what it is for, and when it answers.
+
+    ``use`` says when the bot points to it: ``police`` and ``ambulance`` for danger now (the
+    first of each is what "call now" texts name), ``talk`` for someone to talk to. Hours are
+    shown exactly as written here, so a line is never said to answer around the clock unless
+    the file says so.
+    """
 
     number: str = Field(min_length=2)
     name_zh: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    hours: str = "24h"
+    use: LineUse | None = None
+    purpose_zh: str = ""
+    purpose_en: str = ""
+    hours: str = ""
+    hours_zh: str = ""
+    hours_en: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_in(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("use") is None and isinstance(data.get("number"), str):
+            data["use"] = _KNOWN_USES.get(data["number"], "talk")
+        # "hours" is the older single-language spelling; it fills whichever language is unset.
+        hours = data.get("hours")
+        if isinstance(hours, str) and hours:
+            data.setdefault("hours_zh", hours)
+            data.setdefault("hours_en", hours)
+        return data
+
+    @model_validator(mode="after")
+    def _hours_given(self) -> CrisisLine:
+        if not (self.hours_zh and self.hours_en):
+            raise ValueError(
+                f"line {self.number}: say when it answers in both languages "
+                '(hours_zh = "每天至少 18 小时", hours_en = "at least 18 hours a day")'
+            )
+        return self
+
+    @property
+    def role(self) -> LineUse:
+        """What the line is for (never unset after validation)."""
+        return self.use or "talk"
 
 
 def _default_lines() -> tuple[CrisisLine, ...]:
+    # 110 and 120 are the national emergency numbers. 12356 is the national mental-health
+    # line, which the National Health Commission requires to answer at least 18 hours a day
+    # (not necessarily 24); 12355 is the Communist Youth League's youth line (psychological
+    # and legal help), whose hours differ from place to place: a district fills in its own.
     return (
         CrisisLine(
-            number="12356", name_zh="全国心理援助热线", name_en="National mental health line"
+            number="110",
+            name_zh="报警",
+            name_en="Police",
+            use="police",
+            purpose_zh="有危险，或者有人正在伤害你",
+            purpose_en="if you are in danger or someone is hurting you",
+            hours_zh="24 小时",
+            hours_en="24 hours",
         ),
-        CrisisLine(number="120", name_zh="急救", name_en="Ambulance"),
-        CrisisLine(number="110", name_zh="报警", name_en="Police"),
+        CrisisLine(
+            number="120",
+            name_zh="急救",
+            name_en="Ambulance",
+            use="ambulance",
+            purpose_zh="受伤了、吃了药，或者身体出了急事",
+            purpose_en="if you are hurt, took something, or need a doctor now",
+            hours_zh="24 小时",
+            hours_en="24 hours",
+        ),
+        CrisisLine(
+            number="12356",
+            name_zh="全国心理援助热线",
+            name_en="National mental health line",
+            use="talk",
+            purpose_zh="心里难受，想找人说说",
+            purpose_en="to talk to someone when things feel too much",
+            hours_zh="每天至少 18 小时",
+            hours_en="at least 18 hours a day",
+        ),
+        CrisisLine(
+            number="12355",
+            name_zh="青少年服务台",
+            name_en="Youth helpline",
+            use="talk",
+            purpose_zh="心理和法律上的帮助，比如被欺负、被打",
+            purpose_en="help with feelings and legal help, e.g. bullying or being hurt",
+            hours_zh="各地时间不同",
+            hours_en="hours differ by area",
+        ),
     )
 
 
 class CrisisResourceSettings(_Section):
-    """Lines shown at once in a crisis: national ones first, then local ones."""
+    """The lines students are shown: danger-now lines first, then lines to talk to."""
 
     lines: tuple[CrisisLine, ...] = Field(default_factory=_default_lines, min_length=1)
+
+    @model_validator(mode="after")
+    def _every_use_has_a_line(self) -> CrisisResourceSettings:
+        # Texts say "call {police} now", "{ambulance} if you took something" and name a line
+        # to talk to: each needs a number.
+        uses: tuple[LineUse, ...] = ("police", "ambulance", "talk")
+        missing = [use for use in uses if not self.of(use)]
+        if missing:
+            raise ValueError("needs a line with use = " + " and one with use = ".join(missing))
+        return self
+
+    def of(self, use: LineUse) -> tuple[CrisisLine, ...]:
+        """The lines for one use, in the configured order."""
+        return tuple(line for line in self.lines if line.role == use)
+
+
+class TakeoverSettings(_Section):
+    """A counselor holding a student's chat: how long the student may wait for an answer."""
+
+    # Past this, the counselor and the tier above are paged again; past it once more, the
+    # bot takes the chat back and shows the crisis lines.
+    quiet_after: Duration = timedelta(minutes=5)
+
+    @field_validator("quiet_after")
+    @classmethod
+    def _sensible(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(hours=2):
+            raise ValueError('expected a duration from "1m" to "2h", such as "5m"')
+        return value
+
+
+class AccessSettings(_Section):
+    """Counselors' console sign-in and the integration API's tokens."""
+
+    token_ttl: Duration = timedelta(days=30)
+    # Failed sign-ins, per counselor and per source address, within login_window, before
+    # sign-in is refused for lockout (even with the right password).
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_window: Duration = timedelta(minutes=15)
+    lockout: Duration = timedelta(minutes=15)
 
 
 class LoggingSettings(_Section):
@@ -343,6 +467,8 @@ class Settings(_Section):
     escalation: EscalationSettings = EscalationSettings()
     reminders: ReminderSettings = ReminderSettings()
     crisis_resources: CrisisResourceSettings = CrisisResourceSettings()
+    takeover: TakeoverSettings = TakeoverSettings()
+    access: AccessSettings = AccessSettings()
     logging: LoggingSettings = LoggingSettings()
     data_keys: tuple[SecretStr, ...] = Field(default=(), exclude=True)
     source: str = Field(default="<defaults>", exclude=True)
@@ -428,7 +554,25 @@ def _secrets_in_file(raw: Mapping[str, Any], source: str) -> list[str]:
                 else ("unknown key")
             )
             found.append(f"{source}: {key}: {why}")
+    database = raw.get("database")
+    url = database.get("url") if isinstance(database, Mapping) else None
+    if isinstance(url, str) and database_password(url):
+        found.append(
+            f"{source}: database.url: has a password; secrets are read from "
+            f"${ENV_DATABASE_URL}, never from the file"
+        )
     return found
+
+
+def database_password(url: str) -> str | None:
+    """The password in a database URL, if it carries one."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return None
+    userinfo, at, _host = netloc.rpartition("@")
+    _user, colon, password = userinfo.partition(":")
+    return unquote(password) if at and colon and password else None
 
 
 def settings_from_mapping(

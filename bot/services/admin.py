@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFoundError, UsageError
+from storage.audit import audit
 from storage.models import (
-    AuditEvent,
     Counselor,
     CounselorContact,
     CounselorSchool,
@@ -24,29 +24,6 @@ from storage.models import (
 ROLES = ("school_counselor", "district_crisis", "hospital_liaison", "admin")
 CONTACT_CHANNELS = ("telegram", "email", "wecom", "dingtalk", "webhook", "phone", "console")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
-
-def audit(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    actor: str,
-    action: str,
-    subject_type: str,
-    subject_id: object,
-    **details: object,
-) -> None:
-    """Append an audit event (ids and counts only, never student text)."""
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            details=dict(details),
-        )
-    )
 
 
 async def school_by_ref(session: AsyncSession, ref: str) -> School:
@@ -301,3 +278,43 @@ async def list_counselors(session: AsyncSession) -> list[tuple[int, str, str, st
             channels += "\tinactive"
         out.append((counselor.id, counselor.name, counselor.role, schools, channels))
     return out
+
+
+async def record_guardian_consent(
+    session: AsyncSession,
+    *,
+    school_ref: str,
+    student_number: str,
+    consent: bool,
+    now: datetime,
+    actor: str,
+) -> Student:
+    """Record (or withdraw) a guardian's consent that arrived after the roster import.
+
+    The student's record is what the flows read on every message and what codes issued
+    later carry; a code issued before never overrides it (see ``flow_effects._code``).
+    """
+    school = await school_by_ref(session, school_ref)
+    student = await session.scalar(
+        select(Student).where(
+            Student.school_id == school.id,
+            Student.student_number == student_number.strip(),
+            Student.status != "deleted",
+        )
+    )
+    if student is None:
+        raise NotFoundError(
+            f"no student {student_number!r} in {school.code} "
+            f"(see `heartguard students list --school {school.code}`)"
+        )
+    if student.guardian_consent != consent:
+        student.guardian_consent = consent
+        audit(
+            session,
+            now=now,
+            actor=actor,
+            action="guardian_consent_recorded" if consent else "guardian_consent_withdrawn",
+            subject_type="student",
+            subject_id=student.id,
+        )
+    return student

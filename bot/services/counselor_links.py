@@ -11,12 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFoundError, UsageError
-from bot.services.admin import audit
-from bot.services.enrollment import Redemption, canonical, check_ttl, code_hash, new_code
+from bot.services.one_time_codes import (
+    Redemption,
+    check_ttl,
+    code_hash,
+    new_code,
+    revoke_unused,
+    spend,
+)
+from storage.audit import audit
 from storage.models import Counselor, CounselorContact, CounselorLinkCode
 
 
@@ -40,14 +47,8 @@ async def issue(
         raise NotFoundError(f"no counselor #{counselor_id} (see `heartguard counselors list`)")
     if not counselor.active:
         raise UsageError(f"counselor #{counselor_id} is inactive")
-    await session.execute(
-        update(CounselorLinkCode)
-        .where(
-            CounselorLinkCode.counselor_id == counselor.id,
-            CounselorLinkCode.used_at.is_(None),
-            CounselorLinkCode.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
+    await revoke_unused(
+        session, CounselorLinkCode, CounselorLinkCode.counselor_id, [counselor.id], now
     )
     code = new_code()
     session.add(
@@ -87,29 +88,16 @@ async def redeem(
     One chat belongs to one counselor: a chat linked before to someone else moves, and the
     counselor's older chat on the same channel is dropped (a new phone, a new account).
     """
-    if not 4 <= len(canonical(code)) <= 32:
-        return LinkResult(Redemption.INVALID)
-    row = await session.scalar(
-        select(CounselorLinkCode).where(CounselorLinkCode.code_hash == code_hash(code))
-    )
-    if row is None or row.revoked_at is not None:
-        return LinkResult(Redemption.INVALID)
-    if row.used_at is not None:
-        return LinkResult(Redemption.USED)
-    if row.expires_at <= now:
-        return LinkResult(Redemption.EXPIRED)
+
+    async def active(row: CounselorLinkCode) -> bool:
+        found = await session.get(Counselor, row.counselor_id)
+        return found is not None and found.active
+
+    outcome, row = await spend(session, CounselorLinkCode, code, now, accept=active)
+    if row is None:
+        return LinkResult(outcome)
     counselor = await session.get(Counselor, row.counselor_id)
-    if counselor is None or not counselor.active:
-        return LinkResult(Redemption.INVALID)
-    # Conditional on still being unused, so two chats racing for one code cannot both win.
-    spent = await session.execute(
-        update(CounselorLinkCode)
-        .where(CounselorLinkCode.id == row.id, CounselorLinkCode.used_at.is_(None))
-        .values(used_at=now)
-        .returning(CounselorLinkCode.id)
-    )
-    if spent.first() is None:
-        return LinkResult(Redemption.USED)
+    assert counselor is not None  # accepted just now, in this transaction
     await session.execute(
         delete(CounselorContact).where(
             CounselorContact.channel == channel,

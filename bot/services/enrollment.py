@@ -1,62 +1,32 @@
 """One-time enrollment codes that link a chat to a roster student.
 
-A code is 10 symbols from a 31-letter alphabet without look-alikes (about 49 bits), shown as
-``XXXXX-XXXXX``. Only its SHA-256 is searchable; the code itself is stored encrypted so it can
-be exported again for teachers. A code expires, can be used once, and carries the school's
+The code logic is shared with counselor link codes (``one_time_codes``). An enrollment code is
+also stored encrypted, so it can be exported again for teachers, and it carries the school's
 guardian-consent record at the time it was issued.
 """
 
 from __future__ import annotations
 
 import csv
-import enum
-import hashlib
 import io
-import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import NotFoundError, UsageError
-from bot.services.admin import audit, school_by_ref
+from bot.errors import NotFoundError
+from bot.services.admin import school_by_ref
+from bot.services.one_time_codes import (
+    Redemption,
+    code_hash,
+    new_code,
+    revoke_unused,
+    spend,
+)
+from storage.audit import audit
 from storage.crypto import DataCipher
-from storage.models import EnrollmentCode, School, SchoolClass, Student
-
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-LENGTH = 10
-
-
-def new_code() -> str:
-    """A fresh random code, formatted for people."""
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def canonical(code: str) -> str:
-    """Forgiving form of what a student typed: case, spaces, dashes and full width ignored."""
-    text = unicodedata.normalize("NFKC", code).upper()
-    return "".join(ch for ch in text if ch.isalnum())
-
-
-def looks_like_code(text: str) -> bool:
-    """A typed enrollment or link code: not words, so not for the risk detector.
-
-    Random codes can spell slang by chance (ZS32Z); scanning them would start a screen in
-    the middle of onboarding.
-    """
-    stripped = text.strip()
-    if not 8 <= len(stripped) <= 14 or " " in stripped:
-        return False
-    raw = canonical(stripped)
-    return len(raw) == LENGTH and all(ch in ALPHABET for ch in raw)
-
-
-def code_hash(code: str) -> str:
-    """The searchable digest of a code."""
-    return hashlib.sha256(canonical(code).encode("ascii", "ignore")).hexdigest()
+from storage.models import EnrollmentCode, SchoolClass, Student
 
 
 @dataclass(frozen=True)
@@ -114,16 +84,7 @@ async def issue_codes(
             "(already enrolled? use --include-enrolled)"
         )
     ids = [student.id for student, _ in rows]
-    for start in range(0, len(ids), 500):
-        await session.execute(
-            update(EnrollmentCode)
-            .where(
-                EnrollmentCode.student_id.in_(ids[start : start + 500]),
-                EnrollmentCode.used_at.is_(None),
-                EnrollmentCode.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
-        )
+    await revoke_unused(session, EnrollmentCode, EnrollmentCode.student_id, ids, now)
     issued = []
     expires = now + ttl
     for student, klass_name in rows:
@@ -214,15 +175,6 @@ def to_csv(codes: list[IssuedCode], tz_name: str) -> str:
     return out.getvalue()
 
 
-class Redemption(enum.StrEnum):
-    """What happened to a code a student typed."""
-
-    OK = "ok"
-    INVALID = "invalid"
-    EXPIRED = "expired"
-    USED = "used"
-
-
 @dataclass(frozen=True)
 class RedeemResult:
     """The outcome and, when OK, the linked student."""
@@ -233,30 +185,10 @@ class RedeemResult:
 
 
 async def redeem(session: AsyncSession, code: str, *, now: datetime) -> RedeemResult:
-    """Spend a code inside the caller's transaction.
-
-    The update is conditional on the code still being unused, so two chats racing for one code
-    cannot both win.
-    """
-    if not 4 <= len(canonical(code)) <= 32:
-        return RedeemResult(Redemption.INVALID)
-    row = await session.scalar(
-        select(EnrollmentCode).where(EnrollmentCode.code_hash == code_hash(code))
-    )
-    if row is None or row.revoked_at is not None:
-        return RedeemResult(Redemption.INVALID)
-    if row.used_at is not None:
-        return RedeemResult(Redemption.USED)
-    if row.expires_at <= now:
-        return RedeemResult(Redemption.EXPIRED)
-    spent = await session.execute(
-        update(EnrollmentCode)
-        .where(EnrollmentCode.id == row.id, EnrollmentCode.used_at.is_(None))
-        .values(used_at=now)
-        .returning(EnrollmentCode.id)
-    )
-    if spent.first() is None:
-        return RedeemResult(Redemption.USED)
+    """Spend a code inside the caller's transaction."""
+    outcome, row = await spend(session, EnrollmentCode, code, now)
+    if row is None:
+        return RedeemResult(outcome)
     audit(
         session,
         now=now,
@@ -266,15 +198,3 @@ async def redeem(session: AsyncSession, code: str, *, now: datetime) -> RedeemRe
         subject_id=row.student_id,
     )
     return RedeemResult(Redemption.OK, row.student_id, row.guardian_consent)
-
-
-def school_zone(school: School) -> str:
-    """The school's time zone name."""
-    return school.timezone
-
-
-def check_ttl(ttl: timedelta) -> timedelta:
-    """Refuse codes that would never expire or expire at once."""
-    if ttl <= timedelta(0) or ttl > timedelta(days=366):
-        raise UsageError("--ttl: expected a duration between 1m and 366d")
-    return ttl

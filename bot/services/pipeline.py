@@ -9,27 +9,30 @@ commit loses nothing the student was told; a crash after it loses no case reques
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import weakref
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
 from bot.services import students
-from bot.services.enrollment import looks_like_code
 from bot.services.flow_effects import EventContext, apply_event
+from bot.services.language import script_language
+from bot.services.one_time_codes import looks_like_code
+from bot.services.relay import Relay, intercept
 from bot.services.render import Outbound, Renderer
+from escalation.coverage import Reach, ReachFinder
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
 from storage.models import Conversation as ConversationRow
-from storage.models import Message, RiskAssessmentRecord
+from storage.models import Counselor, Message, RiskAssessmentRecord
+from storage.models import Student as StudentRow
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ InboundKind = Literal["text", "edited", "caption", "button", "command", "media"]
 SCANNED: frozenset[str] = frozenset({"text", "edited", "caption"})
 # A channel's token for the question its buttons answer (None: no live buttons).
 PromptOf = Callable[[Sequence[Outbound]], str | None]
+# "/name@bot rest": the name is the first run of non-space characters after the slash.
+_COMMAND_LINE = re.compile(r"\s*/?(\S*)\s*(.*)", re.DOTALL)
 # One message can chain a few outside answers (a code check); more would be a loop.
 _MAX_SYSTEM_STEPS = 3
 
@@ -73,6 +78,12 @@ class Outcome:
     erased: bool = False
     language: str = "zh"
     stale: bool = False
+    # Who the replies said was told (a crisis) or will follow up; None when they said neither.
+    reach: Reach | None = None
+    # A counselor holds the chat: the bot said nothing, and this goes to them after commit.
+    relay: Relay | None = None
+    # The chat was a counselor's until its case closed (their id): the student is told.
+    ended_by: int | None = None
 
 
 class Pipeline:
@@ -86,6 +97,7 @@ class Pipeline:
         cipher: DataCipher,
         detector: Detector,
         engine: FlowEngine,
+        reach: ReachFinder | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -93,19 +105,7 @@ class Pipeline:
         self.detector = detector
         self.engine = engine
         self.renderer = Renderer(engine.catalog, settings)
-        # One lock per chat identity: a student's messages are handled in arrival order,
-        # different students concurrently. Weak values let idle locks disappear.
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-
-    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
-        key = (channel, external_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
+        self.reach = reach
 
     async def handle(
         self, inbound: Inbound, now: datetime, *, prompt_of: PromptOf | None = None
@@ -119,29 +119,56 @@ class Pipeline:
                 on the chat identity in the same transaction, so that keyboards shown before
                 go stale together with the step that left them behind.
         """
-        async with self._lock(inbound.channel, inbound.external_id):
-            async with self.sessions() as session, session.begin():
-                chat = await students.open_chat(
-                    session,
-                    channel=inbound.channel,
-                    external_id=inbound.external_id,
-                    chat_id=inbound.chat_id,
-                    now=now,
-                    create=inbound.prompt is None,
-                )
-                if chat is None:
-                    return Outcome(student_id=0, stale=True)
-                student, identity = chat.student, chat.identity
-                if inbound.prompt is not None and identity.prompt != inbound.prompt:
-                    # Checked in the step's own transaction: no other step can slip between.
-                    return Outcome(student_id=student.id, stale=True, language=student.language)
-                outcome, pending, language = await self._transaction(session, chat, inbound, now)
-                # Rendering is pure; the student is told nothing before the commit.
-                outcome.replies = self.renderer.replies(pending, language)
-                outcome.language = language
-                if prompt_of is not None and outcome.replies and not outcome.erased:
-                    identity.prompt = prompt_of(outcome.replies)
-            return outcome
+        # Callers serialise one chat identity's messages (StudentService holds its lock).
+        async with self.sessions() as session, session.begin():
+            chat = await students.open_chat(
+                session,
+                channel=inbound.channel,
+                external_id=inbound.external_id,
+                chat_id=inbound.chat_id,
+                now=now,
+                create=inbound.prompt is None,
+            )
+            if chat is None:
+                return Outcome(student_id=0, stale=True)
+            student, identity = chat.student, chat.identity
+            if inbound.prompt is not None and identity.prompt != inbound.prompt:
+                # Checked in the step's own transaction: no other step can slip between.
+                return Outcome(student_id=student.id, stale=True, language=student.language)
+            outcome, pending, language = await self._transaction(session, chat, inbound, now)
+            extra = await self._reach(session, outcome, pending, language, now)
+            # Rendering is pure; the student is told nothing before the commit.
+            outcome.replies = self.renderer.replies(pending, language, extra)
+            outcome.language = language
+            if outcome.ended_by is not None:
+                holder = await session.get(Counselor, outcome.ended_by)
+                name = holder.name if holder is not None else ""
+                ended = self.renderer.text("takeover.ended", language, {"name": name})
+                outcome.replies.insert(0, Outbound(ended))
+            if prompt_of is not None and outcome.replies and not outcome.erased:
+                identity.prompt = prompt_of(outcome.replies)
+        return outcome
+
+    async def _reach(
+        self,
+        session: AsyncSession,
+        outcome: Outcome,
+        pending: list[Reply],
+        language: str,
+        now: datetime,
+    ) -> dict[str, str] | None:
+        """Who the replies may say was told: only what the roster can do right now."""
+        alerted, followup = self.renderer.uses_reach(pending)
+        if not (alerted or followup):
+            return None
+        reach = Reach.NOBODY  # without a way to tell, promise nobody
+        if self.reach is not None and not outcome.erased:
+            school_id = await session.scalar(
+                select(StudentRow.school_id).where(StudentRow.id == outcome.student_id)
+            )
+            reach = await self.reach.find(session, school_id, now, look_ahead=followup)
+        outcome.reach = reach
+        return self.renderer.reach_params(reach, language)
 
     async def _transaction(
         self, session: AsyncSession, chat: students.Chat, inbound: Inbound, now: datetime
@@ -164,13 +191,20 @@ class Pipeline:
         outcome = Outcome(student_id=student.id)
         signal = NO_SIGNAL
         record: RiskAssessmentRecord | None = None
-        if inbound.kind in SCANNED and not looks_like_code(inbound.value):
+        said = scanned_text(inbound)
+        if said and student.language_source is None and not looks_like_code(said):
+            # A newcomer who writes English is answered in English, crisis replies included,
+            # from this very message until they pick a language.
+            guess = script_language(said)
+            if guess is not None:
+                student.language, student.language_source = guess, "detected"
+        if said is not None and not looks_like_code(said):
             # Read before this message is flushed, so the window is the messages before it.
             with session.no_autoflush:
                 window = await students.recent_texts(
                     session, self.cipher, student.id, before_id=None
                 )
-            assessment = self.detector.assess(inbound.value, window)
+            assessment = self.detector.assess(said, window)
             record = RiskAssessmentRecord(
                 message=message,
                 student_id=student.id,
@@ -200,6 +234,23 @@ class Pipeline:
                     "categories": list(assessment.categories),
                 }
             )
+        seized = await intercept(
+            session,
+            student=student,
+            message=message,
+            assessment=record,
+            signal=signal,
+            text=_shown(inbound),
+            command=_command(inbound),
+            now=now,
+            quiet_after=self.settings.takeover.quiet_after,
+        )
+        if seized.relay is not None:
+            # A counselor holds the chat: the bot is silent; the flow stays where it was.
+            outcome.relay = seized.relay
+            outcome.created_case_request = seized.created_case_request
+            return outcome, [], student.language
+        outcome.ended_by = seized.ended_by
         conversation: Conversation | None = self._load(row)
         step_input = _flow_input(inbound)
         context = EventContext(
@@ -285,16 +336,48 @@ class Pipeline:
         row.updated_at = now
 
 
+def split_command(value: str) -> tuple[str, str]:
+    """A command line as a channel delivers it → (command name, the text after it).
+
+    ``"/talk@HeartGuardBot 我今晚就去…"`` → ``("talk", "我今晚就去…")``. The name is lower-case
+    without the slash or a bot's @name; the rest keeps the student's own spacing.
+    """
+    match = _COMMAND_LINE.match(value)
+    head, rest = (match[1], match[2]) if match else ("", value)
+    return head.split("@", 1)[0].lower(), rest.strip()
+
+
+def scanned_text(inbound: Inbound) -> str | None:
+    """What the detector reads in this message: the text, or the words after a command.
+
+    "/talk 我今晚就去跳楼" runs /talk and is read like the same words sent alone, so a crisis
+    written after a command raises a case like any other.
+    """
+    if inbound.kind in SCANNED:
+        return inbound.value
+    if inbound.kind == "command":
+        return split_command(inbound.value)[1] or None
+    return None
+
+
+def _command(inbound: Inbound) -> str | None:
+    return split_command(inbound.value)[0] if inbound.kind == "command" else None
+
+
+def _shown(inbound: Inbound) -> str:
+    """What the counselor holding the chat sees of this message."""
+    if inbound.kind in SCANNED:
+        return inbound.value
+    if inbound.kind == "command":
+        return "/" + inbound.value.lstrip("/")
+    return f"[{inbound.kind}: {inbound.value}]"
+
+
 def _flow_input(inbound: Inbound) -> Input:
     if inbound.kind == "command":
-        return Input.command(inbound.value.lstrip("/").split("@", 1)[0].strip().lower())
+        return Input.command(split_command(inbound.value)[0] or "help")
     if inbound.kind == "button":
         return Input.button(inbound.value)
     if inbound.kind == "media":
         return Input.media(inbound.value)
     return Input.text(inbound.value)
-
-
-def dumps_event(student: str, event: dict[str, Any]) -> str:
-    """One JSON line for an event, naming its student."""
-    return json.dumps({**event, "student": student}, ensure_ascii=False, default=str)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config.settings import WEEKDAYS, ReminderSettings
+from bot.config.settings import ReminderSettings
+from core.clock import WEEKDAYS
 
 # A reminder missed by a restart or an outage is still sent within this window.
 CATCH_UP = timedelta(hours=6)
@@ -81,3 +82,61 @@ def due_weekly(settings: ReminderSettings, slot: Slot, now: datetime) -> str | N
     if _quiet(settings, local.time()) or not _in_term(settings, local.date()):
         return None
     return f"weekly:{week_key(day)}"
+
+
+WEEK_MINUTES = 7 * 1440
+
+
+@dataclass(frozen=True)
+class DueWindow:
+    """The weekly slots due now in one time zone, as minutes of the week (Monday 00:00 = 0).
+
+    A student's slot ``(weekday, minute)`` is due when ``first <= weekday * 1440 + minute
+    <= last``; ``key`` is the claim key of every reminder due in the window. The planning
+    query filters by it, so only due students are read.
+    """
+
+    key: str
+    first: int
+    last: int
+
+
+def _effective(settings: ReminderSettings, raw: int) -> int:
+    """Where a slot lands (minute of the week, maybe past Sunday) after quiet hours move it."""
+    day, minute = divmod(raw, 1440)
+    if not _quiet(settings, time(minute // 60, minute % 60)):
+        return raw
+    end = settings.quiet_end.hour * 60 + settings.quiet_end.minute
+    return day * 1440 + end if end > minute else (day + 1) * 1440 + end
+
+
+def _first_at_least(settings: ReminderSettings, target: int) -> int:
+    """The smallest slot whose effective time is >= target (WEEK_MINUTES when none)."""
+    low, high = 0, WEEK_MINUTES
+    while low < high:
+        middle = (low + high) // 2
+        if _effective(settings, middle) >= target:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def due_window(settings: ReminderSettings, zone: str, now: datetime) -> DueWindow | None:
+    """The slots :func:`due_weekly` finds due at ``now`` in ``zone``, as one range, or None.
+
+    Exactly the same answer as calling :func:`due_weekly` for every slot (a test checks it):
+    a slot is due when its effective time (after quiet hours) lies in the catch-up window
+    that ends now, and where slots land only grows with the slot, so the due slots form
+    one range.
+    """
+    local = now.astimezone(ZoneInfo(zone))
+    if _quiet(settings, local.time()) or not _in_term(settings, local.date()):
+        return None
+    elapsed = local.weekday() * 1440 + local.hour * 60 + local.minute
+    catch_up = int(CATCH_UP.total_seconds() // 60)
+    first = _first_at_least(settings, elapsed - catch_up + 1)
+    last = _first_at_least(settings, elapsed + 1) - 1
+    if first > last:
+        return None
+    return DueWindow(f"weekly:{week_key(local.date())}", first, last)

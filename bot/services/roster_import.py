@@ -13,7 +13,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
-from bot.services.admin import audit
+from storage.audit import audit
 from storage.models import School, SchoolClass, Student
 
 # Header spellings seen in the wild, English and Chinese, mapped to our field names.

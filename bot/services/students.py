@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.admin import audit
 from flows import StudentProfile
+from storage.audit import audit
 from storage.crypto import DataCipher
 from storage.models import (
     CaseRequest,
@@ -28,6 +29,14 @@ from storage.models import (
 
 ANONYMOUS_NAME = "匿名同学"
 WINDOW = 5
+# A lone UTF-16 surrogate: Python keeps one from JSON ("\ud800") and stores it (the cipher
+# passes it through), but no UTF-8 file can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Text any UTF-8 file can hold: lone surrogates become U+FFFD (�), nothing else changes."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 # Built once: constructing this statement cost more than running it (every message asks).
@@ -112,6 +121,7 @@ async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id
         delete(Conversation).where(Conversation.student_id.in_((chat_student.id, roster.id)))
     )
     roster.language = chat_student.language
+    roster.language_source = chat_student.language_source
     roster.consent_at = chat_student.consent_at
     roster.status = "active"
     await session.flush()
@@ -258,7 +268,7 @@ async def export(session: AsyncSession, cipher: DataCipher, student: Student) ->
                 "at": m.created_at.isoformat(),
                 "direction": m.direction,
                 "kind": m.kind,
-                "text": cipher.decrypt(m.text_enc) if m.text_enc else None,
+                "text": printable(cipher.decrypt(m.text_enc)) if m.text_enc else None,
             }
             for m in messages
         ],
@@ -272,19 +282,28 @@ async def export(session: AsyncSession, cipher: DataCipher, student: Student) ->
             }
             for r in results
         ],
-        "safety_plan": json.loads(cipher.decrypt(plan.plan_enc)) if plan else None,
+        "safety_plan": json.loads(printable(cipher.decrypt(plan.plan_enc))) if plan else None,
     }
 
 
 async def erase(session: AsyncSession, student: Student, now: datetime) -> None:
     """Erase the student's data on request; safety records stay for the retention period.
 
-    Messages, check-ins, the safety plan, the conversation and the chat link go. Risk
-    assessments (levels and offsets, no text) and case requests stay, tied to the student id,
-    until the retention period ends.
+    Messages, check-ins, the safety plan, the conversation, the chat link and the verdicts on
+    everyday messages go. Safety records (risk assessments at moderate or above: levels and
+    offsets, no text; case requests; cases) stay, tied to the student id, until the retention
+    period ends, when the daily retention job (``bot/services/retention.py``) deletes them.
     """
     for model in (Message, CheckinResult, SafetyPlan, Conversation, ChannelIdentity):
         await session.execute(delete(model).where(model.student_id == student.id))
+    # Verdicts on everyday messages are no safety record: they go with the messages.
+    await session.execute(
+        delete(RiskAssessmentRecord).where(
+            RiskAssessmentRecord.student_id == student.id,
+            RiskAssessmentRecord.level.in_(("none", "low")),
+            ~exists().where(CaseRequest.assessment_id == RiskAssessmentRecord.id),
+        )
+    )
     student.status = "deleted"
     student.reminder_opt_in = False
     student.consent_at = None

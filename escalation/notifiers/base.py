@@ -40,6 +40,8 @@ class Alert:
     evidence_quote: str | None = None
     actions: tuple[str, ...] = ("ack", "contacted", "refer", "resolve")
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The student's /talk wishes, as codes: preferred_time, preferred_channel.
+    wishes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

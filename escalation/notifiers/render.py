@@ -9,7 +9,7 @@ quote) can forge extra lines such as a fake "already handled" notice.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from escalation.notifiers.base import Alert
@@ -31,6 +31,27 @@ _CALL: dict[str, tuple[str, str]] = {
     "emergency": ("学生可能处于危险中，请立即处理", "a student may be in danger, act now"),
     "urgent": ("请尽快处理", "please respond soon"),
     "routine": ("请在工作时间内跟进", "please follow up during school hours"),
+}
+# The student's /talk wishes, by code (the flows' options), in both languages.
+WISHES: dict[str, tuple[str, str]] = {
+    "asap": ("越快越好", "as soon as possible"),
+    "break_time": ("课间", "during a break"),
+    "after_school": ("放学后", "after school"),
+    "anytime": ("什么时候都行", "any time"),
+    "in_person": ("当面聊", "in person"),
+    "chat": ("在这里发消息", "by message in the chat"),
+    "phone": ("打电话", "by phone"),
+}
+# Why an alert about a taken-over chat was sent again.
+_TAKEOVER: dict[str, tuple[str, str]] = {
+    "quiet": (
+        "接手对话的老师没有及时回复学生，学生在等待",
+        "the counselor who took the chat has not answered; the student is waiting",
+    ),
+    "released": (
+        "接手的老师请区危机干预团队接着和学生对话",
+        "the counselor who took the chat asks the district team to carry it on",
+    ),
 }
 # Characters that carry meaning in the robots' markdown (links, HTML, emphasis, headings, code).
 # Swapped for their full-width twins, which read the same to a Chinese reader but render inert.
@@ -109,6 +130,15 @@ def _status(status: str) -> tuple[str, str]:
     return STATUS.get(status, (status, status))
 
 
+def wish_words(wishes: Mapping[str, str]) -> tuple[str, str] | None:
+    """("越快越好 · 在这里发消息", "as soon as possible · by message in the chat"), or None."""
+    codes = [wishes[k] for k in ("preferred_time", "preferred_channel") if wishes.get(k)]
+    if not codes:
+        return None
+    words = [WISHES.get(code, (code, code)) for code in codes]
+    return " · ".join(zh for zh, _ in words), " · ".join(en for _, en in words)
+
+
 def _lines(alert: Alert, clean: Clean) -> list[str]:
     zh, en = priority_words(alert.priority)
     number = clean(alert.case_number)
@@ -136,6 +166,9 @@ def _lines(alert: Alert, clean: Clean) -> list[str]:
         ]
     else:
         call_zh, call_en = _CALL.get(alert.priority, _CALL["urgent"])
+        again = _TAKEOVER.get(alert.extra.get("takeover", ""))
+        if again is not None:
+            call_zh, call_en = again
         head = [f"【{zh}】心卫绿色通道：{call_zh}", f"[{en}] HeartGuard green channel: {call_en}"]
         tail = [
             f"请在 Telegram 中点击“确认”，或运行：heartguard cases ack {alert.case_id}",
@@ -153,6 +186,9 @@ def _lines(alert: Alert, clean: Clean) -> list[str]:
         f"原因 Reason: {clean(alert.reason)}",
         f"检测说明 Why flagged: {clean(alert.explanation)}",
     ]
+    wished = wish_words(alert.wishes)
+    if wished is not None:
+        body.append(f"学生的希望 Wishes: {wished[0]} / {wished[1]}")
     if alert.evidence_quote:  # set by the engine only as far as config allows quoting
         body.append(f"引用 Quote: “{clean(alert.evidence_quote)}”")
     notice = [

@@ -22,12 +22,13 @@ from typing import Any
 
 import httpx
 
+from core.errors import HeartGuardError
 from escalation.notifiers.base import Alert, SendResult
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 
 
-class WebhookVerificationError(ValueError):
+class WebhookVerificationError(HeartGuardError, ValueError):
     """A webhook failed verification: missing headers, bad signature or stale timestamp."""
 
 

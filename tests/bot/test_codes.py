@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import admin, enrollment, roster_import
-from bot.services.enrollment import Redemption
+from bot.services.one_time_codes import Redemption, looks_like_code
 from storage.crypto import DataCipher
 
 NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -116,7 +116,7 @@ def test_codes_are_never_read_as_risk() -> None:
     detector = default_detector()
     # Codes that spell slang by chance (ZS for 自杀) must not start a screen mid-onboarding.
     for code in ("MHBKU-ZS32Z", "ZS767-ZTNB6", "WRPEY-SM2ZS"):
-        assert enrollment.looks_like_code(code)
+        assert looks_like_code(code)
         assert detector.assess(code).level.label == "none"
-    assert not enrollment.looks_like_code("我想自杀")
-    assert not enrollment.looks_like_code("zs")
+    assert not looks_like_code("我想自杀")
+    assert not looks_like_code("zs")

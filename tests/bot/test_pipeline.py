@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import AppContext, build_pipeline
+from bot.bootstrap import AppContext, build_runtime
 from bot.channels.console import Console
 from bot.config.settings import load_settings
 from bot.services import admin, enrollment, roster_import
@@ -77,8 +77,11 @@ async def code(app: AppContext) -> str:
     return issued[0].code
 
 
+NO_TELEGRAM = {"telegram": None}
+
+
 def console(app: AppContext) -> Console:
-    return Console(build_pipeline(app), Clock())
+    return Console(build_runtime(app, clock=Clock(), plugs=NO_TELEGRAM).students)
 
 
 def said(outcome: Outcome) -> str:
@@ -174,8 +177,10 @@ async def test_full_weekly_checkin_stores_scored_results(app: AppContext, code: 
         if any(e["instrument"] in ("gad2", "gad7") for e in completed):
             break  # the screening part is over; the close offers help we do not take here
         assert outcome.replies[-1].buttons, said(outcome)
-        # Mood (the first question): the middle option; every item after: "not at all".
-        choice = "3" if not answered else "1"
+        # Mood (the first question): the middle option; every item after: "not at all",
+        # and "no" to the ASQ that ends every check-in from grade 7.
+        keys = [key for key, _ in outcome.replies[-1].buttons]
+        choice = "3" if not answered else "no" if "no" in keys else "1"
         outcome = await chat.send("s1", "button", choice)
     instruments = {str(e["instrument"]) for e in completed}
     assert {"phq2", "gad2"} <= instruments
@@ -193,13 +198,14 @@ async def test_conversation_survives_a_restart(app: AppContext, code: str) -> No
     assert question in said(again)  # a kind re-prompt of the same question, not a reset
 
 
-async def test_text_is_encrypted_and_safeguarding_makes_a_routine_request(
+async def test_text_is_encrypted_and_safeguarding_makes_an_urgent_request(
     app: AppContext, code: str
 ) -> None:
     chat = console(app)
     await onboard(chat, "s1", code)
     outcome = await chat.send("s1", "text", "我爸喝醉了就打我")
-    assert [e["priority"] for e in events(outcome, "case_requested")] == ["routine"]
+    # Raised from triage's routine: a child who discloses abuse may not be safe tonight.
+    assert [e["priority"] for e in events(outcome, "case_requested")] == ["urgent"]
     async with app.sessions() as session:
         tokens = (await session.scalars(select(Message.text_enc))).all()
     assert tokens

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -10,11 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.port import Attachment, Delivery, DeliveryResult
 from bot.config.settings import Settings, load_settings, settings_from_mapping
 from bot.services import admin
 from bot.services.reminder_plan import Slot, due_weekly
-from bot.services.reminders import Delivery, ReminderRunner
-from bot.services.render import Renderer
+from bot.services.reminders import ReminderRunner
+from bot.services.render import Outbound, Renderer
 from flows import load_catalog
 from storage.models import (
     AuditEvent,
@@ -34,15 +36,18 @@ MIN = timedelta(minutes=1)
 
 @dataclass
 class Transport:
-    """Records texts per chat; can answer from a script."""
+    """A student port that records texts per chat; can answer from a script."""
 
-    script: list[Delivery] = field(default_factory=list)
+    script: list[DeliveryResult] = field(default_factory=list)
     sent: list[tuple[str, str]] = field(default_factory=list)
+    channel: str = "telegram"
 
-    async def send(self, chat_id: str, text: str) -> Delivery:
-        result = self.script.pop(0) if self.script else Delivery("ok")
-        if result.outcome == "ok":
-            self.sent.append((chat_id, text))
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Outbound], attachments: Sequence[Attachment] = ()
+    ) -> DeliveryResult:
+        result = self.script.pop(0) if self.script else DeliveryResult(Delivery.DELIVERED)
+        if result.ok:
+            self.sent.extend((chat_id, reply.text) for reply in replies)
         return result
 
 
@@ -166,7 +171,7 @@ async def test_a_blocked_bot_marks_the_student_unreachable(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     ids = await seed(sessions, count=1)
-    transport = Transport(script=[Delivery("forbidden", error="bot was blocked")])
+    transport = Transport(script=[DeliveryResult(Delivery.BLOCKED, error="bot was blocked")])
     report = await runner(sessions, transport).tick(FRI_1630 + MIN)
     assert report.unreachable == 1
     async with sessions() as session:
@@ -181,7 +186,7 @@ async def test_a_blocked_bot_marks_the_student_unreachable(
 
 async def test_retry_after_is_honoured(sessions: async_sessionmaker[AsyncSession]) -> None:
     await seed(sessions, count=1)
-    transport = Transport(script=[Delivery("retry", retry_after=0.01)])
+    transport = Transport(script=[DeliveryResult(Delivery.RETRY, retry_after=0.01)])
     report = await runner(sessions, transport).tick(FRI_1630 + MIN)
     assert (report.retries, report.sent) == (1, 1)
 

@@ -27,13 +27,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import admin
+from escalation.duty import round_the_clock
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import (
     Case,
     CaseEvent,
     ChannelIdentity,
-    DutyShift,
     Notification,
     ReminderDelivery,
     School,
@@ -123,18 +123,7 @@ async def seed_escalation(run: BotRun) -> None:
                 now=now,
                 actor="e2e",
             )
-            session.add_all(
-                DutyShift(
-                    counselor_id=counselor.id,
-                    tier="school",
-                    school_id=school.id,
-                    weekday=day,
-                    start_minute=0,
-                    end_minute=1440,
-                    created_at=now,
-                )
-                for day in range(7)
-            )
+            round_the_clock(session, counselor.id, tier="school", school_id=school.id, now=now)
             await enroll(session, school.id, STUDENT)
     finally:
         await engine.dispose()

@@ -19,10 +19,11 @@ from e2e_world import BotRun, Person
 from sqlalchemy import select
 
 from bot.services import admin, enrollment, roster_import
+from escalation.duty import round_the_clock
 from storage.crypto import DataCipher
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import Case, DutyShift, Notification
+from storage.models import Case, Notification
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 STUDENT, COUNSELOR = 1001, 2001
@@ -57,18 +58,7 @@ async def seed(run: BotRun) -> str:
                 now=now,
                 actor="e2e",
             )
-            session.add_all(
-                DutyShift(
-                    counselor_id=counselor.id,
-                    tier="school",
-                    school_id=school.id,
-                    weekday=day,
-                    start_minute=0,
-                    end_minute=1440,
-                    created_at=now,
-                )
-                for day in range(7)
-            )
+            round_the_clock(session, counselor.id, tier="school", school_id=school.id, now=now)
             issued = await enrollment.issue_codes(
                 session,
                 cipher,

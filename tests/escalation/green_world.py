@@ -12,14 +12,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.bootstrap import policies
 from bot.config.settings import load_settings
-from bot.green import policies
 from bot.services import admin
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
+from escalation.duty import round_the_clock
 from escalation.engine import EscalationEngine
 from escalation.notifiers.base import Alert, SendResult
-from storage.models import CaseRequest, DutyShift, Hospital, Student
+from storage.models import CaseRequest, Hospital, Student
 
 # Monday 2026-11-02 10:00 in Shanghai.
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -136,18 +137,7 @@ async def build_world(
             actor="t",
         )
         if school_shift:
-            for day in range(7):
-                session.add(
-                    DutyShift(
-                        counselor_id=teacher.id,
-                        tier="school",
-                        school_id=s1.id,
-                        weekday=day,
-                        start_minute=0,
-                        end_minute=1440,
-                        created_at=T0,
-                    )
-                )
+            round_the_clock(session, teacher.id, tier="school", school_id=s1.id, now=T0)
         session.add(
             Hospital(
                 name="区精神卫生中心",

@@ -200,10 +200,11 @@ async def test_scope_stale_buttons_and_unknown_cases_are_refused(world: World) -
         await world.service.act(case.id, "ack", Actor.counselor(world.teacher), T0 + 2 * MIN)
     with pytest.raises(CaseActionError, match="no case #9999"):
         await world.service.act(9999, "ack", Actor.admin(), T0)
-    _, timeline = await world.service.view(case.id, Actor.counselor(world.district), T0)
+    _, timeline = await world.service.view(case.id, Actor.counselor(world.district), T0 + 3 * MIN)
     actions = [e.action for e in timeline]
     assert actions.count("refused") == 3
     assert actions[-1] == "viewed"
+    assert [e.at for e in timeline] == sorted(e.at for e in timeline)  # in true order
 
 
 async def test_refer_sends_the_hospital_a_referral_packet(world: World) -> None:
@@ -257,8 +258,8 @@ async def test_auditor_raises_overdue_cases_and_pings_only_when_healthy(world: W
 async def test_shifts_from_the_config_file_put_a_counselor_on_duty(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    from bot.bootstrap import configured_shifts, policies
     from bot.config.settings import settings_from_mapping
-    from bot.green import configured_shifts, policies
     from escalation.engine import EscalationEngine
 
     world = await build_world(sessions, school_shift=False)

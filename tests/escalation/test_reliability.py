@@ -20,13 +20,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from escalation.duty import round_the_clock
 from escalation.notifiers.webhook import verify
 from storage.models import (
     CaseEvent,
     CaseRequest,
     Counselor,
     CounselorContact,
-    DutyShift,
     Notification,
     School,
     Student,
@@ -55,18 +55,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], url: str, students: i
                 counselor_id=counselor.id, channel="webhook", address=url + "/alerts", rank=0
             )
         )
-        session.add_all(
-            DutyShift(
-                counselor_id=counselor.id,
-                tier="school",
-                school_id=school.id,
-                weekday=d,
-                start_minute=0,
-                end_minute=1440,
-                created_at=NOW,
-            )
-            for d in range(7)
-        )
+        round_the_clock(session, counselor.id, tier="school", school_id=school.id, now=NOW)
         await session.execute(
             insert(Student),
             [

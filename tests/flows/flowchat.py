@@ -13,8 +13,8 @@ from typing import Any
 from flows import (
     NO_SIGNAL,
     Conversation,
-    Event,
     FlowEngine,
+    FlowEvent,
     Input,
     Reply,
     RiskSignal,
@@ -24,7 +24,15 @@ from flows import (
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 7, 16, 30, tzinfo=SHANGHAI)
-CALLER_PARAMS = {"resources": "• 12356\n• 120\n• 110", "retention": "3 年"}
+CALLER_PARAMS = {
+    "resources": "• 110\n• 120\n• 12356\n• 12355",
+    "police": "110",
+    "ambulance": "120",
+    "talk_lines": "12356",
+    "retention": "3 年",
+    "alerted": "<ALERTED>",
+    "followup": "<FOLLOWUP>",
+}
 
 # The four answers of the PHQ/GAD items, by score.
 FREQ = ("not_at_all", "several_days", "more_than_half", "nearly_every_day")
@@ -81,7 +89,7 @@ class Chat:
         assert result is not None
         return result
 
-    def _apply(self, event: Event) -> None:
+    def _apply(self, event: FlowEvent) -> None:
         data = event.data
         changes: dict[str, Any] = {}
         if event.name == "language_changed":

@@ -61,13 +61,13 @@ def test_q5_yes_is_an_acute_positive_and_an_emergency(chat: Chat) -> None:
     assert events(result, "case_requested") == [
         {"priority": "emergency", "reason": "asq_acute_positive", "categories": [], "flow": "asq"}
     ]
-    assert chat.where == ("crisis", "acute")
-    assert ids(result)[:3] == [
+    assert chat.where == ("crisis", "safe_q")
+    assert ids(result) == [
         "crisis.acute.intro",
-        "crisis.resources_urgent",
         "crisis.counselor_urgent",
+        "crisis.resources_urgent",
+        "crisis.safe.q",
     ]
-    assert ids(result)[3] == "crisis.safe.q"
 
 
 def test_q5_no_is_a_non_acute_positive_and_urgent(chat: Chat) -> None:
@@ -100,16 +100,42 @@ def test_leaving_the_asq_after_a_yes_still_reaches_a_counselor(chat: Chat) -> No
     chat.press("yes")
     result = chat.command("cancel")
     assert events(result, "case_requested")[0]["reason"] == "asq_incomplete_positive"
+    assert events(result, "case_requested")[0]["priority"] == "urgent"
     assert events(result, "screen_completed")[0]["band"] == "incomplete_positive"
-    assert ids(result) == ["asq.cancelled", "home.menu.q"]
+    assert ids(result) == ["asq.incomplete", "asq.cancelled", "home.menu.q"]
 
 
-def test_leaving_the_asq_after_only_noes_requests_nothing(chat: Chat) -> None:
+def test_leaving_the_asq_after_only_noes_is_a_refusal_and_reaches_a_counselor(chat: Chat) -> None:
+    # NIMH: a refusal to answer is a positive screen; leaving refuses the questions left.
     start_asq(chat)
     chat.press("no")
     result = chat.command("checkin")
-    assert not events(result, "case_requested")
+    assert [(e["priority"], e["reason"]) for e in events(result, "case_requested")] == [
+        ("urgent", "asq_incomplete_positive")
+    ]
+    assert events(result, "screen_completed")[0]["answers"] == [0, None, None, None, None]
+    assert ids(result)[0] == "asq.incomplete"  # the student is told
     assert chat.where == ("checkin", "mood")
+
+
+def test_free_text_that_leans_yes_is_a_yes(chat: Chat) -> None:
+    start_asq(chat)
+    result = chat.say("有时候会这样想")
+    assert "input.choose_option" not in ids(result)
+    assert chat.context["asq_q1"] == "yes"
+    assert chat.where == ("asq", "q2")
+
+
+def test_unclear_free_text_is_asked_about_once_then_counts_as_refused(chat: Chat) -> None:
+    start_asq(chat)
+    result = chat.say("我也说不好")
+    assert ids(result) == ["asq.unclear", "asq.q1"]
+    result = chat.say("说不上来")
+    assert chat.context["asq_q1"] == "refuse"
+    assert chat.where == ("asq", "q2")
+    for _ in range(3):
+        chat.press("no")
+    assert chat.where == ("asq", "q5")  # a refusal is a positive screen
 
 
 def test_more_moderate_signals_inside_the_asq_do_not_restart_it(chat: Chat) -> None:
@@ -117,14 +143,18 @@ def test_more_moderate_signals_inside_the_asq_do_not_restart_it(chat: Chat) -> N
     chat.press("no")
     result = chat.say("真的没意思", PASSIVE)
     assert chat.where == ("asq", "q2")
-    assert ids(result) == ["input.choose_option", "asq.q2"]
+    assert ids(result) == ["asq.unclear", "asq.q2"]  # read and asked about, never brushed off
 
 
 def test_a_high_signal_during_the_asq_goes_to_crisis(chat: Chat) -> None:
     start_asq(chat)
     result = chat.say("我想自杀", signal("high", "active_ideation"))
-    assert chat.where == ("crisis", "high")
-    assert [e["priority"] for e in events(result, "case_requested")] == ["urgent"]
+    assert chat.where == ("crisis", "acuity")
+    assert [(e["priority"], e["reason"]) for e in events(result, "case_requested")] == [
+        ("urgent", "risk_high"),
+        ("urgent", "asq_incomplete_positive"),
+    ]
+    assert ids(result)[0] == "crisis.high.intro"
 
 
 # -- crisis ----------------------------------------------------------------------------------
@@ -136,8 +166,9 @@ def test_high_risk_shows_resources_tells_about_the_counselor_and_asks_acuity(
     result = chat.say("吃多少片安眠药会死", signal("high", "means_method"))
     assert ids(result) == [
         "crisis.high.intro",
-        "crisis.resources",
+        "crisis.means",
         "crisis.counselor_contacted",
+        "crisis.resources",
         "crisis.acuity.q",
     ]
     assert buttons(result) == ["yes", "no"]
@@ -151,7 +182,7 @@ def test_acuity_yes_raises_an_emergency(chat: Chat) -> None:
     assert events(result, "case_requested") == [
         {"priority": "emergency", "reason": "acuity_positive", "categories": [], "flow": "crisis"}
     ]
-    assert chat.where == ("crisis", "acute")
+    assert chat.where == ("crisis", "safe_q")
 
 
 def test_acuity_no_moves_to_support(chat: Chat) -> None:
@@ -166,7 +197,7 @@ def test_text_instead_of_an_acuity_answer_is_heard_and_asked_once_more(chat: Cha
     result = chat.say("我不知道")
     assert ids(result) == ["crisis.acuity.again"]
     result = chat.say("就是很累")
-    assert ids(result) == ["crisis.listening.q"]
+    assert ids(result) == ["crisis.safe.q"]  # still unclear: safety is asked directly
 
 
 def test_imminent_risk_gives_numbers_at_once_and_asks_if_safe(chat: Chat) -> None:
@@ -174,20 +205,24 @@ def test_imminent_risk_gives_numbers_at_once_and_asks_if_safe(chat: Chat) -> Non
     assert events(result, "case_requested")[0]["priority"] == "emergency"
     assert events(result, "case_requested")[0]["reason"] == "risk_imminent"
     assert ids(result) == [
-        "crisis.imminent.intro",
-        "crisis.resources_urgent",
+        "crisis.imminent.danger",
+        "crisis.means",
         "crisis.counselor_urgent",
+        "crisis.resources_urgent",
         "crisis.safe.q",
     ]
     result = chat.press("not_safe")
     assert ids(result) == ["crisis.not_safe", "crisis.stay.q"]
-    assert set(buttons(result)) >= {"resources", "human"}
+    assert buttons(result) == ["got_help", "not_yet", "talk_more"]
 
 
 def test_the_student_who_keeps_talking_is_kept_company(chat: Chat) -> None:
     chat.say("我现在站在楼顶", signal("imminent", "location"))
-    seen = [ids(chat.say(text))[-1] for text in ("...", "我好难受", "没人在乎", "嗯")]
-    assert seen == ["crisis.listening.q", "crisis.heard.a", "crisis.heard.b", "crisis.heard.a"]
+    chat.press("safe")
+    chat.press("yes")  # an adult is there
+    chat.press("talk_more")
+    seen = [ids(chat.say(text))[-1] for text in ("我好难受", "没人在乎", "嗯")]
+    assert seen == ["crisis.heard.a", "crisis.heard.b", "crisis.heard.a"]
     assert buttons(chat.last) == ["resources", "human", "ok_now"]  # type: ignore[arg-type]
 
 
@@ -195,7 +230,7 @@ def test_a_lower_signal_inside_the_crisis_does_not_restart_it(chat: Chat) -> Non
     chat.say("我现在站在楼顶", signal("imminent", "location"))
     chat.press("safe")
     result = chat.say("我还是想死", signal("high", "active_ideation"))
-    assert chat.where == ("crisis", "listening")
+    assert chat.where == ("crisis", "support")  # no adult named: go and find one
     assert [e["priority"] for e in events(result, "case_requested")] == ["urgent"]
 
 
@@ -203,7 +238,7 @@ def test_a_rising_signal_inside_the_crisis_escalates(chat: Chat) -> None:
     chat.say("我想自杀", signal("high", "active_ideation"))
     chat.press("no")
     result = chat.say("我已经吃了药", signal("imminent", "attempt"))
-    assert chat.where == ("crisis", "imminent")
+    assert chat.where == ("crisis", "safe_q")
     assert events(result, "case_requested")[0]["priority"] == "emergency"
 
 
@@ -236,7 +271,7 @@ def test_the_safety_plan_from_the_crisis(chat: Chat) -> None:
 def test_a_restricted_student_in_crisis_plans_with_the_counselor(
     new_chat: object,
 ) -> None:
-    chat = new_chat(age=12, grade=6, onboarded=True)  # type: ignore[operator]
+    chat = new_chat(age=13, grade=7, onboarded=True)  # type: ignore[operator]
     chat.say("我想自杀", signal("high", "active_ideation"))
     chat.press("no")
     result = chat.press("plan")
@@ -244,28 +279,43 @@ def test_a_restricted_student_in_crisis_plans_with_the_counselor(
     assert chat.where == ("crisis", "support")
 
 
-def test_feeling_better_closes_the_crisis_gently(chat: Chat) -> None:
+def test_feeling_better_asks_about_safety_once_more_then_closes_without_a_survey(
+    chat: Chat,
+) -> None:
     chat.say("我想自杀", signal("high", "active_ideation"))
     chat.press("no")
     result = chat.press("ok_now")
-    assert ids(result) == ["crisis.close", "home.menu.q"]
+    assert ids(result) == ["crisis.recheck.q"]
+    result = chat.press("safe")
+    assert ids(result) == ["crisis.close", "home.calm.q"]
+    assert "checkin" not in buttons(result)
+
+
+def test_an_unclear_answer_to_the_safety_recheck_is_not_safe(chat: Chat) -> None:
+    chat.say("我想自杀", signal("high", "active_ideation"))
+    chat.press("no")
+    chat.press("ok_now")
+    result = chat.say("我不知道")
+    assert ids(result) == ["crisis.safe.unclear", "crisis.not_safe", "crisis.stay.q"]
 
 
 def test_cancel_leaves_the_crisis_with_help_still_in_reach(chat: Chat) -> None:
     chat.say("我想自杀", signal("high", "active_ideation"))
     result = chat.say("退出")
-    assert ids(result) == ["crisis.cancelled", "home.menu.q"]
-    assert chat.where == ("home", "menu")
+    assert ids(result) == ["crisis.cancelled", "home.calm.q"]
+    assert chat.where == ("home", "calm_menu")
 
 
 def test_crisis_reaches_a_student_who_never_onboarded(new_chat: object) -> None:
     chat = new_chat()  # type: ignore[operator]
     result = chat.say("我已经吃了一整瓶药", signal("imminent", "attempt"))
-    assert chat.where == ("crisis", "imminent")
+    assert chat.where == ("crisis", "safe_q")
     assert events(result, "case_requested")[0]["priority"] == "emergency"
     assert events(result, "case_requested")[0]["flow"] == ""
     chat.press("safe")
-    result = chat.press("ok_now")
+    chat.press("yes")
+    chat.press("ok_now")
+    result = chat.press("safe")
     assert ids(result) == ["crisis.close"]  # parked quietly, onboarding comes next time
     assert ids(chat.say("hi"))[0] == "onboarding.welcome"
 
@@ -274,7 +324,7 @@ def test_every_crisis_question_accepts_text_and_offers_a_way_to_help(engine: Flo
     crisis = engine.flows["crisis"]
     # The acuity and "are you safe?" questions come right after the resources; every other
     # question offers the resources and a human again.
-    questions = {"high", "acuity_again", "imminent", "acute"}
+    questions = {"acuity", "acuity_again", "safe_q", "adult_q", "stay", "recheck"}
     waiting = [state for state in crisis.states.values() if state.waits]
     assert {state.name for state in waiting} >= questions
     for state in waiting:
@@ -295,5 +345,8 @@ def test_feeling_better_with_a_high_risk_message_keeps_the_student_talking(chat:
     chat.say("我想自杀", signal("high", "active_ideation"))
     chat.press("no")
     result = chat.say("我现在好一些了", signal("high", "active_ideation"))
-    assert ids(result) == ["crisis.stay_a_while", "crisis.listening.q"]
+    assert ids(result) == ["crisis.means_heard", "crisis.heard.b"] or ids(result) == [
+        "crisis.stay_a_while",
+        "crisis.listening.q",
+    ]
     assert chat.where == ("crisis", "listening")

@@ -121,7 +121,7 @@ def test_a_crisis_state_that_refuses_free_text_is_found() -> None:
     flows["crisis"] = parse_flow(
         "crisis", crisis_toml.replace("accept_text = true", "", 1), "crisis.toml"
     )
-    assert "states.high: a crisis state must accept free text" in "\n".join(check_flows(flows))
+    assert "states.acuity: a crisis state must accept free text" in "\n".join(check_flows(flows))
 
 
 def test_a_system_state_that_refuses_free_text_is_found() -> None:
@@ -186,7 +186,7 @@ def test_a_diagram_shows_every_state_and_transition() -> None:
     diagram = mermaid("asq")
     assert diagram.startswith("stateDiagram-v2\n")
     assert "    [*] --> intro" in diagram
-    assert "    screen_result --> q5 : if asq_positive" in diagram
+    assert "    screen_result --> q5_intro : if asq_positive" in diagram
     assert "    acute --> [*] : then crisis at acute" in diagram
     for state in FLOWS["asq"].states:
         assert re.search(rf"^    {state}\b", diagram, re.MULTILINE), state
@@ -245,3 +245,24 @@ def test_cli_flows_check_and_graph(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("stateDiagram-v2")
     assert main(["flows", "graph", "no-such-flow"]) == 1
     assert "unknown flow 'no-such-flow'" in capsys.readouterr().err
+
+
+def test_a_key_missing_from_the_review_checklist_is_found() -> None:
+    checklist = (Path(__file__).parents[2] / "docs" / "content-review.md").read_text("utf-8")
+    assert check_flows(checklist=checklist) == []
+    without = checklist.replace("| `care.peer`, `simple.care.peer` |", "| (removed) |")
+    assert without != checklist
+    assert check_flows(checklist=without) == [
+        "docs/content-review.md: 'care.peer' is not in the review checklist",
+        "docs/content-review.md: 'simple.care.peer' is not in the review checklist",
+    ]
+
+
+def test_a_simple_text_must_word_an_existing_text() -> None:
+    catalog = with_text("zh", "simple.no.such.key", "你好")
+    catalog = Catalog(
+        texts={**catalog.texts, "en": {**catalog.texts["en"], "simple.no.such.key": "Hi"}},
+        aliases=catalog.aliases,
+    )
+    problems = check_flows(catalog=catalog)
+    assert "catalog zh: 'simple.no.such.key' words 'no.such.key', which does not exist" in problems

@@ -26,8 +26,9 @@ def checkin(
     *,
     mood: str = "3",
     note: str | None = None,
+    asq: Sequence[str] = ("no", "no", "no", "no"),
 ) -> StepResult:
-    """Run a PHQ/GAD check-in: 2 or 9 PHQ answers, 2 or 7 GAD answers."""
+    """Run a PHQ/GAD check-in: 2 or 9 PHQ answers, 2 or 7 GAD answers, then the ASQ."""
     chat.command("checkin")
     chat.say(mood)
     if note is None:
@@ -40,6 +41,9 @@ def checkin(
         result = answer_items(chat, phq[2:])
     if len(gad) > 2:
         result = answer_items(chat, gad[2:])
+    if chat.where == ("checkin", "asq_1"):
+        for answer in asq:
+            result = chat.press(answer)
     return result
 
 
@@ -54,6 +58,7 @@ def test_a_calm_week_is_short_and_ends_warmly(chat: Chat) -> None:
         "phq2": (1, "negative"),
         "gad2": (1, "negative"),
     }
+    assert events(result, "screen_completed")[0]["band"] == "negative"  # the ASQ, every time
     assert ids(result) == ["checkin.close.low", "checkin.next.q"]
     assert buttons(result) == ["talk", "plan", "done"]
     result = chat.press("done")
@@ -158,21 +163,38 @@ def test_the_phq9_event_names_the_form_used(chat: Chat) -> None:
     result = checkin(chat, [2, 1, 0, 0, 0, 0, 0, 0, 0])
     (phq9,) = [e for e in events(result, "checkin_completed") if e["instrument"] == "phq9"]
     assert phq9["form"] == "phq_a"
-    assert phq9["answers"] == [2, 1, 0, 0, 0, 0, 0, 0, 0]
+    # Asked in PHQ-A order (down first), stored in PHQ-9 order (interest first).
+    assert phq9["answers"] == [1, 2, 0, 0, 0, 0, 0, 0, 0]
     assert phq9["at"] == "2025-03-07T16:30:00+08:00"
 
 
-def test_phq_item9_alone_leads_to_the_asq_even_when_minimal(chat: Chat) -> None:
+def test_item9_with_a_negative_asq_still_opens_a_case_and_says_so(chat: Chat) -> None:
     result = checkin(chat, [2, 1, 0, 0, 0, 0, 0, 0, 1])
     assert scored(result)["phq9"] == (4, "minimal")
-    assert chat.where == ("asq", "q1")
-    assert ids(result)[-2:] == ["asq.intro", "asq.q1"]
-    assert not any(text.startswith("checkin.close") for text in ids(result))
+    assert events(result, "screen_completed")[0]["band"] == "negative"
+    assert [(e["priority"], e["reason"]) for e in events(result, "case_requested")] == [
+        ("urgent", "phq_item9")
+    ]
+    assert ids(result)[0] == "checkin.close.item9"
 
 
-def test_a_skipped_item9_also_leads_to_the_asq(chat: Chat) -> None:
-    checkin(chat, [2, 1, 0, 0, 0, 0, 0, 0, None])
-    assert chat.where == ("asq", "q1")
+def test_a_skipped_item9_is_no_all_clear(chat: Chat) -> None:
+    result = checkin(chat, [2, 1, 0, 0, 0, 0, 0, 0, None])
+    assert [(e["priority"], e["reason"]) for e in events(result, "case_requested")] == [
+        ("urgent", "phq_item9_skipped")
+    ]
+    assert ids(result)[0] == "checkin.close.item9"
+
+
+def test_item9_leads_to_the_asq_below_the_universal_grade(student: object) -> None:
+    engine = FlowEngine(FlowConfig(universal_asq_from_grade=None))
+    chat = Chat(engine, student)  # type: ignore[arg-type]
+    result = checkin(chat, [2, 1, 0, 0, 0, 0, 0, 0, 0])
+    assert not events(result, "screen_completed")  # item 9 = 0: no ASQ without the rule
+    chat = Chat(engine, student)  # type: ignore[arg-type]
+    result = checkin(chat, [2, 1, 0, 0, 0, 0, 0, 0, 2])
+    assert events(result, "screen_completed")[0]["band"] == "negative"
+    assert ids(result)[0] == "checkin.close.item9"
 
 
 def test_prorating_one_and_two_skipped_items(chat: Chat) -> None:
@@ -189,10 +211,22 @@ def test_three_skipped_items_leave_phq9_unscored(chat: Chat) -> None:
     assert ids(result)[0] == "checkin.close.some"
 
 
-def test_both_screen_items_skipped_means_no_full_form(chat: Chat) -> None:
-    result = checkin(chat, [None, None], [None, None])
+def test_a_skip_in_a_two_item_screen_leads_to_the_full_form(chat: Chat) -> None:
+    chat.command("checkin")
+    chat.say("3")
+    chat.press("skip")
+    chat.press("several_days")
+    chat.press("skip")
+    answer_items(chat, [0, 0])
+    assert chat.where == ("checkin", "phq_3")  # "several days" + skip is not a negative screen
+
+
+def test_everything_skipped_never_says_doing_ok(chat: Chat) -> None:
+    result = checkin(chat, [None] * 9, [None] * 7, mood="4")
     assert scored(result)["phq2"] == (None, "unscored")
-    assert "phq9" not in scored(result)
+    assert scored(result)["phq9"] == (None, "unscored")
+    assert scored(result)["gad7"] == (None, "unscored")
+    assert "checkin.close.low" not in ids(result)
 
 
 def test_a_very_low_mood_alone_is_met_with_some_care(chat: Chat) -> None:
@@ -207,7 +241,8 @@ def test_a_very_low_mood_alone_is_met_with_some_care(chat: Chat) -> None:
         (["never", "never", "sometimes"], "well", "checkin.close.low"),
         (["sometimes", "never", "often"], "some_difficulty", "checkin.close.some"),
         (["often", "often", "never"], "struggling", "checkin.close.high"),
-        (["skip", "skip", "skip"], "unscored", "checkin.close.low"),
+        (["skip", "skip", "skip"], "unscored", "checkin.close.unclear"),
+        (["never", "skip", "never"], "unscored", "checkin.close.unclear"),
     ],
 )
 def test_younger_pupils_get_the_mood_check(
@@ -223,7 +258,8 @@ def test_younger_pupils_get_the_mood_check(
         result = chat.press(answer)
     assert scored(result)["mood_check"][1] == band
     assert "phq2" not in scored(result)
-    assert ids(result)[0] == close
+    assert ids(result)[0] == "simple." + close  # grade 4 reads the simple register
+    assert buttons(result) == ["talk", "done"]  # no suicide safety plan for a 10-year-old
 
 
 def test_which_screen_a_grade_gets_is_configuration(student: object) -> None:
@@ -241,8 +277,9 @@ def test_which_screen_a_grade_gets_is_configuration(student: object) -> None:
 
 def test_an_unknown_grade_is_placed_by_age(new_chat: Callable[..., Chat]) -> None:
     older = new_chat(age=15, guardian_consent=True, onboarded=True)
+    younger = new_chat(age=10, guardian_consent=True, onboarded=True)
     unknown = new_chat(guardian_consent=True, onboarded=True)
-    for chat, first in ((older, "phqa.q1"), (unknown, "moodcheck.q1")):
+    for chat, first in ((older, "phqa.q1"), (younger, "moodcheck.q1"), (unknown, "phqa.q1")):
         chat.command("checkin")
         chat.say("3")
         assert last_question(chat.press("skip")).text_id == first
@@ -264,7 +301,7 @@ def test_a_crisis_mid_check_in_overrides_the_question(chat: Chat) -> None:
     chat.press("skip")
     chat.press("several_days")
     result = chat.say("我不想活了，我想自杀", signal("high", "active_ideation"))
-    assert chat.where == ("crisis", "high")
+    assert chat.where == ("crisis", "acuity")
     assert events(result, "case_requested") == [
         {
             "priority": "urgent",
@@ -275,8 +312,8 @@ def test_a_crisis_mid_check_in_overrides_the_question(chat: Chat) -> None:
     ]
     assert ids(result) == [
         "crisis.high.intro",
-        "crisis.resources",
         "crisis.counselor_contacted",
+        "crisis.resources",
         "crisis.acuity.q",
     ]
     assert not events(result, "checkin_completed")
@@ -286,7 +323,8 @@ def test_a_crisis_mid_check_in_overrides_the_question(chat: Chat) -> None:
 def test_an_imminent_signal_typed_as_a_choice_answer_still_overrides(chat: Chat) -> None:
     chat.command("checkin")
     result = chat.say("我已经吃了一整瓶药", signal("imminent", "attempt", "means_method"))
-    assert chat.where == ("crisis", "imminent")
+    assert chat.where == ("crisis", "safe_q")
+    assert ids(result)[0] == "crisis.imminent.hurt"  # an ambulance first
     assert events(result, "case_requested")[0]["priority"] == "emergency"
 
 
@@ -305,7 +343,10 @@ def test_moderate_ideation_mid_check_in_screens_then_resumes(chat: Chat) -> None
     assert chat.where == ("checkin", "anything_else")
     assert chat.context["mood"] == "mood_2"  # earlier answers survived the detour
     chat.press("skip")
-    result = answer_items(chat, [0, 0, 0, 0])
+    answer_items(chat, [0, 0, 0, 0])
+    result = answer_items(chat, [None] * 0)
+    for _ in range(4):
+        result = chat.press("no")
     assert scored(result)["mood"] == (2, "low")
 
 
@@ -315,7 +356,7 @@ def test_a_safeguarding_disclosure_keeps_the_check_in_going(chat: Chat) -> None:
     result = chat.say("班上有人天天打我", signal("moderate", "bullying"))
     assert events(result, "case_requested") == [
         {
-            "priority": "routine",
+            "priority": "urgent",  # raised from triage's routine: a child may be unsafe tonight
             "reason": "safeguarding",
             "categories": ["bullying"],
             "flow": "checkin",

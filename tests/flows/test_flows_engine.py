@@ -47,7 +47,7 @@ def test_the_stored_conversation_is_plain_json(chat: Chat) -> None:
         "v": 1,
         "flow": "asq",
         "state": "q1",
-        "context": {},
+        "context": {"asq_started": True},
         "paused": None,  # nothing to resume from home
         "updated_at": "2025-03-07T16:30:00+08:00",
     }
@@ -216,8 +216,8 @@ def test_the_result_tells_which_language_to_render_in(chat: Chat) -> None:
 def test_replies_and_events_keep_their_order(chat: Chat) -> None:
     result = chat.say("我想自杀", signal("high", "active_ideation"))
     kinds = [type(effect).__name__ for effect in result.effects]
-    assert kinds[0] == "Event"  # the case request comes first
-    assert kinds[-1] == "Event"  # flow_changed is last
+    assert kinds[0] == "CaseRequested"  # the case request comes first
+    assert kinds[-1] == "FlowChanged"  # flow_changed is last
     assert result.replies
     assert result.events
 
@@ -327,5 +327,6 @@ def test_an_expired_screen_forgets_the_flow_it_paused(chat: Chat) -> None:
     assert chat.conversation.paused is not None  # type: ignore[union-attr]
     chat.now += timedelta(hours=30)
     result = chat.say("no")
-    assert ids(result) == ["flow.expired", "home.menu.q"]
+    # A screen left unanswered is a refusal (NIMH: positive): a person hears, the student too.
+    assert ids(result) == ["asq.incomplete", "flow.expired", "home.menu.q"]
     assert chat.conversation.paused is None  # type: ignore[union-attr]

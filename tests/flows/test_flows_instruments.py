@@ -1,4 +1,8 @@
-"""Published scoring of PHQ-2/9, GAD-2/7, the ASQ and the mood checks: every band edge."""
+"""Published scoring of PHQ-2/9, GAD-2/7, the ASQ and the mood checks: every band edge.
+
+Only the PHQ-9 has a published missing-item rule (at most 2 missing, prorated and rounded);
+every other form with a skip is unscored.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flows.instruments import (
-    phq_item9_needs_asq,
+    PHQA_TO_PHQ9,
+    phq9_order,
+    phq_item9_flagged,
     prorated_total,
     round_half_up,
     score_asq,
@@ -79,8 +85,10 @@ def test_gad7_bands_at_every_edge(total: int, band: str) -> None:
         ([2, 1], 3, "positive"),
         ([0, 3], 3, "positive"),
         ([3, 3], 6, "positive"),
-        ([2, None], 4, "positive"),  # prorated: 2 × 2
-        ([1, None], 2, "negative"),
+        # No published rule prorates a 2-item screen: a skip leaves it unscored (and the
+        # check-in goes on to the full form), so "several days" + skip is never "negative".
+        ([2, None], None, "unscored"),
+        ([1, None], None, "unscored"),
         ([None, None], None, "unscored"),
     ],
 )
@@ -100,8 +108,12 @@ def test_phq9_prorates_two_missing_items_rounding_half_up() -> None:
     # 7 answered items summing to 7: 7 / 7 × 9 = 9 exactly; 14 / 7 × 9 = 18.
     assert score_phq9([1, 1, 1, 1, 1, 1, 1, None, None]).score == 9
     assert score_phq9([2, 2, 2, 2, 2, 2, 2, None, None]).score == 18
-    # 6 answered of GAD-7 summing to 7: 7 / 6 × 7 = 8.1666… → 8.
-    assert score_gad7([2, 1, 1, 1, 1, 1, None]).score == 8
+
+
+def test_gad7_is_never_prorated() -> None:
+    # No published GAD-7 rule: one skipped item leaves it unscored.
+    assert score_gad7([2, 1, 1, 1, 1, 1, None]).band == "unscored"
+    assert score_gad7([2, 1, 1, 1, 1, 1, 1]).score == 8
 
 
 def test_prorating_rounds_exact_halves_up() -> None:
@@ -116,6 +128,11 @@ def test_three_missing_items_leave_the_form_unscored() -> None:
     result = score_phq9([3, 3, 3, 3, 3, 3, None, None, None])
     assert (result.score, result.band) == (None, "unscored")
     assert score_gad7([3, 3, 3, 3, None, None, None]).band == "unscored"
+
+
+def test_without_a_rule_any_missing_item_leaves_a_total_unscored() -> None:
+    assert prorated_total([1, None, 2], 3) is None
+    assert prorated_total([1, 1, 2], 3) == 4
 
 
 def test_answers_are_kept_as_given() -> None:
@@ -138,8 +155,19 @@ def test_wrong_item_count_is_rejected() -> None:
     ("item9", "asked", "needs"),
     [(0, True, False), (1, True, True), (3, True, True), (None, True, True), (None, False, False)],
 )
-def test_phq_item9_leads_to_asq(item9: int | None, asked: bool, needs: bool) -> None:
-    assert phq_item9_needs_asq(item9, asked) is needs
+def test_phq_item9_is_flagged_when_endorsed_or_skipped(
+    item9: int | None, asked: bool, needs: bool
+) -> None:
+    assert phq_item9_flagged(item9, asked) is needs
+
+
+def test_phq_a_answers_are_put_back_in_phq9_order() -> None:
+    # Asked in PHQ-A order: down, interest, sleep, appetite, tired, ...
+    asked = [3, 1, 0, 2, 0, 0, 0, 0, 1]
+    assert phq9_order(asked, "phq_a") == [1, 3, 0, 0, 2, 0, 0, 0, 1]
+    assert phq9_order(asked, "phq9") == asked
+    assert sorted(PHQA_TO_PHQ9) == list(range(1, 10))
+    assert phq9_order(phq9_order(asked, "phq_a"), "phq_a") == asked  # the swap is its own inverse
 
 
 @pytest.mark.parametrize(
@@ -151,6 +179,8 @@ def test_phq_item9_leads_to_asq(item9: int | None, asked: bool, needs: bool) -> 
         (["yes", "no", "no", "no"], "yes", "acute_positive", (1, 0, 0, 0, 1)),
         (["no", "no", "no", "yes"], "refuse", "non_acute_positive", (0, 0, 0, 1, None)),
         (["yes", None, None, None], None, "incomplete_positive", (1, None, None, None, None)),
+        # Left part-way after "no" answers: the rest is refused, which NIMH scores positive.
+        (["no", "no", None, None], None, "incomplete_positive", (0, 0, None, None, None)),
     ],
 )
 def test_asq_branches(first_four: list, q5: str | None, band: str, answers: tuple) -> None:
@@ -172,7 +202,7 @@ def test_asq_all_no_ignores_q5() -> None:
         ([2, 1, 0], "some_difficulty"),
         ([2, 2, 0], "struggling"),
         ([2, 2, 2], "struggling"),
-        ([2, None, None], "struggling"),  # prorated: 2 × 3 = 6
+        ([2, None, None], "unscored"),  # HeartGuard's own check: never prorated
         ([None, None, None], "unscored"),
     ],
 )
@@ -187,20 +217,21 @@ def test_mood_bands(value: int, band: str) -> None:
 
 def test_event_data_carries_time_and_everything_storage_needs() -> None:
     at = datetime(2025, 3, 7, 16, 30, tzinfo=timezone(timedelta(hours=8)))
-    data = score_gad7([1] * 7).event_data(at)
+    data = score_gad7([1] * 7).checkin_event(at).data
     assert data == {
         "instrument": "gad7",
         "answers": [1] * 7,
         "score": 7,
         "band": "mild",
         "at": "2025-03-07T16:30:00+08:00",
+        "form": None,
     }
 
 
 @given(st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=9, max_size=9))
 def test_prorating_property(answers: list[int | None]) -> None:
     missing = answers.count(None)
-    total = prorated_total(answers, 9)
+    total = prorated_total(answers, 9, max_missing=2)
     if missing == 0:
         assert total == sum(a for a in answers if a is not None)
     elif missing >= 3:

@@ -110,3 +110,15 @@ def test_screens_are_rate_limited_per_student() -> None:
     assert screen_due(StudentProfile(), now, interval)
     assert not screen_due(StudentProfile(last_screened_at=now - timedelta(days=1)), now, interval)
     assert screen_due(StudentProfile(last_screened_at=now - timedelta(days=3)), now, interval)
+
+
+def test_every_flow_event_has_a_handler() -> None:
+    """A new event type without a handler stops the runtime from being built."""
+    from bot.services.flow_effects import HANDLERS, check_handlers
+    from flows import EVENT_TYPES
+
+    check_handlers()
+    assert set(HANDLERS) == set(EVENT_TYPES)
+    partial = {t: h for t, h in HANDLERS.items() if t.__name__ != "CaseRequested"}
+    with pytest.raises(RuntimeError, match="CaseRequested"):
+        check_handlers(partial)

@@ -11,20 +11,28 @@ press, so data is only a claim to check. Two shapes exist:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from escalation.actions import ALLOWED
+from escalation.lifecycle import ALLOWED, OPEN_STATUSES
 
 MAX_DATA = 64
 STUDENT = "s"
 COUNSELOR = "c"
 CASE_ACTIONS = ("ack", "contacted", "refer", "resolve")
+# Take over the student's chat: not a case status change, but offered on every open case.
+TAKE = "take"
+BUTTONS = (*CASE_ACTIONS, TAKE)
 # Short labels share a row; longer ones (instrument answers) get a row each to stay readable.
 _SHORT_LABEL = 8
 _PER_ROW = 3
+# A case id as we write it: ASCII digits only (str.isdigit also takes "²" and "٣"), no
+# leading zero, and small enough for every database's integer column.
+_CASE_ID = re.compile(r"[1-9][0-9]{0,9}")
+MAX_CASE_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -70,9 +78,18 @@ def parse(data: str | None) -> StudentPress | CounselorPress | None:
         return None
     if kind == STUDENT:
         return StudentPress(first, second)
-    if kind == COUNSELOR and first.isdigit() and second in CASE_ACTIONS:
-        return CounselorPress(int(first), second)
+    if kind == COUNSELOR and second in BUTTONS:
+        case_id = parse_case_id(first)
+        return CounselorPress(case_id, second) if case_id is not None else None
     return None
+
+
+def parse_case_id(text: str) -> int | None:
+    """A case id from button data, or None unless it is 1-10 ASCII digits within range."""
+    if not _CASE_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_CASE_ID else None
 
 
 def student_keyboard(buttons: Sequence[tuple[str, str]], token: str) -> InlineKeyboardMarkup:
@@ -88,16 +105,16 @@ def student_keyboard(buttons: Sequence[tuple[str, str]], token: str) -> InlineKe
     return InlineKeyboardMarkup(rows)
 
 
-def open_actions(status: str, offered: Sequence[str] = CASE_ACTIONS) -> list[str]:
+def open_actions(status: str, offered: Sequence[str] = BUTTONS) -> list[str]:
     """The actions that still make sense for a case in ``status``.
 
     Acknowledging again is allowed by the service but is noise once someone has.
     """
     return [
         action
-        for action in CASE_ACTIONS
+        for action in BUTTONS
         if action in offered
-        and status in ALLOWED[action]
+        and status in ALLOWED.get(action, OPEN_STATUSES)
         and not (action == "ack" and status != "open")
     ]
 

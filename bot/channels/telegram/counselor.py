@@ -12,45 +12,35 @@ CaseService, which checks scope and records the event.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case as sql_case
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram import CHANNEL
-from bot.channels.telegram.callbacks import CounselorPress, case_keyboard, open_actions, parse
+from bot.channels.telegram.callbacks import (
+    TAKE,
+    CounselorPress,
+    case_keyboard,
+    open_actions,
+    parse,
+)
 from bot.channels.telegram.texts import Texts
-from bot.services import counselor_links
-from bot.services.enrollment import Redemption
-from escalation.actions import Actor, CaseActionError, CaseService, NotAllowedError
+from bot.services.case_refs import CaseRef, parse_case_ref
+from bot.services.counselor_desk import CounselorDesk as DeskService
+from bot.services.counselor_desk import Who
+from bot.services.one_time_codes import Redemption
+from escalation.actions import Actor, CaseActionError, NotAllowedError
 from escalation.cases import case_number
-from escalation.notifiers.render import PRIORITY, STATUS
-from storage.models import OPEN_STATUSES, Case, Counselor, CounselorContact, CounselorSchool, School
+from escalation.notifiers.render import PRIORITY, STATUS, wish_words
 
 log = logging.getLogger(__name__)
 STATUS_MARK = "—— 状态 Status:"
 QUEUE_LIMIT = 30
 TIMELINE_LIMIT = 20
-# How old the in-memory list of linked Telegram accounts may get (seconds); see CounselorDesk.who.
-DIRECTORY_TTL = 30.0
-
-Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Who:
-    """The counselor behind a chat."""
-
-    counselor_id: int
-    name: str
 
 
 def _status(status: str) -> tuple[str, str]:
@@ -80,63 +70,19 @@ class CounselorDesk:
     """Handlers for counselors in their private chats."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        service: CaseService,
-        texts: Texts,
-        *,
-        clock: Clock,
-        zone: str,
-        groups: Iterable[int] = (),
+        self, service: DeskService, texts: Texts, *, zone: str, groups: Iterable[int] = ()
     ) -> None:
-        self.sessions = sessions
         self.service = service
         self.texts = texts
-        self.clock = clock
+        self.clock = service.clock
         self.zone = ZoneInfo(zone)
         self.groups = frozenset(groups)
-        self._linked: frozenset[str] = frozenset()
-        self._linked_at = -DIRECTORY_TTL
-
-    async def _maybe_linked(self, user_id: int) -> bool:
-        """Whether this account may be a linked counselor, from a list kept up to 30 s old.
-
-        Every private message asks, and nearly all come from students: reading the short list
-        of linked accounts twice a minute, instead of the database per message, saves a
-        transaction on each. A "yes" is always checked against the database (so an unlinked
-        or deactivated counselor loses access at once); a "no" may be up to DIRECTORY_TTL old
-        only for an account linked through another bot process (this one adds its own links
-        at once), which is then answered as a student until the list is read again.
-        """
-        now = time.monotonic()
-        if now - self._linked_at >= DIRECTORY_TTL:
-            async with self.sessions() as session:
-                addresses = await session.scalars(
-                    select(CounselorContact.address).where(CounselorContact.channel == CHANNEL)
-                )
-                self._linked = frozenset(addresses)
-            self._linked_at = now
-        return str(user_id) in self._linked
+        # The alert's "Take over" button (the takeover desk plugs in here).
+        self.take: Callable[[Update, Who, int], Awaitable[None]] | None = None
 
     async def who(self, user_id: int) -> Who | None:
         """The active counselor linked to this Telegram account (its private chat id), if any."""
-        if not await self._maybe_linked(user_id):
-            return None
-        async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    select(Counselor.id, Counselor.name)
-                    .join(CounselorContact, CounselorContact.counselor_id == Counselor.id)
-                    .where(
-                        CounselorContact.channel == CHANNEL,
-                        CounselorContact.address == str(user_id),
-                        Counselor.active.is_(True),
-                    )
-                    .order_by(CounselorContact.id)
-                    .limit(1)
-                )
-            ).first()
-        return Who(row[0], row[1]) if row is not None else None
+        return await self.service.who(str(user_id))
 
     async def reply(self, update: Update, text: str) -> None:
         """Answer in the chat the update came from."""
@@ -200,16 +146,8 @@ class CounselorDesk:
         if not context.args:
             await self.reply(update, self.texts.counselor("link_usage"))
             return
-        async with self.sessions.begin() as session:
-            result = await counselor_links.redeem(
-                session,
-                " ".join(context.args),
-                channel=CHANNEL,
-                address=str(chat.id),
-                now=self.clock(),
-            )
+        result = await self.service.link(" ".join(context.args), str(chat.id))
         if result.outcome is Redemption.OK:
-            self._linked |= {str(chat.id)}
             log.info("chat %s linked to counselor %s", chat.id, result.counselor_id)
             await self.reply(update, self.texts.counselor("link_ok", name=result.counselor_name))
         else:
@@ -226,6 +164,10 @@ class CounselorDesk:
         if query is None:
             return
         press = parse(query.data)
+        if not isinstance(press, CounselorPress):
+            # Forged or garbled data: answered before anything reads the database.
+            await query.answer(self.texts.counselor("invalid_button"), show_alert=True)
+            return
         message = query.message
         own_chat = (
             message is not None
@@ -235,12 +177,19 @@ class CounselorDesk:
         counselor_group = message is not None and message.chat.id in self.groups
         mine = (own_chat or counselor_group) and not query.from_user.is_bot
         who = await self.who(query.from_user.id) if mine else None
-        if not isinstance(press, CounselorPress) or who is None:
+        if who is None:
             await query.answer(self.texts.counselor("not_counselor"), show_alert=True)
+            return
+        if press.action == TAKE:
+            if self.take is None:
+                await query.answer(self.texts.counselor("refused_not_now"), show_alert=True)
+                return
+            await query.answer()
+            await self.take(update, who, press.case_id)
             return
         now = self.clock()
         try:
-            case = await self.service.act(
+            case = await self.service.cases.act(
                 press.case_id, press.action, Actor.counselor(who.counselor_id), now
             )
         except NotAllowedError:
@@ -260,8 +209,7 @@ class CounselorDesk:
     async def _refuse(
         self, query: CallbackQuery, case_id: int, message: MaybeInaccessibleMessage | None
     ) -> None:
-        async with self.sessions() as session:
-            case = await session.get(Case, case_id)
+        case = await self.service.case(case_id)
         if case is None:
             await query.answer(self.texts.counselor("no_case", id=case_id), show_alert=True)
             return
@@ -281,7 +229,7 @@ class CounselorDesk:
                 log.debug("alert keyboard not refreshed: %s", type(exc).__name__)
 
     async def _show_status(
-        self, message: MaybeInaccessibleMessage | None, case: Case, name: str, now: datetime
+        self, message: MaybeInaccessibleMessage | None, case: Any, name: str, now: datetime
     ) -> None:
         if not isinstance(message, Message) or message.text is None:
             return
@@ -305,30 +253,13 @@ class CounselorDesk:
         if who is None:
             return
         now = self.clock()
-        rank = sql_case((Case.priority == "emergency", 0), (Case.priority == "urgent", 1), else_=2)
-        async with self.sessions() as session:
-            counselor = await session.get(Counselor, who.counselor_id)
-            query = (
-                select(Case, School.name)
-                .outerjoin(School, School.id == Case.school_id)
-                .where(Case.status.in_(OPEN_STATUSES))
-                .order_by(rank, Case.created_at)
-                .limit(QUEUE_LIMIT)
-            )
-            if counselor is None or counselor.scope != "district":
-                query = query.where(
-                    Case.school_id.in_(
-                        select(CounselorSchool.school_id).where(
-                            CounselorSchool.counselor_id == who.counselor_id
-                        )
-                    )
-                )
-            rows = (await session.execute(query)).all()
+        rows = await self.service.queue(who, QUEUE_LIMIT)
         if not rows:
             await self.reply_privately(update, self.texts.counselor("queue_empty"))
             return
         lines = [self.texts.counselor("queue_head")]
-        for case, school in rows:
+        for item in rows:
+            case, school = item.case, item.school_name
             p_zh, p_en = _priority(case.priority)
             lines.append(
                 self.texts.counselor(
@@ -347,22 +278,23 @@ class CounselorDesk:
         who = await self.counselor_of(update)
         if who is None:
             return
-        arg = (context.args or [""])[0].lstrip("#")
-        if not arg.isdigit():
+        arg = (context.args or [""])[0]
+        ref = parse_case_ref(arg)
+        if ref is None:
             await self.reply(update, self.texts.counselor("case_usage"))
             return
+        if not await self._exists(ref):
+            await self.reply(update, self.texts.counselor("no_case", id=str(ref).lstrip("#")))
+            return
         try:
-            case, events = await self.service.view(
-                int(arg), Actor.counselor(who.counselor_id), self.clock()
-            )
+            view = await self.service.view(ref.case_id, who)
         except NotAllowedError:
             await self.reply(update, self.texts.counselor("refused_scope"))
             return
         except CaseActionError:
             await self.reply(update, self.texts.counselor("no_case", id=arg))
             return
-        async with self.sessions() as session:
-            school = await session.get(School, case.school_id) if case.school_id else None
+        case, events = view.case, view.events
         p_zh, p_en = _priority(case.priority)
         s_zh, s_en = _status(case.status)
         lines = [
@@ -374,11 +306,15 @@ class CounselorDesk:
                 priority_en=p_en,
                 status=s_zh,
                 status_en=s_en,
-                school=school.name if school else "（匿名 / anonymous）",
+                school=view.school or "（匿名 / anonymous）",
                 reason=case.reason,
             ),
-            "",
         ]
+        wished = wish_words(case.wishes or {})
+        if wished is not None:
+            lines.append(self.texts.counselor("wishes", time=wished[0], channel=wished[1]))
+        owner = self.texts.counselor(f"owner_{view.owner}", name=view.owner_name or "")
+        lines += [self.texts.counselor("owner_line", owner=owner), ""]
         for event in events[-TIMELINE_LIMIT:]:
             lines.append(
                 self.texts.counselor(
@@ -391,6 +327,11 @@ class CounselorDesk:
         markup = case_keyboard(case.id, open_actions(case.status), dict(self.texts.action_labels))
         await self.reply_privately(update, "\n".join(lines), markup)
 
+    async def _exists(self, ref: CaseRef) -> bool:
+        """Whether the reference names a case (a printed number must match its year)."""
+        case = await self.service.case(ref.case_id)
+        return case is not None and ref.matches(case)
+
     async def on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/note N text``: add a note to a case's timeline (scope-checked like /case)."""
         who = await self.counselor_of(update)
@@ -399,13 +340,17 @@ class CounselorDesk:
             return
         args = context.args or []
         parts = (message.text or "").split(maxsplit=2)
-        if len(args) < 2 or len(parts) < 3 or not args[0].lstrip("#").isdigit():
+        ref = parse_case_ref(args[0]) if args else None
+        if len(args) < 2 or len(parts) < 3 or ref is None:
             await self.reply(update, self.texts.counselor("note_usage"))
             return
-        case_id = int(args[0].lstrip("#"))
+        case_id = ref.case_id
+        if not await self._exists(ref):
+            await self.reply(update, self.texts.counselor("no_case", id=str(ref).lstrip("#")))
+            return
         try:
             # The note as typed, line breaks included (context.args splits on whitespace).
-            case = await self.service.act(
+            case = await self.service.cases.act(
                 case_id, "note", Actor.counselor(who.counselor_id), self.clock(), note=parts[2]
             )
         except NotAllowedError:

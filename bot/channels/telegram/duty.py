@@ -7,17 +7,16 @@ schools (every school for district-scope counselors), like /queue and /case.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram.counselor import CounselorDesk, Who
+from bot.channels.telegram.counselor import CounselorDesk
 from bot.config.durations import parse_duration
+from bot.services.counselor_desk import Who
 from escalation import duty
-from escalation.roster import ShiftSpec
 
 log = logging.getLogger(__name__)
 START = ("start", "on", "开始")
@@ -27,13 +26,10 @@ END = ("end", "stop", "off", "结束")
 class DutyDesk:
     """The /duty command, on top of the counselor desk's identity and scope checks."""
 
-    def __init__(
-        self, desk: CounselorDesk, *, district_zone: str, configured: Sequence[ShiftSpec] = ()
-    ) -> None:
+    def __init__(self, desk: CounselorDesk, *, district_zone: str) -> None:
         self.desk = desk
         self.texts = desk.texts
         self.district_zone = district_zone
-        self.configured = tuple(configured)
 
     async def on_duty(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/duty``, ``/duty start [4h]`` or ``/duty end``."""
@@ -52,14 +48,7 @@ class DutyDesk:
 
     async def _board(self, who: Who) -> str:
         now = self.desk.clock()
-        async with self.desk.sessions() as session:
-            shown = await duty.board(
-                session,
-                who.counselor_id,
-                now,
-                district_zone=self.district_zone,
-                configured=self.configured,
-            )
+        shown = await self.desk.service.board(who)
         local = now.astimezone(ZoneInfo(self.district_zone)).strftime("%m-%d %H:%M")
         lines = [self.texts.counselor("duty_head", time=local)]
         nobody = self.texts.counselor("duty_nobody")
@@ -81,12 +70,8 @@ class DutyDesk:
         except ValueError:
             await self.desk.reply(update, self.texts.counselor("duty_usage"))
             return
-        now = self.desk.clock()
         try:
-            async with self.desk.sessions.begin() as session:
-                until = await duty.start_shift(
-                    session, who.counselor_id, now, length=span, district_zone=self.district_zone
-                )
+            until = await self.desk.service.start_shift(who, span)
         except duty.DutyError:
             await self.desk.reply(update, self._refusal(span))
             return
@@ -102,14 +87,7 @@ class DutyDesk:
 
     async def _end(self, update: Update, who: Who) -> None:
         try:
-            async with self.desk.sessions.begin() as session:
-                ended, rostered = await duty.end_shift(
-                    session,
-                    who.counselor_id,
-                    self.desk.clock(),
-                    district_zone=self.district_zone,
-                    configured=self.configured,
-                )
+            ended, rostered = await self.desk.service.end_shift(who)
         except duty.DutyError:
             await self.desk.reply(update, self.texts.counselor("duty_not_eligible"))
             return

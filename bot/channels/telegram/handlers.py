@@ -19,6 +19,7 @@ from bot.channels.telegram.counselor import CounselorDesk
 from bot.channels.telegram.duty import DutyDesk
 from bot.channels.telegram.errors import ErrorHandler
 from bot.channels.telegram.student import StudentChannel
+from bot.channels.telegram.takeover import TakeoverDesk
 from bot.channels.telegram.texts import Texts, language_of
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
@@ -27,9 +28,12 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 class PrivateRouter:
     """A private chat is a counselor's when their linked contact says so; else a student's."""
 
-    def __init__(self, students: StudentChannel, desk: CounselorDesk) -> None:
+    def __init__(
+        self, students: StudentChannel, desk: CounselorDesk, takeover: TakeoverDesk
+    ) -> None:
         self.students = students
         self.desk = desk
+        self.takeover = takeover
 
     async def on_private(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Route one private message."""
@@ -38,6 +42,10 @@ class PrivateRouter:
             return
         who = await self.desk.who(chat.id)
         if who is not None:
+            message = update.message
+            # A reply to a relayed student message goes to that student.
+            if message is not None and await self.takeover.on_reply_to(update, who, message):
+                return
             await self.desk.on_chat(update, context, who)
             return
         await self.students.on_message(update, context)
@@ -63,6 +71,7 @@ def install(
     students: StudentChannel,
     desk: CounselorDesk,
     duty: DutyDesk,
+    takeover: TakeoverDesk,
     errors: ErrorHandler,
     texts: Texts,
     counselor_groups: Iterable[int] = (),
@@ -87,12 +96,16 @@ def install(
         ("case", desk.on_case),
         ("note", desk.on_note),
         ("duty", duty.on_duty),
+        ("take", takeover.on_take),
+        ("reply", takeover.on_reply),
+        ("handback", takeover.on_handback),
+        ("transfer", takeover.on_transfer),
     ):
         application.add_handler(CommandHandler(name, callback, filters=desks & new_message))
     application.add_handler(CallbackQueryHandler(desk.on_press, pattern=f"^{COUNSELOR}:"))
     application.add_handler(CallbackQueryHandler(students.on_press, pattern=f"^{STUDENT}:"))
     application.add_handler(CallbackQueryHandler(ForeignPress(texts)))
-    router = PrivateRouter(students, desk)
+    router = PrivateRouter(students, desk, takeover)
     application.add_handler(
         MessageHandler(private & filters.UpdateType.MESSAGES, router.on_private)
     )

@@ -12,7 +12,7 @@ import logging
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.channels.telegram.callbacks import case_keyboard, open_actions
+from bot.channels.telegram.callbacks import TAKE, case_keyboard, open_actions
 from bot.channels.telegram.errors import send_result
 from bot.channels.telegram.texts import Texts
 from escalation.notifiers.base import Alert, SendResult
@@ -30,13 +30,14 @@ def alert_text(alert: Alert) -> str:
 
 
 class TelegramNotifier:
-    """Sends alerts through the application's bot (and so through its rate limiter)."""
+    """Sends alerts through a bot: the bot process's own, or a bare one in other processes."""
 
     channel = "telegram"
 
     def __init__(self, bot: Bot, texts: Texts) -> None:
         self.bot = bot
         self.texts = texts
+        self._ready = False
 
     async def send(self, alert: Alert) -> SendResult:
         """Deliver one alert; Telegram errors become retry/failed results, never exceptions."""
@@ -48,9 +49,18 @@ class TelegramNotifier:
         if alert.kind in WITH_BUTTONS:
             markup = case_keyboard(
                 alert.case_id,
-                open_actions(alert.status, alert.actions),
+                # Every alert about an open case offers to take over the student's chat.
+                open_actions(alert.status, (*alert.actions, TAKE)),
                 dict(self.texts.action_labels),
             )
+        if not self._ready:
+            # A bare bot (worker, chat) connects on its first alert; the bot process's bot
+            # is already up, and initialize() then does nothing.
+            try:
+                await self.bot.initialize()
+            except TelegramError as exc:
+                return send_result(exc)
+            self._ready = True
         edit = alert.extra.get("edit_message_id", "")
         if alert.kind == "update" and edit.isdigit():
             return await self._edit(chat_id, int(edit), alert, markup)

@@ -10,100 +10,99 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
-from bot.app import AppContext, build_pipeline, open_app
+from bot.bootstrap import (
+    AppContext,
+    Runtime,
+    build_runtime,
+    configured_shifts,
+    coverage_warnings,
+    open_app,
+)
+from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.builder import build_application, token_of, webhook_secret_of
 from bot.channels.telegram.commands import register_commands
 from bot.channels.telegram.counselor import CounselorDesk
 from bot.channels.telegram.duty import DutyDesk
 from bot.channels.telegram.errors import ErrorHandler
-from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.handlers import ALLOWED_UPDATES, install
-from bot.channels.telegram.notifier import TelegramNotifier
-from bot.channels.telegram.reminders import TelegramReminderTransport
+from bot.channels.telegram.kit import plug
 from bot.channels.telegram.student import StudentChannel
+from bot.channels.telegram.takeover import TakeoverDesk
 from bot.channels.telegram.texts import load_texts
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
-from bot.green import build_green_channel, configured_shifts
-from bot.scheduler import GreenChannelRunner
-from bot.services.reminders import ReminderRunner
+from bot.services.counselor_desk import CounselorDesk as DeskService
+from core.clock import Clock, utcnow
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """The bot's clock."""
-    return datetime.now(UTC)
 
 
 class BotProcess:
-    """Everything one bot process runs, wired from an app context."""
+    """Everything one bot process runs: the runtime, and the Telegram application over it."""
 
-    def __init__(
-        self,
-        ctx: AppContext,
-        *,
-        request: BaseRequest | None = None,
-        updates_request: BaseRequest | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
-        settings = ctx.settings
+    def __init__(self, runtime: Runtime, application: Application) -> None:  # type: ignore[type-arg]
+        settings = runtime.settings
+        self.runtime = runtime
         self.settings = settings
         self.texts = load_texts()
-        self.application = build_application(
-            settings, request=request, updates_request=updates_request
-        )
-        self.pipeline = build_pipeline(ctx)
-        self.green = build_green_channel(
-            ctx, {"telegram": TelegramNotifier(self.application.bot, self.texts)}
-        )
-        reminders = ReminderRunner(
-            ctx.sessions,
-            settings,
-            self.pipeline.renderer,
-            TelegramReminderTransport(self.application.bot),
-        )
-        self.runner = GreenChannelRunner(self.green, settings, clock, reminders=reminders)
-        tg = settings.telegram
-        self.students = StudentChannel(
-            self.pipeline,
-            self.texts,
-            kick=self.runner.kick,
-            clock=clock,
-            flood=FloodGate(tg.flood_burst, tg.flood_interval.total_seconds()),
-        )
+        self.application = application
+        self.students = StudentChannel(runtime.students, self.texts)
+        zone = settings.schools.default_timezone
         self.desk = CounselorDesk(
-            ctx.sessions,
-            self.green.service,
+            DeskService(
+                runtime.sessions,
+                runtime.green.cases,
+                channel=CHANNEL,
+                clock=runtime.clock,
+                district_zone=zone,
+                configured=configured_shifts(settings),
+            ),
             self.texts,
-            clock=clock,
-            zone=settings.schools.default_timezone,
+            zone=zone,
             groups=settings.telegram.counselor_groups,
         )
-        self.duty = DutyDesk(
-            self.desk,
-            district_zone=settings.schools.default_timezone,
-            configured=configured_shifts(settings),
-        )
-        renderer = self.pipeline.renderer
+        self.duty = DutyDesk(self.desk, district_zone=zone)
+        self.takeover = TakeoverDesk(self.desk, runtime.takeover)
+        self.desk.take = self.takeover.take
+        renderer = runtime.pipeline.renderer
         install(
-            self.application,
+            application,
             students=self.students,
             desk=self.desk,
             duty=self.duty,
+            takeover=self.takeover,
             errors=ErrorHandler(self.texts, lambda lang: renderer.params(lang)["resources"]),
             texts=self.texts,
             counselor_groups=settings.telegram.counselor_groups,
         )
+
+    @classmethod
+    def build(
+        cls,
+        app: AppContext,
+        *,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+        clock: Clock = utcnow,
+    ) -> BotProcess:
+        """The application, then the runtime with the application's bot as its Telegram plug."""
+        application = build_application(
+            app.settings, request=request, updates_request=updates_request
+        )
+        runtime = build_runtime(
+            app,
+            clock=clock,
+            plugs={CHANNEL: plug(app.settings, bot=application.bot)},
+            reminders=True,
+        )
+        return cls(runtime, application)
 
     async def start(self) -> None:
         """Connect to Telegram, register the menu, start the green channel, then take updates."""
@@ -119,8 +118,9 @@ class BotProcess:
                 "(check the network and telegram.base_url)"
             ) from None
         await register_commands(app.bot, self.texts)
+        await self.runtime.warm_up()  # before the first update, not on the first risky one
         await app.start()
-        self.runner.start()
+        self.runtime.scheduler.start()
         assert app.updater is not None  # built with the default updater
         tg = self.settings.telegram
         try:
@@ -145,6 +145,8 @@ class BotProcess:
             raise HeartGuardError(
                 f"cannot listen on {tg.webhook_listen}:{tg.webhook_port}: {exc.strerror}"
             ) from None
+        for line in await coverage_warnings(self.runtime.app, self.runtime.clock()):
+            log.warning("%s", line)
         log.info("telegram bot @%s running (%s)", app.bot.username, tg.mode)
 
     async def stop(self) -> None:
@@ -155,10 +157,10 @@ class BotProcess:
             await app.updater.stop()
         if app.running:
             await app.stop()  # waits for updates being processed
-        await self.students.drain()  # replies held back from flooding chats
-        await self.runner.drain()  # a tick may still be sending through the bot
+        await self.runtime.students.drain()  # replies held back from flooding chats
+        await self.runtime.scheduler.drain()  # a tick may still be sending through the bot
         await app.shutdown()
-        await self.green.aclose()
+        await self.runtime.aclose()
         log.info("telegram bot stopped")
 
 
@@ -188,7 +190,9 @@ async def serve(
     if settings.telegram.mode == "webhook":
         webhook_secret_of(settings)
     async with open_app(settings) as ctx:
-        process = BotProcess(ctx, request=request, updates_request=updates_request, clock=clock)
+        process = BotProcess.build(
+            ctx, request=request, updates_request=updates_request, clock=clock
+        )
         if stop is not None:
             await _serve(process, stop)
             return

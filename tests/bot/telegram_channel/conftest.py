@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.request import HTTPXRequest
 from tg_world import ROSTER, T0, TOKEN, Chat, Clock
 
-from bot.app import AppContext
+from bot.bootstrap import AppContext
 from bot.channels.telegram.runner import BotProcess
 from bot.config.settings import settings_from_mapping
 from bot.services import admin, counselor_links, enrollment, roster_import
+from escalation.duty import round_the_clock
 from storage.crypto import DataCipher
-from storage.models import DutyShift
 
 
 @pytest.fixture(autouse=True)
@@ -53,11 +53,11 @@ def clock() -> Clock:
 async def process(
     ctx: AppContext, api: RecordingRequest, clock: Clock
 ) -> AsyncIterator[BotProcess]:
-    bot_process = BotProcess(ctx, request=api, clock=clock)
+    bot_process = BotProcess.build(ctx, request=api, clock=clock)
     async with bot_process.application:
         yield bot_process
-        await bot_process.students.drain()  # no flood-control flusher outlives the test
-    await bot_process.green.aclose()
+        await bot_process.runtime.students.drain()  # no flood-control flusher outlives the test
+    await bot_process.runtime.aclose()
 
 
 @pytest.fixture
@@ -104,18 +104,7 @@ async def district(ctx: AppContext) -> dict[str, int | str]:
             now=T0,
             actor="t",
         )
-        session.add_all(
-            DutyShift(
-                counselor_id=ours.id,
-                tier="school",
-                school_id=schools[0].id,
-                weekday=day,
-                start_minute=0,
-                end_minute=1440,
-                created_at=T0,
-            )
-            for day in range(7)
-        )
+        round_the_clock(session, ours.id, tier="school", school_id=schools[0].id, now=T0)
         link = await counselor_links.issue(
             session, ours.id, ttl=timedelta(hours=24), now=T0, actor="t"
         )

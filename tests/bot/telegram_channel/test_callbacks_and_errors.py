@@ -89,10 +89,16 @@ def test_short_labels_share_rows_and_long_ones_get_their_own() -> None:
 
 
 def test_case_actions_follow_the_status() -> None:
-    assert open_actions("open") == ["ack", "contacted", "refer", "resolve"]
-    assert open_actions("acknowledged") == ["contacted", "refer", "resolve"]
-    assert open_actions("referred") == ["refer", "resolve"]
+    assert open_actions("open") == ["ack", "contacted", "refer", "resolve", "take"]
+    assert open_actions("acknowledged") == ["contacted", "refer", "resolve", "take"]
+    assert open_actions("referred") == ["refer", "resolve", "take"]
     assert open_actions("resolved") == []
+    assert open_actions("open", ("ack", "contacted", "refer", "resolve")) == [
+        "ack",
+        "contacted",
+        "refer",
+        "resolve",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +168,13 @@ async def test_the_notifier_delivers_with_buttons_and_reports_the_message_id(bot
     assert result.ok
     assert result.external_id == str(sent.message_id)
     assert int(sent.params["chat_id"]) == 5151
-    assert sent.callback_data == ["c:3:ack", "c:3:contacted", "c:3:refer", "c:3:resolve"]
+    assert sent.callback_data == [
+        "c:3:ack",
+        "c:3:contacted",
+        "c:3:refer",
+        "c:3:resolve",
+        "c:3:take",
+    ]
     assert "案例编号 Case: 2026-00003" in sent.text
 
 

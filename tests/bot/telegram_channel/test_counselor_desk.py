@@ -8,7 +8,7 @@ from fake_telegram import Call
 from sqlalchemy import select
 from tg_world import COUNSELOR, STUDENT, T0, Chat, Clock, onboard, texts_of
 
-from bot.app import AppContext
+from bot.bootstrap import AppContext
 from bot.channels.telegram.runner import BotProcess
 from bot.services import counselor_links
 from storage.models import (
@@ -43,7 +43,7 @@ async def crisis_alert(chat: Chat, process: BotProcess, clock: Clock, district: 
     await link(chat, district)
     await onboard(chat, STUDENT, str(district["code"]))
     await chat.text(STUDENT, "我现在就站在楼顶，不想活了")
-    await process.green.engine.tick(clock())
+    await process.runtime.green.engine.tick(clock())
     [alert] = [c for c in chat.api.sent_to(COUNSELOR) if c.callback_data]
     return alert
 
@@ -78,7 +78,7 @@ async def test_an_expired_or_groupwide_link_is_refused(
         )
     in_group = await chat.send(chat.make.group_text(COUNSELOR, f"/link {issued.code}"))
     assert texts_of(in_group) == "请私聊我 / please message me privately"
-    chat.process.desk.clock = lambda: T0 + timedelta(hours=1)
+    chat.process.desk.service.clock = lambda: T0 + timedelta(hours=1)
     late = await chat.command(COUNSELOR, f"/link {issued.code}")
     assert "过期" in texts_of(late)
     assert await contacts(ctx, district["other"]) == [("telegram", "6161", 0)]
@@ -105,6 +105,7 @@ async def test_the_alert_has_action_buttons_and_acknowledge_stops_escalation(
         f"c:{case.id}:contacted",
         f"c:{case.id}:refer",
         f"c:{case.id}:resolve",
+        f"c:{case.id}:take",
     ]
     assert "紧急" in alert.text
     async with ctx.sessions() as session:
@@ -124,6 +125,7 @@ async def test_the_alert_has_action_buttons_and_acknowledge_stops_escalation(
         f"c:{case.id}:contacted",
         f"c:{case.id}:refer",
         f"c:{case.id}:resolve",
+        f"c:{case.id}:take",
     ]
     acked = await case_of(ctx)
     assert (acked.status, acked.acknowledged_by, acked.next_step_at) == (
@@ -133,7 +135,7 @@ async def test_the_alert_has_action_buttons_and_acknowledge_stops_escalation(
     )
     chat.api.clear()
     clock.now += timedelta(minutes=20)  # past every ack timeout: nobody is paged again
-    await process.green.engine.tick(clock())
+    await process.runtime.green.engine.tick(clock())
     assert chat.api.sent_to(COUNSELOR) == []
 
 
@@ -199,3 +201,19 @@ async def test_queue_lists_open_cases_in_scope_and_case_records_the_view(
     assert "不在你负责的学校" in texts_of(outsider)
     not_linked = await chat.command(7777, "/queue")
     assert "只有已绑定的心理老师" in texts_of(not_linked)
+
+
+async def test_case_and_note_take_the_number_printed_in_alerts(
+    chat: Chat, ctx: AppContext, process: BotProcess, clock: Clock, district: District
+) -> None:
+    await crisis_alert(chat, process, clock, district)
+    case = await case_of(ctx)
+    number = f"{case.created_at:%Y}-{case.id:05d}"
+    shown = texts_of(await chat.command(COUNSELOR, f"/case {number}"))
+    assert f"Case {number} (#{case.id})" in shown
+    noted = texts_of(await chat.command(COUNSELOR, f"/note {number} 已电话联系家长"))
+    assert f"Note added to case {number}" in noted
+    wrong_year = texts_of(await chat.command(COUNSELOR, f"/case 1999-{case.id:05d}"))
+    assert "No case #1999-" in wrong_year
+    forged = texts_of(await chat.command(COUNSELOR, "/case ²"))
+    assert "Usage: /case N" in forged

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from tg_world import COUNSELOR, STUDENT, T0, Chat, Clock, onboard, texts_of
 
-from bot.app import AppContext
+from bot.bootstrap import AppContext
 from bot.channels.telegram.runner import BotProcess
 from bot.services import admin
 from escalation.roster import on_duty
@@ -37,8 +37,8 @@ async def duty_now(ctx: AppContext, tier: str, school: int | None, now: datetime
 async def open_case(chat: Chat, process: BotProcess, clock: Clock, district: District) -> Case:
     await onboard(chat, STUDENT, str(district["code"]))
     await chat.text(STUDENT, "我现在就站在楼顶，不想活了")
-    await process.green.engine.tick(clock())
-    async with process.desk.sessions() as session:
+    await process.runtime.green.engine.tick(clock())
+    async with process.runtime.sessions() as session:
         case = await session.scalar(select(Case))
     assert case is not None
     return case

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from test_counselor_desk import case_of, crisis_alert
 from tg_world import COUNSELOR, STUDENT, TOKEN, Chat, Clock, onboard, texts_of
 
-import bot.channels.telegram.counselor as desk_module
-from bot.app import AppContext
+import bot.services.counselor_desk as desk_module
+from bot.bootstrap import AppContext
 from bot.channels.telegram.runner import BotProcess
 from bot.config.settings import settings_from_mapping
 from storage.crypto import DataCipher
@@ -198,7 +198,7 @@ async def test_a_group_can_be_a_counselors_first_contact_and_its_members_act_as_
         )
     await onboard(chat, STUDENT, str(district["code"]))
     await chat.text(STUDENT, "我现在就站在楼顶，不想活了")
-    await process.green.engine.tick(clock())
+    await process.runtime.green.engine.tick(clock())
     [alert] = [c for c in chat.api.sent_to(GROUP) if c.callback_data]
     assert "紧急" in alert.text
     assert "楼顶" not in alert.text  # no student words unless configured

@@ -13,7 +13,7 @@ from tg_world import T0
 
 from bot.cli.main import main
 from bot.services import admin, counselor_links
-from bot.services.enrollment import Redemption as LinkOutcome
+from bot.services.one_time_codes import Redemption as LinkOutcome
 from storage.models import CounselorContact, CounselorLinkCode
 
 

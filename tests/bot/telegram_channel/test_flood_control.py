@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from tg_world import STUDENT, Chat, onboard, texts_of
 
-from bot.app import AppContext
-from bot.channels.telegram.flood import FloodGate
+from bot.bootstrap import AppContext
 from bot.channels.telegram.runner import BotProcess
+from bot.services.flood import FloodGate
 from storage.models import CaseRequest, Message, RiskAssessmentRecord
 
 District = dict[str, object]
@@ -36,7 +36,7 @@ class Ticks:
 @pytest.fixture
 def ticks(process: BotProcess) -> Ticks:
     clock = Ticks()
-    process.students.flood = FloodGate(5, 1.0, clock=clock)
+    process.runtime.students.floods["telegram"] = FloodGate(5, 1.0, clock=clock)
     return clock
 
 
@@ -100,12 +100,12 @@ async def test_a_burst_of_50_is_all_read_and_the_crisis_in_it_escalates(
     assert any("12356" in text for text in sent)  # crisis replies are never held back
     assert sum(SLOW_DOWN in text for text in sent) == 1
     assert len(sent) < 25  # fifty messages did not get fifty-odd answers
-    assert process.students.held(STUDENT) is not None
+    assert process.runtime.students.held("telegram", str(STUDENT)) is not None
 
     # The chat calms down: the newest held replies go out, once, without another note.
     chat.api.clear()
     ticks.now += 5
-    await settle(lambda: process.students.held(STUDENT) is None)
+    await settle(lambda: process.runtime.students.held("telegram", str(STUDENT)) is None)
     flushed = chat.api.sent_to(STUDENT)
     assert flushed
     assert SLOW_DOWN not in texts_of(flushed)
@@ -122,7 +122,7 @@ async def test_without_a_flood_every_message_is_answered(
         calls = await chat.text(STUDENT, f"今天还行 {n}")
         assert calls, f"message {n} got no answer"
         assert SLOW_DOWN not in texts_of(calls)
-    assert process.students.held(STUDENT) is None
+    assert process.runtime.students.held("telegram", str(STUDENT)) is None
 
 
 async def test_buttons_on_screen_go_stale_when_a_held_reply_moves_the_flow_on(
@@ -137,7 +137,7 @@ async def test_buttons_on_screen_go_stale_when_a_held_reply_moves_the_flow_on(
     chat.api.clear()
     await chat.text(STUDENT, "3")  # answers it by number: the next question is held back
     await chat.text(STUDENT, "嗯")
-    assert process.students.held(STUDENT) is not None
+    assert process.runtime.students.held("telegram", str(STUDENT)) is not None
     assert [c.text for c in chat.api.sent_to(STUDENT)] == [
         "慢一点～你的每条消息我都收到了，也都读了，我马上一起回复你。"
     ]
@@ -146,7 +146,7 @@ async def test_buttons_on_screen_go_stale_when_a_held_reply_moves_the_flow_on(
     assert [c.method for c in calls] == ["answerCallbackQuery"]  # not an answer to a
     assert "过期" in calls[0].params["text"]  # question the student has not seen yet
     ticks.now += 5
-    await settle(lambda: process.students.held(STUDENT) is None)
+    await settle(lambda: process.runtime.students.held("telegram", str(STUDENT)) is None)
     fresh = chat.keyboard(STUDENT)  # the merged reply brings the live keyboard
     assert fresh.text != on_screen.text
     calls = await chat.press(STUDENT, fresh.callback_data[0].rsplit(":", 1)[1])
@@ -160,13 +160,13 @@ async def test_help_in_a_flood_is_answered_at_once_and_shutdown_sends_what_is_he
     ticks.now += 60
     for _ in range(6):
         await chat.text(STUDENT, "无聊")
-    held = process.students.held(STUDENT)
+    held = process.runtime.students.held("telegram", str(STUDENT))
     assert held is not None
     help_calls = await chat.command(STUDENT, "/help")
     assert "12356" in texts_of(help_calls)
     chat.api.clear()
     await chat.text(STUDENT, "还是无聊")  # held again, no second note within a minute
     assert chat.api.sent_to(STUDENT) == []
-    await process.students.drain()
-    assert process.students.held(STUDENT) is None
+    await process.runtime.students.drain()
+    assert process.runtime.students.held("telegram", str(STUDENT)) is None
     assert chat.api.sent_to(STUDENT)  # owed replies went out before the stop

@@ -15,7 +15,7 @@ from fake_telegram import FORBIDDEN
 from sqlalchemy import func, select
 from tg_world import STUDENT, Chat, onboard, texts_of
 
-from bot.app import AppContext
+from bot.bootstrap import AppContext
 from bot.channels.telegram.commands import STUDENT_COMMANDS, register_commands
 from bot.channels.telegram.runner import BotProcess
 from storage.models import (
@@ -149,6 +149,27 @@ async def test_edits_and_captions_are_scanned_and_can_raise_a_case(
     assert await count(ctx, CaseRequest, priority="emergency") == 1
 
 
+@pytest.mark.parametrize(
+    "line", ["/talk 我今晚就去跳楼，药已经准备好了", "/help@HeartGuardBot 我现在就站在楼顶"]
+)
+async def test_words_after_a_command_are_read_and_raise_a_case(
+    chat: Chat, ctx: AppContext, district: dict[str, object], line: str
+) -> None:
+    await onboard(chat, STUDENT, str(district["code"]))
+    calls = await chat.command(STUDENT, line)
+    assert "12356" in texts_of(calls)
+    async with ctx.sessions() as session:
+        [(kind, level)] = (
+            await session.execute(
+                select(Message.kind, RiskAssessmentRecord.level)
+                .join(RiskAssessmentRecord, RiskAssessmentRecord.message_id == Message.id)
+                .where(Message.kind == "command")
+            )
+        ).all()
+    assert (kind, level) in {("command", "high"), ("command", "imminent")}
+    assert await count(ctx, CaseRequest) == 1
+
+
 async def test_a_sticker_gets_a_gentle_reply(chat: Chat, district: dict[str, object]) -> None:
     await onboard(chat, STUDENT, str(district["code"]))
     calls = await chat.send(chat.make.sticker(STUDENT))
@@ -202,7 +223,7 @@ async def test_a_failure_tells_the_student_the_crisis_lines_and_logs_ids_only(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise ValueError("我真的不想活了 (a message that must never reach a log)")
 
-    monkeypatch.setattr(process.pipeline, "handle", broken)
+    monkeypatch.setattr(process.runtime.pipeline, "handle", broken)
     update = chat.make.text(STUDENT, "我真的不想活了")
     with caplog.at_level(logging.INFO):
         calls = await chat.send(update)
@@ -221,7 +242,7 @@ async def test_a_blocked_bot_is_not_retried_with_an_error_message(
     with caplog.at_level(logging.WARNING):
         calls = await chat.command(STUDENT, "/start")
     assert [c.method for c in calls] == ["sendMessage"]  # the refused one, nothing after it
-    assert f"reply to chat {STUDENT} refused (Forbidden)" in caplog.text
+    assert "refused (blocked)" in caplog.text
 
 
 async def student_status(ctx: AppContext) -> tuple[str, list[str]]:

@@ -1,15 +1,16 @@
-"""Per-chat flood control: a small token bucket for each student chat.
+"""Per-chat flood control: a small token bucket for each student chat, on any channel.
 
 The bucket never decides whether a message is read: every message goes through the pipeline
 (stored, scanned, escalated). It only decides whether the replies go out now or are held and
-merged with the next ones, so a student pasting fifty lines gets a handful of answers instead
-of fifty, and Telegram's one-message-a-second-per-chat limit is not hammered.
+merged with the next ones (``bot.services.student_service``), so a student pasting fifty lines
+gets a handful of answers instead of fifty, and a channel's per-chat limit (Telegram's one
+message a second) is not hammered. Each channel sets its own burst and interval.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 Monotonic = Callable[[], float]
@@ -32,39 +33,39 @@ class FloodGate:
         self.burst = burst
         self.interval = interval
         self.clock = clock
-        self._buckets: dict[int, _Bucket] = {}
+        self._buckets: dict[Hashable, _Bucket] = {}
 
-    def _refill(self, chat_id: int) -> _Bucket:
+    def _refill(self, key: Hashable) -> _Bucket:
         now = self.clock()
-        bucket = self._buckets.get(chat_id)
+        bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[chat_id] = _Bucket(float(self.burst), now)
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
             return bucket
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) / self.interval)
         bucket.at = now
         return bucket
 
-    def admit(self, chat_id: int) -> bool:
+    def admit(self, key: Hashable) -> bool:
         """Take a token for one reply; False means the chat is flooding."""
         if len(self._buckets) >= PRUNE_AT:
             self._prune()
-        bucket = self._refill(chat_id)
+        bucket = self._refill(key)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return True
         return False
 
-    def wait(self, chat_id: int) -> float:
+    def wait(self, key: Hashable) -> float:
         """Seconds until this chat has a token again (0 when it has one now)."""
-        bucket = self._refill(chat_id)
+        bucket = self._refill(key)
         return max(0.0, (1 - bucket.tokens) * self.interval)
 
     def _prune(self) -> None:
         now = self.clock()
         full = [
-            chat
-            for chat, bucket in self._buckets.items()
+            key
+            for key, bucket in self._buckets.items()
             if bucket.tokens + (now - bucket.at) / self.interval >= self.burst
         ]
-        for chat in full:
-            del self._buckets[chat]
+        for key in full:
+            del self._buckets[key]

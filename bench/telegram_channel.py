@@ -7,58 +7,52 @@
 2. Reminder planning for 100,000 students and its ratio to a bare SELECT of the same rows
    (bench/reminders.py's measurement).
 3. The achieved send rate of 3,000 reminders through the production stack (ReminderRunner,
-   TelegramReminderTransport, PTB's bot and AIORateLimiter) against a fake Bot API that allows
+   the Telegram port, PTB's bot and AIORateLimiter) against a fake Bot API that allows
    30 messages in any one second and answers 429 with retry_after beyond: the share of the
    allowed rate (target >= 90%) and the 429s after the first (target 0).
 
-Run with `make bench` (or `.venv/bin/python bench/telegram.py [--students N]`).
+Run with `make bench` (or `.venv/bin/python bench/telegram_channel.py [--students N]`).
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import asyncio
+import importlib.util
+import itertools
+import json
+import math
+import tempfile
+import time
+from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-# This file shares its name with the `telegram` package: keep its folder off the import path
-# (bench/reminders.py is loaded by its path below).
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import deque  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
-
-from cryptography.fernet import Fernet  # noqa: E402
-from telegram import Update  # noqa: E402
-from telegram.ext import (  # noqa: E402
+from cryptography.fernet import Fernet
+from telegram import Update
+from telegram.ext import (
     AIORateLimiter,
     CallbackQueryHandler,
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest, RequestData  # noqa: E402
+from telegram.request import BaseRequest, RequestData
 
-import bot.channels.telegram.builder as builder  # noqa: E402
-from bot.app import AppContext  # noqa: E402
-from bot.channels.telegram.reminders import TelegramReminderTransport  # noqa: E402
-from bot.channels.telegram.runner import BotProcess  # noqa: E402
-from bot.config.settings import Settings, settings_from_mapping  # noqa: E402
-from bot.services.reminders import ReminderRunner  # noqa: E402
-from bot.services.render import Renderer  # noqa: E402
-from flows import load_catalog  # noqa: E402
-from storage.crypto import DataCipher  # noqa: E402
-from storage.db import create_engine, session_factory  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import ChannelIdentity, Message, School, Student  # noqa: E402
+import bot.channels.telegram.builder as builder
+from bot.bootstrap import AppContext
+from bot.channels.telegram.kit import TelegramPort
+from bot.channels.telegram.runner import BotProcess
+from bot.config.settings import Settings, settings_from_mapping
+from bot.services.reminders import ReminderRunner
+from bot.services.render import Renderer
+from flows import load_catalog
+from storage.crypto import DataCipher
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import ChannelIdentity, Message, School, Student
 
+HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("bench_reminders", HERE / "reminders.py")
 assert _spec is not None
 assert _spec.loader is not None
@@ -307,13 +301,13 @@ async def updates_per_second(students: int, steps: int, together: int) -> None:
             uids = await seed_students(ctx, students + 5)
             warm, uids = uids[:5], uids[5:]
             hg_api = OfflineApi()
-            process = BotProcess(ctx, request=hg_api)
+            process = BotProcess.build(ctx, request=hg_api)
             app = process.application
             async with app:
                 await run_mix(app, hg_api, warm, steps, echo=False, together=together)
                 hg_rate = await run_mix(app, hg_api, uids, steps, echo=False, together=together)
-                await process.students.drain()
-            await process.green.aclose()
+                await process.runtime.students.drain()
+            await process.runtime.aclose()
             rates = []
             for store in (None, ctx):
                 echo_api = OfflineApi()
@@ -386,7 +380,7 @@ async def send_rate(count: int) -> None:
                 session_factory(engine),
                 settings,
                 Renderer(load_catalog(), settings),
-                TelegramReminderTransport(app.bot),
+                TelegramPort(app.bot),
             )
             t0 = time.perf_counter()
             report = await runner.tick(reminders.FRI_1631)

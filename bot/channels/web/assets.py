@@ -1,0 +1,12 @@
+"""Where the chat page's templates and static files live inside the installed package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+# The page links its assets under this prefix; the server mounts STATIC_DIR there.
+STATIC_PREFIX = "/static"
+CHAT_TEMPLATE = "chat.html"
