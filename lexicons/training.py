@@ -36,6 +36,7 @@ SOURCES = (
     "lexicons/corpus/student_zh.tsv",
     "lexicons/corpus/student_en.tsv",
     "lexicons/corpus/psyguard_train.tsv",
+    "lexicons/corpus/everyday.tsv",
     "tests/lexicons/data/practice_zh.tsv",
     "tests/lexicons/data/practice2_zh.tsv",
     "tests/lexicons/data/practice_en.tsv",
