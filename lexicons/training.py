@@ -52,7 +52,7 @@ FOLDS = 5
 BUDGET_HIGH, BUDGET_ALARMS, BUDGET_ASK = 0.0075, 0.015, 0.080
 # Conversations: no safe conversation of the corpus, and at most this share of chains of
 # safe training messages (CHAIN long), may add up to high.
-BUDGET_CHAINS, CHAIN, CHAINS = 0.05, 12, 400
+BUDGET_CHAINS, CHAIN, CHAINS = 0.05, 12, 2000
 EVIDENCE_GRID = tuple(round(2.0 + 0.25 * i, 2) for i in range(25))
 GRID = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))
 
