@@ -15,6 +15,8 @@ from lexicons.analysis import Analysis
 
 NGRAMS = (1, 2, 3, 4)
 _LATIN_WORD = re.compile(r"[a-z]+")
+_LATIN_LETTER = re.compile(r"[a-z]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 # Cue categories that change what the words around them mean.
 CONTEXT = frozenset({
     "news", "fiction", "academic", "third_person", "second_person", "first_person", "joke",
@@ -29,8 +31,8 @@ _BLANKS = frozenset(" " * n for n in NGRAMS)
 
 def language(text: str) -> str:
     """``en`` when latin letters outnumber CJK characters in normalised ``text``, else ``zh``."""
-    latin = sum(1 for ch in text if "a" <= ch <= "z")
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    latin = len(_LATIN_LETTER.findall(text))
+    cjk = len(_CJK.findall(text))
     return "en" if latin > 2 * cjk else "zh"
 
 

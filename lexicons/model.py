@@ -68,7 +68,8 @@ class Model:
 
     def __init__(
         self,
-        weights: Mapping[str, tuple[float, float]],
+        weights: Mapping[str, tuple[int, int]],
+        scales: tuple[float, float],
         biases: tuple[float, float],
         categories: tuple[str, ...],
         category_weights: Mapping[str, int],
@@ -78,6 +79,7 @@ class Model:
         meta: Mapping[str, object],
     ) -> None:
         self.weights = weights
+        self.scales = scales
         self.biases = biases
         self.categories = categories
         self._rows = category_weights
@@ -88,7 +90,9 @@ class Model:
 
     def score(self, features: Iterable[str]) -> Score:
         """The two binary heads over ``features``."""
-        moderate, high = self.biases
+        # Weights are the file's quantised integers, summed exactly: the result never depends
+        # on the order a set of features happens to iterate in.
+        moderate = high = 0
         present = []
         weights = self.weights
         for feature in features:
@@ -97,7 +101,11 @@ class Model:
                 moderate += pair[0]
                 high += pair[1]
                 present.append(feature)
-        return Score(_sigmoid(moderate), _sigmoid(high), tuple(present))
+        return Score(
+            _sigmoid(self.biases[0] + moderate * self.scales[0]),
+            _sigmoid(self.biases[1] + high * self.scales[1]),
+            tuple(present),
+        )
 
     def thresholds_for(self, language: str) -> Thresholds:
         """The thresholds calibrated for messages in ``language`` (``zh`` or ``en``)."""
@@ -110,20 +118,27 @@ class Model:
 
     def top(self, score: Score, n: int = 5) -> tuple[tuple[str, float], ...]:
         """The features that pushed hardest towards high risk (the model's evidence)."""
-        pushing = [(f, self.weights[f][1]) for f in score.present if self.weights[f][1] > 0]
+        scale = self.scales[1]
+        pushing = [(f, self.weights[f][1] * scale) for f in score.present if self.weights[f][1] > 0]
         return tuple(sorted(pushing, key=lambda item: (-item[1], item[0]))[:n])
 
     def category(self, score: Score) -> str:
         """The likeliest risk category (asked only when the model raises a message)."""
         k = len(self.categories)
         totals = list(self._category_biases)
-        for feature in score.present:
+        for feature in sorted(score.present):
             row = self._rows.get(feature)
             if row is not None:
                 for index in range(k):
                     totals[index] += self._table[row * k + index]
         best = max(range(k), key=totals.__getitem__)
         return self.categories[best]
+
+
+def _integers(blob: str) -> list[int]:
+    values = array("b")
+    values.frombytes(base64.b64decode(blob, validate=True))
+    return values.tolist()
 
 
 def _unpack(blob: str, scale: float) -> list[float]:
@@ -185,10 +200,11 @@ def _model(body: dict[str, object]) -> Model:
         raise ValueError("features or heads")
     if not isinstance(category, dict):
         raise ValueError("category")
-    columns = [_unpack(heads[h]["weights"], heads[h]["scale"]) for h in HEADS]
+    columns = [_integers(heads[h]["weights"]) for h in HEADS]
     if any(len(column) != len(features) for column in columns):
         raise ValueError("head length")
     weights = {f: (columns[0][i], columns[1][i]) for i, f in enumerate(features)}
+    scales = (float(heads["moderate"]["scale"]), float(heads["high"]["scale"]))
     labels = tuple(category["labels"])
     rows = category["features"]
     table = _unpack(category["weights"], category["scale"])
@@ -208,6 +224,7 @@ def _model(body: dict[str, object]) -> Model:
     meta = body.get("meta", {})
     return Model(
         weights,
+        scales,
         (float(heads["moderate"]["bias"]), float(heads["high"]["bias"])),
         labels,
         category_rows,
