@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 
-.PHONY: demo run test test-sqlite test-pg lint bench clean
+.PHONY: demo run test test-sqlite test-pg lint bench model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -37,6 +37,11 @@ bench: $(STAMP)
 	@echo "== bench/district.py --scale 0.1 (SQLite, then PostgreSQL)"
 	$(BIN)/python bench/district.py --scale 0.1 --budget 120
 	$(BIN)/python bench/district.py --scale 0.1 --budget 120 --db pg
+
+# Retrain the detector's learned model from the corpus (fixed seed: the same bytes every time).
+model: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/heartguard risk train
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

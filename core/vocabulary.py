@@ -51,6 +51,9 @@ class Concern(enum.StrEnum):
     PEER = "peer"
     # The student may hurt someone else: a counselor follows up.
     OTHERS = "others"
+    # Disordered eating (purging, laxatives, starving): a counselor follows up; the student's
+    # body is at risk, so it is never only a kind reply.
+    EATING = "eating"
     # Everyday distress: a kind reply; at moderate (with nothing else) the ASQ asks.
     DISTRESS = "distress"
 
@@ -70,11 +73,16 @@ CATEGORIES: Mapping[str, Concern] = MappingProxyType(
         "burden": Concern.SUICIDALITY,
         "isolation": Concern.SUICIDALITY,
         "ambivalence": Concern.SUICIDALITY,
+        # Dying together with someone (约死, "anyone want to go together"): the student's own
+        # life, and someone else's too.
+        "suicide_pact": Concern.SUICIDALITY,
         "bullying": Concern.SAFEGUARDING,
         "abuse": Concern.SAFEGUARDING,
         "grooming": Concern.SAFEGUARDING,
+        "sexual_abuse": Concern.SAFEGUARDING,
         "peer_concern": Concern.PEER,
         "violence_to_others": Concern.OTHERS,
+        "eating_disorder": Concern.EATING,
         "distress": Concern.DISTRESS,
     }
 )

@@ -43,7 +43,7 @@ _GRADE_ONE_AGE = 6
 # who discloses abuse may not be safe at home tonight, and a friend's suicidal words may be
 # about tonight: a counselor must see both the same day (urgent), not in working hours.
 DEFAULT_CASE_FLOORS: Mapping[str, Priority] = MappingProxyType(
-    {"safeguarding": "urgent", "peer_concern": "urgent"}
+    {"safeguarding": "urgent", "peer_concern": "urgent", "sexual_abuse": "urgent"}
 )
 
 
@@ -70,6 +70,8 @@ class FlowConfig:
             answers about "the last two weeks" are not mixed across weeks.
         care_repeat_after: After a caring reply to a safeguarding or peer disclosure, further
             disclosures within this time still make case requests but no repeated reply.
+        screen_interval: A grey-zone signal (the detector unsure) starts the ASQ screen at
+            most once in this time per student; clear signals always screen.
     """
 
     instruments: tuple[InstrumentBand, ...] = DEFAULT_BANDS
@@ -82,6 +84,7 @@ class FlowConfig:
     refer_gad7_at: int | None = 15
     stale_after: timedelta = timedelta(hours=24)
     care_repeat_after: timedelta = timedelta(minutes=30)
+    screen_interval: timedelta = timedelta(days=3)
 
     def __post_init__(self) -> None:
         if self.default_instrument not in SCREENS:
@@ -91,6 +94,8 @@ class FlowConfig:
             raise ValueError("instruments: grade bands overlap")
         if self.stale_after <= timedelta(0):
             raise ValueError("stale_after: must be a positive duration")
+        if self.screen_interval < timedelta(0):
+            raise ValueError("screen_interval: must not be negative")
         unknown = sorted(p for p in self.case_floors.values() if p not in PRIORITIES)
         if unknown:
             raise ValueError(f"case_floors: unknown priority {unknown[0]!r}")

@@ -60,7 +60,7 @@ from flows.profile import StudentProfile
 from flows.register import in_register
 from flows.registry import Registry, default_registry
 from flows.signals import RiskSignal
-from flows.triage import decide
+from flows.triage import decide, screen_due
 from flows.turn import Turn
 
 # Bound on pass-through states entered in one step; a cycle is a definition bug.
@@ -205,7 +205,8 @@ class FlowEngine:
 
     def _triage(self, turn: Turn, *, fresh: bool) -> bool:
         """Apply the risk signal; ``True`` when it took the conversation somewhere else."""
-        decision = decide(turn.signal, None if fresh else turn.flow, turn.context)
+        due = screen_due(turn.profile, turn.now, self.config.screen_interval)
+        decision = decide(turn.signal, None if fresh else turn.flow, turn.context, screen_due=due)
         if decision.case is not None:
             priority, reason = decision.case
             # Triage names the reason; how fast a person must act on it is configuration.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
@@ -31,6 +32,8 @@ class StudentProfile:
         age_group: What an anonymous student said about their age, relative to the
             guardian-consent age (from the ``anonymous_chosen`` event).
         safety_plan: The saved safety plan, step id → the student's words.
+        last_screened_at: When the student last took the ASQ screen (from stored screens),
+            so a grey-zone signal does not ask a stressed student every day.
     """
 
     language: Language = "zh"
@@ -42,12 +45,15 @@ class StudentProfile:
     onboarded: bool = False
     age_group: AgeGroup | None = None
     safety_plan: Mapping[str, str] | None = field(default=None)
+    last_screened_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
             raise ValueError(f"unknown language {self.language!r}; expected one of {LANGUAGES}")
         if self.safety_plan is not None:
             object.__setattr__(self, "safety_plan", MappingProxyType(dict(self.safety_plan)))
+        if self.last_screened_at is not None and self.last_screened_at.tzinfo is None:
+            raise ValueError("last_screened_at: expected a timezone-aware datetime")
 
     def under_age(self, consent_age: int) -> bool:
         """Whether the student is (or, when unsure, may be) younger than ``consent_age``."""

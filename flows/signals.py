@@ -13,10 +13,15 @@ from core.vocabulary import LEVEL_NAMES, LevelName
 
 @dataclass(frozen=True)
 class RiskSignal:
-    """The detector's level and categories for the message being handled."""
+    """The detector's level and categories for the message being handled.
+
+    ``ask`` is the detector's grey zone (``RiskAssessment.ask``): unsure signals, so the
+    student is asked the ASQ questions and their own answer decides.
+    """
 
     level: LevelName = "none"
     categories: frozenset[str] = field(default_factory=frozenset)
+    ask: bool = False
 
     def __post_init__(self) -> None:
         if self.level not in LEVEL_NAMES:

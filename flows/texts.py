@@ -19,6 +19,13 @@ FLOW_RESUME = "flow.resume"
 CARE_SAFEGUARDING = "care.safeguarding"
 CARE_PEER = "care.peer"
 CARE_OTHERS = "care.others"
+CARE_OTHERS_URGENT = "care.others_urgent"
+CARE_PEER_URGENT = "care.peer_urgent"
+CARE_EATING = "care.eating"
+CARE_EATING_URGENT = "care.eating_urgent"
+CARE_SEXUAL_ABUSE = "care.sexual_abuse"
+CARE_PACT = "care.pact"
+CARE_HURT = "care.hurt"
 
 ENGINE_TEXTS = frozenset(
     {
@@ -39,6 +46,13 @@ ENGINE_TEXTS = frozenset(
         CARE_SAFEGUARDING,
         CARE_PEER,
         CARE_OTHERS,
+        CARE_OTHERS_URGENT,
+        CARE_PEER_URGENT,
+        CARE_EATING,
+        CARE_EATING_URGENT,
+        CARE_SEXUAL_ABUSE,
+        CARE_PACT,
+        CARE_HURT,
     }
 )
 

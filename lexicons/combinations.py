@@ -46,9 +46,9 @@ def features(msg: Message, live: list[Hit], findings: list[Finding]) -> Features
         h for h in live if h.category == "plan" and h.level is not None and h.level >= MODERATE
     )
     plan += tuple(f.hits[-1] for f in findings if f.category == "plan")
-    timing: tuple[Hit, ...] = ()
-    if framed(msg) is None:
-        timing = tuple(h for category in TIMING for h in msg.cues.get(category, ()))
+    timing = tuple(
+        h for category in TIMING for h in msg.cues.get(category, ()) if framed(msg, h) is None
+    )
     resolve = tuple(h for h in msg.cues.get("resolve", ()) if own(msg, h))
     active = tuple(
         f.hits[-1] for f in findings if f.category == "active_ideation" and f.level > MODERATE
@@ -76,7 +76,9 @@ def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
     out: list[Finding] = []
     # "I've decided" means nothing alone; next to means or a death wish it is intent.
     intent = ideation or plan or resolve
-    if timing and (lethal or plan or (means and intent)):
+    # 今晚阳台烧烤，爸爸买了一大袋炭: charcoal and a time at a barbecue, with no wish to die.
+    outing = msg is not None and msg.has("leisure") and not (ideation or resolve)
+    if timing and (lethal or plan or (means and intent)) and not outing:
         anchor = (lethal or plan or means)[0]
         out.append(Finding(IMMINENT, "plan", "means_with_time", (anchor, timing[0])))
     with_means = (active and means) or (ideation and (plan or weighty))
@@ -97,8 +99,43 @@ def combine(parts: list[Features], msg: Message | None = None) -> list[Finding]:
         # a death wish or hopelessness it is.
         hopeless = tuple(h for h in msg.risks if h.category == "hopelessness" and own(msg, h))
         out.extend(_farewells(msg, ideation or lethal, hopeless))
+        if not out:
+            out.extend(_preparations(msg, ideation, hopeless))
         out.extend(_locations(msg, ideation))
     return out
+
+
+_DESPAIR = frozenset({"hopelessness", "burden", "isolation", "passive_ideation", "active_ideation"})
+
+
+def _preparations(
+    msg: Message, ideation: tuple[Hit, ...], hopeless: tuple[Hit, ...]
+) -> list[Finding]:
+    """Belongings given away or a message scheduled, beside despair or a goodbye: farewell
+    preparations (我把switch送给表弟了 反正以后用不上; set it to post on Sunday night)."""
+    prepared = [h for k in ("give_away", "scheduled") for h in msg.cues.get(k, ()) if own(msg, h)]
+    if not prepared:
+        return []
+    if msg.has("moving"):
+        return []  # 下个月转学了，把漫画都送给同桌: a move, not a farewell
+    despair = [h for h in msg.risks if h.category in _DESPAIR and own(msg, h)]
+    # A farewell entry that is itself the giving away (都送给) is not a second sign.
+    given = {(h.start, h.end) for h in prepared}
+    serious = [
+        h
+        for h in msg.risks
+        if h.category == "farewell"
+        and h.level is not None
+        and h.level >= MODERATE
+        and own(msg, h)
+        and not any(start < h.end and h.start < end for start, end in given)
+    ]
+    # Two different preparations (accounts deleted, the cat given away) are a farewell too.
+    different = [h for h in prepared if h.entry.pattern != prepared[0].entry.pattern]
+    other = despair or list(ideation) or list(hopeless) or serious or different
+    if not other:
+        return []
+    return [Finding(HIGH, "farewell", "farewell_preparations", (prepared[0], other[0]))]
 
 
 def _farewells(msg: Message, intent: tuple[Hit, ...], hopeless: tuple[Hit, ...]) -> list[Finding]:
@@ -140,21 +177,31 @@ def _present(msg: Message, place: Hit) -> bool:
 
 
 def _locations(msg: Message, ideation: tuple[Hit, ...]) -> list[Finding]:
-    out = []
-    for place in (h for h in msg.risks if h.category == "location" and own(msg, h)):
+    out: list[Finding] = []
+    places = [h for h in msg.risks if h.category == "location" and own(msg, h)]
+    if not places:
+        return out
+    soon = msg.has("timing_soon")
+    danger = (
+        bool(ideation)
+        or msg.has("symptom")
+        or msg.has("jump")
+        or msg.has("edge")
+        or any(h.category == "farewell" for h in msg.risks)
+    )
+    # 天文社今晚在楼顶看流星雨: with others, for something to do there, and no sign of
+    # danger, being at a high place is an outing.
+    outing = not danger and msg.has("leisure")
+    for place in places:
         high_place = place.level is not None and place.level >= HIGH
         now = msg.has("timing_now") or _present(msg, place)
-        soon = msg.has("timing_soon")
-        danger = (
-            bool(ideation)
-            or msg.has("symptom")
-            or msg.has("jump")
-            or msg.has("edge")
-            or any(h.category == "farewell" for h in msg.risks)
-        )
-        if ((now or soon) and danger) or (now and high_place) or (high_place and danger):
+        if (
+            ((now or soon) and danger)
+            or (now and high_place and not outing)
+            or (high_place and danger)
+        ):
             out.append(Finding(IMMINENT, "location", "at_the_place", (place,)))
-        elif now:
+        elif now and not outing:
             # 我现在在楼顶 / 我在河边那座桥上, said to a crisis line, is worth an urgent call
             # even without words of despair; a plain place alone is not.
             out.append(Finding(HIGH, "location", "at_a_high_place_now", (place,)))

@@ -17,6 +17,10 @@ CUE_CATEGORIES = frozenset({
     "symptom", "outcome", "hostile_act", "peer_agent", "family_agent", "adult_agent", "secrecy",
     "photo_request", "meet_request", "gift", "revenge", "rumination", "method_word",
     "acquire", "edge", "height",
+    # Across messages (lexicons.window) and the v2 rules.
+    "reported", "alone", "then", "goodbye", "give_away", "scheduled", "thanks", "together",
+    "habit", "unreachable", "certainty", "leisure", "moving", "relapse", "caustic", "arranged",
+    "role",
 })  # fmt: skip
 
 # A hit inside one of these spans is ignored.

@@ -1,81 +1,47 @@
-"""The risk detector: ``assess(text, window, lexicon)``, pure and deterministic."""
+"""The risk detector: pure and deterministic, one message at a time or turn by turn.
+
+- ``Detector.assess_turn(text, state, now)``: the pipeline's call. It reads the message once,
+  combines it with the conversation's remembered risk (``ConversationRisk``, which never holds
+  text), and returns the assessment with the new state to store.
+- ``Detector.assess(text, window)``: the same over a list of earlier texts, all read as if
+  just sent (for the CLI and the evaluations).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from core.vocabulary import RiskLevel
-from lexicons.combinations import Features, combine, features
-from lexicons.ideation import ideation_rules, in_earnest
+from lexicons.analysis import Analyser, Analysis
+from lexicons.conversation import ConversationRisk, Trace
+from lexicons.features import features, language
 from lexicons.lexicon import Lexicon, load_lexicon
-from lexicons.matching import Hit, Matcher
-from lexicons.means import means_rules
-from lexicons.normalize import Normalized
-from lexicons.rules import IDEATION, MODERATE, Finding, Message, standalone
-from lexicons.safeguarding import safeguarding_rules
+from lexicons.model import Model, Score, load_model
+from lexicons.policy import Opinion, Verdict, decide
+from lexicons.reasons import LEVEL_NAMES, REASONS
+from lexicons.rules import Finding
+from lexicons.suppressors import suppressor
+from lexicons.window import Combination, combinations, framed_recently, marks
 
-# Counselor-facing reasons, by rule. Chinese first: the district's counselors read Chinese.
-REASONS = {
-    "lexicon": "词库信号 (lexicon signal)",
-    "third_person": "关于他人的担忧 (concern about someone else)",
-    "past_time": "过去的自伤或尝试 (past self-harm or attempt)",
-    "recent_self_harm": "近期自伤 (recent self-harm)",
-    "self_harm_now": "正在自伤 (self-harm happening now)",
-    "hedged": "有保留的表达 (hedged wording)",
-    "joking_tone": "玩笑语气，但仍需关注 (joking tone, still a concern)",
-    "told_to_die": "被人叫去死：欺凌 (told to die: bullying)",
-    "desire_plus_death": "主动表达想死 (active wish to die)",
-    "desire_plus_death_hedged": "想死，但有保留 (wish to die, hedged)",
-    "desire_plus_death_joking": "想死，玩笑语气 (wish to die, joking tone)",
-    "not_want_to_live": "不想活 (does not want to live)",
-    "method_question": "询问方法或剂量 (asks about a method or dose)",
-    "means_taken": "已经服用/实施 (means already taken or used)",
-    "gathering_means": "在囤积手段 (gathering means)",
-    "means_ready": "手段已备好 (means ready)",
-    "means_with_time": "有手段且有时间 (means or plan with a time)",
-    "ideation_with_means": "有意念且有手段或计划 (ideation with means or a plan)",
-    "ideation_with_time": "有意念且有时间 (ideation with a time)",
-    "final_farewell": "告别 (final farewell)",
-    "at_the_place": "身处危险地点 (at a dangerous place)",
-    "at_a_high_place_now": "此刻在高处 (at a high place right now)",
-    "ambivalence": "矛盾：说不想死但很痛苦 (ambivalence: does not want to die, but suffers)",
-    "wish_to_vanish": "希望消失或不存在 (wish to vanish or not exist)",
-    "if_i_were_gone": "假如自己不在了 (if I were gone)",
-    "better_off_dead": "死了更好 (better off dead)",
-    "life_is_futile": "活着没意义 (life feels pointless)",
-    "jump_from_height": "从高处跳下 (jumping from a height)",
-    "past_self_harm": "过去的自伤 (past self-harm)",
-    "self_harm_thoughts": "有自伤的念头 (thoughts of self-harm)",
-    "self_harm_act": "自伤行为 (self-harm)",
-    "hurt_by_someone": "被他人伤害 (hurt by someone)",
-    "secret_contact": "成人秘密接触、索要照片或见面 (secret contact, photos or meeting)",
-    "revenge": "报复他人 (revenge on others)",
-    "preoccupied_with_death": "反复想到死 (preoccupied with death)",
-    "preoccupied_with_means": "反复想着手段 (preoccupied with the means)",
-    "ideation_with_resolve": "有意念且已下决心 (ideation with resolve)",
-    "resolved_to_die": "已下决心去死 (resolved to die)",
-    "farewell_preparations": "告别准备 (farewell preparations)",
-    "acquired_means": "已弄到手段 (has got hold of the means)",
-    "bleeding": "自伤部位在流血 (bleeding from a self-harm site)",
-    "bleeding_now": "正在流血且有其他症状 (bleeding now, with other signs)",
-    "urge_with_means": "有自伤冲动且手段就在手边 (urge to self-harm with the means at hand)",
-    "ideation_in_earnest": "认真表达的轻生念头 (a wish to die said in earnest)",
-    "peer_hurt": "同伴在家被伤害 (a peer hurt at home)",
-    "window": "结合前几条消息 (together with earlier messages)",
-}
-LEVEL_NAMES = {
-    RiskLevel.NONE: "无", RiskLevel.LOW: "低", RiskLevel.MODERATE: "中",
-    RiskLevel.HIGH: "高", RiskLevel.IMMINENT: "危急",
-}  # fmt: skip
+# Findings about someone else, which a story introduced just before keeps a story.
+_ABOUT_OTHERS = frozenset({"third_person", "peer_intent", "peer_farewell", "peer_in_danger_now"})
+# The model's evidence adds up over the last few messages of the last few hours.
+EVIDENCE_MESSAGES, EVIDENCE_WITHIN = 6, timedelta(hours=6)
+# ``assess`` reads at most this many earlier messages, and dates them all at one instant.
+WINDOW = 5
+_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Evidence:
     """One piece of evidence: a span of what the student wrote and the rule or entry behind it.
 
-    ``message`` is 0 for the assessed text and -1, -2 … for earlier window messages.
+    ``message`` is 0 for the assessed text and -1, -2 … for earlier messages (``text`` is
+    empty for an earlier message when only the conversation's state was at hand).
     """
 
     start: int
@@ -89,19 +55,32 @@ class Evidence:
 
 @dataclass(frozen=True)
 class RiskAssessment:
-    """The detector's verdict on one message."""
+    """The detector's verdict on one message.
+
+    ``ask`` is the grey zone: the signals are unsure, so the bot should ask the ASQ questions
+    and let the student's own answer decide. ``rule`` is the rule that decided the level;
+    ``model`` the learned model's probabilities of at least moderate and at least high.
+    """
 
     level: RiskLevel
     categories: tuple[str, ...]
     evidence: tuple[Evidence, ...]
     explanation: str
     detector_version: str
+    ask: bool = False
+    rule: str = ""
+    model: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (evidence includes the student's words: keep it out of logs)."""
         return {
             "level": self.level.label,
             "categories": list(self.categories),
+            "ask": self.ask,
+            "rule": self.rule,
+            "model": None
+            if self.model is None
+            else {"moderate": self.model[0], "high": self.model[1]},
             "evidence": [
                 {
                     "start": e.start,
@@ -119,81 +98,146 @@ class RiskAssessment:
         }
 
 
-class Detector:
-    """A compiled lexicon with its matcher; build once, call ``assess`` many times."""
+@dataclass(frozen=True)
+class TurnResult:
+    """One turn's assessment and the conversation state to store for the next."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    assessment: RiskAssessment
+    state: ConversationRisk
+
+
+class Detector:
+    """The lexicon's rules and the learned model; build once, call ``assess_turn`` many times.
+
+    ``model=None`` makes a lexicon-only detector, for comparisons only: ``default_detector``
+    always loads the packaged model, and refuses to start without it.
+    """
+
+    def __init__(self, lexicon: Lexicon, model: Model | None) -> None:
         self.lexicon = lexicon
-        self.matcher = Matcher(lexicon)
+        self.model = model
+        self.analyser = Analyser(lexicon)
+        self.matcher = self.analyser.matcher
+        self.version = lexicon.version + (
+            "" if model is None else f"+m{str(model.meta.get('corpus_sha256', ''))[:8]}"
+        )
 
     def warm_up(self) -> None:
         """Load jieba's dictionary now, not on the first message."""
         self.matcher.segmenter.warm_up()
 
-    def _analyse(self, text: str) -> tuple[Normalized, Message, list[Finding], Features]:
-        normalized = self.lexicon.normalizer(text)
-        msg = Message(normalized.text, self.matcher.hits(normalized.text))
-        findings, live, negations = standalone(msg)
-        findings += ideation_rules(msg)
-        findings += in_earnest(msg, findings)
-        findings += means_rules(msg)
-        findings += safeguarding_rules(msg)
-        feats = features(msg, live, findings)
-        findings += combine([feats], msg)
-        findings += _ambivalence(msg, negations, findings)
-        return normalized, msg, findings, feats
+    def assess_turn(self, text: str, state: ConversationRisk | None, now: datetime) -> TurnResult:
+        """Assess ``text``, sent at ``now``, in the conversation whose risk is ``state``."""
+        result, _ = self._turn(text, state or ConversationRisk(), now)
+        return result
 
     def assess(self, text: str, window: Sequence[str] = ()) -> RiskAssessment:
-        """Assess ``text``, also weighing the student's recent ``window`` (oldest first)."""
-        normalized, _msg, findings, feats = self._analyse(text)
-        evidence = _evidence(findings, normalized, text, 0)
-        if window and not feats.empty:
-            earlier = [self._analyse(previous) for previous in window[-5:]]
-            joint = combine([e[3] for e in earlier] + [feats])
-            best = max((f.level for f in findings), default=RiskLevel.NONE)
-            for finding in joint:
-                if finding.level > best:
-                    findings.append(
-                        Finding(finding.level, finding.category, "window", finding.hits)
-                    )
-                    evidence += _window_evidence(finding, earlier, normalized, text, window)
-        return _verdict(findings, evidence, self.lexicon.version)
+        """Assess ``text`` after the student's recent ``window`` (oldest first)."""
+        earlier = list(window[-WINDOW:])
+        state = ConversationRisk()
+        for previous in earlier:
+            state = self._turn(previous, state, _INSTANT)[0].state
+        result, combined = self._turn(text, state, _INSTANT, remember=False)
+        if not combined:
+            return result.assessment
+        # Quote the earlier messages' words, which the state itself never holds.
+        quoted = tuple(
+            Evidence(
+                e.start, e.end, earlier[e.message][e.start : e.end], e.category, e.rule,
+                e.source, e.message,
+            )
+            if e.message < 0 and -e.message <= len(earlier)
+            else e
+            for e in result.assessment.evidence
+        )  # fmt: skip
+        return _replace_evidence(result.assessment, quoted)
+
+    def _turn(
+        self, text: str, state: ConversationRisk, now: datetime, *, remember: bool = True
+    ) -> tuple[TurnResult, bool]:
+        """Assess one turn; ``remember=False`` when the new state will be thrown away."""
+        analysis = self.analyser(text)
+        seq = state.seen + 1
+        findings = analysis.findings
+        if state.traces and framed_recently(state, now):
+            # "did you see the news about that actor?" … "they said he took an overdose":
+            # someone else's story, a minute after it was introduced, is still the story.
+            findings = [f for f in findings if f.rule not in _ABOUT_OTHERS]
+        own = max((f.level for f in findings), default=RiskLevel.NONE)
+        lexical = _categories(findings)
+        needed = remember or bool(state.traces)
+        trace = Trace(seq, now, own, lexical, marks(analysis) if needed else ())
+        joint = [c for c in combinations(state, trace, now) if c.level > own]
+        window = max((c.level for c in joint), default=RiskLevel.NONE)
+        score = self.model.score(features(analysis)) if self.model is not None else None
+        verdict = self._verdict(own, window, lexical, score, analysis, state, now)
+        level = verdict.level
+        categories = {*lexical, *(c.category for c in joint if c.level == level)}
+        evidence = _evidence(findings, analysis) + _window_evidence(joint, seq)
+        if verdict.by_model and score is not None and self.model is not None:
+            peer = verdict.rule == "model_peer"
+            category = "peer_concern" if peer else self.model.category(score)
+            categories.add(category)
+            evidence += _model_evidence(self.model, score, analysis, category)
+        assessment = _assessment(
+            verdict, tuple(sorted(categories)), findings, joint, evidence, self.version, score
+        )
+        if not remember:
+            return TurnResult(assessment, state), bool(joint)
+        moderate = 0.0 if score is None else round(score.moderate, 4)
+        stored = Trace(seq, now, level, assessment.categories, trace.marks, moderate)
+        return TurnResult(assessment, state.added(stored, now)), bool(joint)
+
+    def _verdict(
+        self,
+        own: RiskLevel,
+        window: RiskLevel,
+        categories: tuple[str, ...],
+        score: Score | None,
+        analysis: Analysis,
+        state: ConversationRisk,
+        now: datetime,
+    ) -> Verdict:
+        model = self.model
+        if score is None or model is None:
+            level = max(own, window)
+            return Verdict(level, "window" if window > own else "lexicon", False)
+        current = model.evidence(score.moderate)
+        earlier = [
+            model.evidence(t.score)
+            for t in state.recent(now, EVIDENCE_MESSAGES - 1, EVIDENCE_WITHIN)
+        ]
+        # Only a message that adds evidence of its own, after one that did, can tip the
+        # conversation over: a single message is the single-message thresholds' business.
+        accumulated = current + sum(earlier) if current and any(earlier) else 0.0
+        opinion = Opinion(score.moderate, score.high, accumulated)
+        thresholds = model.thresholds_for(language(analysis.normalized))
+
+        def why_not() -> str | None:
+            context = frozenset(m.kind for t in state.traces for m in t.alive(now))
+            return suppressor(analysis, context)
+
+        return decide(own, window, categories, opinion, thresholds, why_not)
 
 
-_NEVER = ("从没", "从来没", "从未", "从来不", "never")
+def _categories(findings: list[Finding]) -> tuple[str, ...]:
+    return tuple(sorted({f.category for f in findings if f.level >= RiskLevel.LOW}))
 
 
-def _ambivalence(msg: Message, negations: list[Hit], findings: list[Finding]) -> list[Finding]:
-    """我不想死，可是好痛苦: a negated wish to die next to pain.
-
-    Despair (a passive wish, hopelessness) beside the denial is ambivalence on its own ("I
-    don't want to kill myself, I just want the pain to stop"); everyday distress counts only
-    with a "but", so "I'd never kill myself, just stressed" stays quiet.
-    """
-    if not negations:
-        return []
-    despair = ("hopelessness", *IDEATION)
-    # 我从没想过自杀，只是好烦: a denial that it ever crossed their mind, then everyday
-    # stress, is not ambivalence; 我不想死，可是好痛苦 is.
-    cues = [msg.before(n, "negation", 3) for n in negations]
-    never = any(c is not None and c.entry.pattern.startswith(_NEVER) for c in cues)
-    kinds = (*despair, "distress") if msg.has("contrast") and not never else despair
-    suffering = [f for f in findings if f.category in kinds]
-    if not suffering:
-        return []
-    return [Finding(MODERATE, "ambivalence", "ambivalence", (negations[0], *suffering[0].hits))]
+def _replace_evidence(assessment: RiskAssessment, evidence: tuple[Evidence, ...]) -> RiskAssessment:
+    return dataclasses.replace(assessment, evidence=evidence)
 
 
-def _evidence(
-    findings: list[Finding], normalized: Normalized, original: str, message: int
-) -> tuple[Evidence, ...]:
+def _evidence(findings: list[Finding], analysis: Analysis) -> tuple[Evidence, ...]:
     out = []
     seen = set()
     for finding in sorted(findings, key=lambda f: -f.level):
         if finding.level is RiskLevel.NONE:
             continue
         for hit in finding.hits:
-            start, end = normalized.original_span(hit.start, hit.end)
+            if not analysis.owns(hit):
+                continue
+            start, end = analysis.span(hit)
             key = (start, end, finding.rule)
             if key in seen or start >= end:
                 continue
@@ -202,74 +246,109 @@ def _evidence(
                 Evidence(
                     start,
                     end,
-                    original[start:end],
+                    analysis.text[start:end],
                     finding.category,
                     finding.rule,
                     hit.entry.source,
-                    message,
                 )
             )
     return tuple(out)
 
 
-def _window_evidence(
-    finding: Finding,
-    earlier: list[tuple[Normalized, Message, list[Finding], Features]],
-    normalized: Normalized,
-    text: str,
-    window: Sequence[str],
-) -> tuple[Evidence, ...]:
-    out: list[Evidence] = []
-    recent = list(window[-5:])
-    for hit in finding.hits:
-        for index, (norm, msg, _, _) in enumerate(earlier):
-            if hit in msg.hits:
-                start, end = norm.original_span(hit.start, hit.end)
-                offset = index - len(earlier)
+def _window_evidence(joint: list[Combination], seq: int) -> tuple[Evidence, ...]:
+    out = []
+    for combination in joint:
+        for number, mark in combination.marks:
+            if number != seq and mark.start < mark.end:
                 out.append(
                     Evidence(
-                        start,
-                        end,
-                        recent[index][start:end],
-                        finding.category,
-                        "window",
-                        hit.entry.source,
-                        offset,
+                        mark.start,
+                        mark.end,
+                        "",
+                        combination.category,
+                        combination.rule,
+                        f"window:{mark.kind}",
+                        number - seq,
                     )
                 )
-                break
-        else:
-            start, end = normalized.original_span(hit.start, hit.end)
-            out.append(
-                Evidence(
-                    start, end, text[start:end], finding.category, "window", hit.entry.source, 0
-                )
-            )
     return tuple(out)
 
 
-def _verdict(
-    findings: list[Finding], evidence: tuple[Evidence, ...], version: str
+def _model_evidence(
+    model: Model, score: Score, analysis: Analysis, category: str
+) -> tuple[Evidence, ...]:
+    """The model's top n-grams, located in what the student wrote."""
+    out = []
+    for feature, _weight in model.top(score):
+        gram = feature[2:] if feature.startswith("w:") else feature
+        if feature.startswith("cue:") or ("_" in gram and feature.startswith("w:")):
+            continue
+        for part in analysis.parts:
+            found = part.normalized.text.find(gram.strip())
+            if found >= 0:
+                start, end = part.normalized.original_span(found, found + len(gram.strip()))
+                start, end = start + part.offset, end + part.offset
+                if start < end:
+                    out.append(
+                        Evidence(
+                            start, end, analysis.text[start:end], category, "model",
+                            f"model:{feature}",
+                        )
+                    )  # fmt: skip
+                break
+    return tuple(out)
+
+
+def _assessment(
+    verdict: Verdict,
+    categories: tuple[str, ...],
+    findings: list[Finding],
+    joint: list[Combination],
+    evidence: tuple[Evidence, ...],
+    version: str,
+    score: Score | None,
 ) -> RiskAssessment:
-    level = max((f.level for f in findings), default=RiskLevel.NONE)
-    categories = tuple(sorted({f.category for f in findings if f.level >= RiskLevel.LOW}))
-    top = [f for f in findings if f.level == level and level > RiskLevel.NONE]
-    rules = list(dict.fromkeys(f.rule for f in top))
-    if not top:
+    level = verdict.level
+    model = None if score is None else (round(score.moderate, 4), round(score.high, 4))
+    if verdict.by_model:
+        reasons = [REASONS[verdict.rule]]
+        top = sorted(set(categories))
+    else:
+        pairs = [(f.rule, f.category) for f in findings if f.level == level]
+        pairs += [(c.rule, c.category) for c in joint if c.level == level]
+        pairs = pairs if level > RiskLevel.NONE else []
+        reasons = [REASONS.get(rule, rule) for rule in dict.fromkeys(r for r, _ in pairs)]
+        if any(c.level == level for c in joint):
+            reasons.append(REASONS["window"])
+        top = sorted({category for _, category in pairs})
+    rule = verdict.rule
+    if not reasons:
         explanation = "未发现风险信号 (no risk signal found)"
     else:
-        reasons = "；".join(REASONS.get(rule, rule) for rule in rules)
         explanation = (
-            f"{LEVEL_NAMES[level]}风险 ({level.label}): {reasons}。类别 (categories): "
-            + ", ".join(sorted({f.category for f in top}))
+            f"{LEVEL_NAMES[level]}风险 ({level.label}): {'；'.join(reasons)}。类别 (categories): "
+            + ", ".join(top)
         )
-    return RiskAssessment(level, categories, evidence, explanation, version)
+        if verdict.rule in ("lexicon", "window"):
+            firsts = [f.rule for f in findings if f.level == level]
+            firsts += [c.rule for c in joint if c.level == level]
+            rule = firsts[0] if firsts else verdict.rule
+    if verdict.ask:
+        explanation += "；信号不确定，请学生回答筛查问题 (unsure: ask the screening questions)"
+    return RiskAssessment(
+        level, categories, evidence, explanation, version, verdict.ask, rule, model
+    )
 
 
 @lru_cache(maxsize=1)
 def default_detector() -> Detector:
-    """The detector over the packaged lexicon, built once per process."""
-    return Detector(load_lexicon())
+    """The detector over the packaged lexicon and model, built once per process.
+
+    Raises:
+        LexiconError: a lexicon file is malformed.
+        ModelError: the model file is missing, corrupt or of another format.
+    """
+    return Detector(load_lexicon(), load_model())
 
 
 def assess(text: str, window: Sequence[str] = (), lexicon: Lexicon | None = None) -> RiskAssessment:
@@ -285,6 +364,6 @@ def _detector_for(lexicon: Lexicon) -> Detector:
     key = id(lexicon)
     detector = _DETECTORS.get(key)
     if detector is None or detector.lexicon is not lexicon:
-        detector = Detector(lexicon)
+        detector = Detector(lexicon, default_detector().model)
         _DETECTORS[key] = detector
     return detector

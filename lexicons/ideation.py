@@ -10,6 +10,7 @@ from __future__ import annotations
 from lexicons.matching import Hit, gap
 from lexicons.rules import (
     HIGH,
+    LOW,
     MODERATE,
     Finding,
     Message,
@@ -30,7 +31,7 @@ def _tone(msg: Message, hit: Hit, level: str) -> tuple[str, str]:
         if msg.in_clause("hedge", hit.clause):
             return "moderate", "_hedged"
         if msg.has("joke"):
-            return "moderate", "_joking"
+            return "low", "_joking"
     return level, ""
 
 
@@ -81,7 +82,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
                     tone, suffix = _tone(msg, end, "high")
                     out.append(
                         Finding(
-                            HIGH if tone == "high" else MODERATE,
+                            {"high": HIGH, "moderate": MODERATE}.get(tone, LOW),
                             "active_ideation",
                             "desire_plus_death" + suffix,
                             (desire, end),
@@ -106,7 +107,7 @@ def ideation_rules(msg: Message) -> list[Finding]:
                 out.append(Finding(MODERATE, "passive_ideation", "better_off_dead", (end, better)))
     for life in msg.cues.get("life", ()):
         # Negation is the point here (不想活), so only person and framing are checked.
-        if person(msg, life) not in ("first", "none") or framed(msg) is not None:
+        if person(msg, life) not in ("first", "none") or framed(msg, life) is not None:
             continue
         desire = msg.before(life, "desire", 3)
         negation = msg.before(desire, "negation", 3) if desire is not None else None

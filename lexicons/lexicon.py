@@ -126,6 +126,15 @@ class Lexicon:
         return frozenset(e.pattern for e in self.entries if len(e.pattern) == 1 and not e.latin)
 
     @cached_property
+    def pattern_levels(self) -> dict[str, int]:
+        """The most serious level of each risk pattern (for scanning long messages)."""
+        out: dict[str, int] = {}
+        for entry in self.entries:
+            if entry.level is not None:
+                out[entry.pattern] = max(out.get(entry.pattern, 0), int(entry.level))
+        return out
+
+    @cached_property
     def zh_phrases(self) -> tuple[str, ...]:
         """Chinese multi-character patterns, for jieba's user dictionary."""
         return tuple(

@@ -12,7 +12,7 @@ import jieba
 
 from core.vocabulary import RiskLevel
 from lexicons.lexicon import Entry, Lexicon
-from lexicons.normalize import CLAUSE_BREAKS, is_cjk, is_latin
+from lexicons.normalize import CLAUSE_BREAKS, is_latin
 
 # Counted doses: 三十多片, 40颗, 两板, 20 pills. A number with a pill word is a quantity.
 _QUANTITY = re.compile(
@@ -104,8 +104,12 @@ class Matcher:
 
     def hits(self, text: str) -> list[Hit]:
         """All surviving hits, ordered by position."""
+        return self.scan(text)[0]
+
+    def scan(self, text: str) -> tuple[list[Hit], list[Hit]]:
+        """The surviving hits, and the suppressors (idioms, collisions) that silenced others."""
         if not text:
-            return []
+            return [], []
         starts = clause_starts(text)
         raw: list[Hit] = []
         needs_tokens: set[int] = set()
@@ -128,7 +132,7 @@ class Matcher:
             if single and added:
                 needs_tokens.add(clause)
         if not raw and not _QUANTITY.search(text):
-            return []
+            return [], []
         if needs_tokens:
             # Segment only the clauses that need it; clause punctuation ends words anyway.
             bounds: set[tuple[int, int]] = set()
@@ -141,7 +145,8 @@ class Matcher:
             ]
         raw.extend(_degree_complements(text, raw))
         raw.extend(_quantities(text, starts))
-        return _resolve(raw)
+        suppressors = [h for h in raw if h.category in ("idiom", "collision")]
+        return _resolve(raw), suppressors
 
 
 def _cuts_latin_word(text: str, start: int, end: int) -> bool:
@@ -191,6 +196,12 @@ def _quantities(text: str, starts: list[int]) -> list[Hit]:
         )
         for m in _QUANTITY.finditer(text)
     ]
+
+
+def synthetic(text: str, start: int, end: int, note: str, category: str) -> Hit:
+    """A hit for a span a rule found by pattern (a count, a dose), so evidence can show it."""
+    clause = bisect.bisect_right(clause_starts(text), start) - 1
+    return _synthetic(start, end, clause, note, category=category, source=f"rule:{category}")
 
 
 def _synthetic(
@@ -262,33 +273,38 @@ def _leftmost_risks(hits: list[Hit]) -> list[Hit]:
 
     自杀了他们 reads as 自杀 + 了他们 (what they would feel), never as 自 + 杀了他们.
     """
-    risks = [h for h in hits if h.level is not None]
-    dropped = {
-        id(later)
-        for earlier in risks
-        if earlier.category in _SELF_HARM_READINGS
-        for later in risks
-        if later.category == "violence_to_others"
-        and earlier.start < later.start < earlier.end < later.end
-    }
+    threats = sorted((h for h in hits if h.category == "violence_to_others"), key=lambda h: h.start)
+    if not threats:
+        return hits
+    starts = [h.start for h in threats]
+    dropped = set()
+    for earlier in hits:
+        if earlier.category not in _SELF_HARM_READINGS:
+            continue
+        first = bisect.bisect_right(starts, earlier.start)
+        for later in threats[first : bisect.bisect_left(starts, earlier.end)]:
+            if earlier.end < later.end:
+                dropped.add(id(later))
     return [h for h in hits if id(h) not in dropped] if dropped else hits
 
 
+# A word, for distances: one CJK character, or a run of latin letters and digits.
+_WORD = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df]|[a-z0-9]+")
+
+
+# Rules only ask whether two spans are a few words apart; past this many, "far" is enough.
+_FAR = 16
+
+
 def gap(text: str, end: int, start: int) -> int:
-    """Distance between two spans in words: CJK characters plus latin words in between."""
-    if start <= end:
-        return 0
-    between = text[end:start]
+    """Distance between two spans in words: CJK characters plus latin words in between.
+
+    Counting stops past ``_FAR`` words, so a far pair in a long clause costs no more than a
+    near one.
+    """
     count = 0
-    in_word = False
-    for ch in between:
-        if is_cjk(ch):
-            count += 1
-            in_word = False
-        elif is_latin(ch) or ch.isdigit():
-            if not in_word:
-                count += 1
-            in_word = True
-        else:
-            in_word = False
+    if start > end:
+        for count, _ in enumerate(_WORD.finditer(text, end, start), start=1):
+            if count > _FAR:
+                break
     return count

@@ -6,8 +6,10 @@ a blade on the wrist is serious however calmly it is written.
 
 from __future__ import annotations
 
+import re
+
 from core.vocabulary import SUICIDALITY
-from lexicons.matching import Hit, gap
+from lexicons.matching import Hit, gap, synthetic
 from lexicons.rules import (
     HIGH,
     IMMINENT,
@@ -44,7 +46,7 @@ def _asked(msg: Message, hit: Hit) -> bool:
     return (
         msg.near(hit, "question", 8) is not None
         and person(msg, hit) == "second"
-        and framed(msg) is None
+        and framed(msg, hit) is None
     )
 
 
@@ -90,6 +92,11 @@ def _done(msg: Message, item: Hit) -> Hit | None:
     return _completion(msg, item, bought=False)
 
 
+def taken(msg: Message) -> list[Hit]:
+    """Means the student says they swallowed or used (吃了我妈的药), whatever the dose."""
+    return [item for item in _means(msg) if own(msg, item) and _done(msg, item) is not None]
+
+
 # Any swallow of these can kill (paraquat has no antidote): taken at all is an attempt.
 _POISONS = ("农药", "百草枯", "老鼠药", "敌敌畏", "除草剂", "杀虫剂", "pesticide", "paraquat")
 
@@ -118,7 +125,7 @@ def means_rules(msg: Message) -> list[Finding]:
     means = _means(msg)
     for item in means:
         question = _question_near(msg, item, 8)
-        result = _end_of_life(msg, item)
+        result = _end_of_life(msg, item) or msg.near(item, "method_word", 8)
         if question is not None and (_lethal(item) or result is not None):
             parts = tuple(h for h in (question, item, result) if h is not None)
             out.append(Finding(HIGH, "means_method", "method_question", parts))
@@ -173,9 +180,11 @@ def _took_everything(msg: Message) -> list[Finding]:
     """已经吃了所有的药 / took all of them, getting hard to keep my eyes open: the means
     unnamed (or inside the quantity), the whole supply swallowed, with a sign or a word of it.
     """
-    if msg.has("joke") or framed(msg) is not None:
+    if msg.has("joke"):
         return []
     for amount in msg.cues.get("quantity", ()):
+        if framed(msg, amount) is not None:
+            continue
         if not any(word in amount.entry.pattern for word in _EVERYTHING):
             continue
         for act in msg.cues.get("completion", ()):
@@ -232,11 +241,30 @@ def _bleeding(msg: Message) -> list[Finding]:
     return out
 
 
+# A floor or a height named with a number: 七楼, 18层, 28 floors.
+_FLOORS = re.compile(
+    r"[\d一二三四五六七八九十几两]+\s*(?:楼|层)|\b\d+\s*(?:floors?|stories|storeys)\b"
+)
+
+
 def _place_question(msg: Message) -> list[Finding]:
-    """哪栋楼最高 / 哪座桥下面水深: asking which place is high or deep enough is a method."""
-    if framed(msg) is not None:
-        return []
+    """哪栋楼最高 / 哪座桥下面水深: asking which place is high or deep enough is a method.
+
+    Without a death word too: 几楼才能确定 / 七楼够不够 / how many floors to be sure.
+    """
+    for sure in msg.cues.get("certainty", ()):
+        if framed(msg, sure) is not None:
+            continue
+        height = next(iter(msg.cues.get("height", ())), None)
+        if height is None:
+            floors = _FLOORS.search(msg.text)
+            if floors is not None:
+                height = synthetic(msg.text, floors.start(), floors.end(), "a floor", "height")
+        if height is not None and abs(height.clause - sure.clause) <= 1:
+            return [Finding(HIGH, "means_method", "method_question", (height, sure))]
     for high in msg.cues.get("height", ()):
+        if framed(msg, high) is not None:
+            continue
         # 从几楼下去肯定就没了 / which floor is high enough that you do not survive
         outcome = msg.near(high, "outcome", 10) or msg.near(high, "death", 10)
         asked = any(q.clause == high.clause for q in msg.cues.get("question", ()))
@@ -244,7 +272,7 @@ def _place_question(msg: Message) -> list[Finding]:
             return [Finding(HIGH, "means_method", "method_question", (high, outcome))]
     for place in (h for h in msg.risks if h.category == "location"):
         height = msg.near(place, "height", 6)
-        if height is None:
+        if height is None or framed(msg, place) is not None:
             continue
         question = _question_near(msg, place, 8) or msg.near(height, "question", 8)
         if question is not None:
@@ -260,7 +288,7 @@ def _method_seeking(msg: Message) -> list[Finding]:
             continue
         question = msg.near(death, "question", 6)
         how = msg.near(death, "method_word", 6)
-        if question is not None and how is not None and framed(msg) is None:
+        if question is not None and how is not None and framed(msg, death) is None:
             out.append(Finding(HIGH, "means_method", "method_question", (question, how, death)))
     return out
 

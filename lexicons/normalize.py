@@ -71,6 +71,11 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def t2s(text: str) -> str:
+    """Traditional → Simplified, whole text (lengths may change; for scanning only)."""
+    return str(_t2s().convert(text))
+
+
 def _fold_char(ch: str) -> str:
     """What one character folds to: "" to drop it, " " for a separator, else its text."""
     if ch in ZERO_WIDTH:
@@ -270,6 +275,8 @@ class SlangMap:
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self._automaton = ahocorasick.Automaton()
         for source, target in mapping.items():
+            if target.isascii() and not source.isascii():
+                target = f" {target} "  # 🌉👋 → " bridge  bye ": words of their own
             self._automaton.add_word(source, (len(source), target))
         self._empty = not mapping
         if not self._empty:

@@ -7,6 +7,7 @@ move its level. Every finding names the rule that produced it, for the counselor
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +37,11 @@ class Finding:
 
 @dataclass
 class Message:
-    """One message's hits, indexed for the rules."""
+    """One message's hits, indexed for the rules.
+
+    Every lookup the rules make per hit goes through an index (by category and clause), so a
+    message costs time in proportion to its hits, not to their square.
+    """
 
     text: str
     hits: list[Hit]
@@ -44,11 +49,13 @@ class Message:
     risks: list[Hit] = field(default_factory=list)
     # The rules ask the same questions about the same hits many times: answer once.
     memo: dict[tuple[str, int], object] = field(default_factory=dict)
+    clauses: dict[tuple[str, int], list[Hit]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         for hit in self.hits:
             if hit.level is None:
                 self.cues[hit.category].append(hit)
+                self.clauses[(hit.category, hit.clause)].append(hit)
             else:
                 self.risks.append(hit)
 
@@ -57,8 +64,8 @@ class Message:
         return bool(self.cues.get(category))
 
     def in_clause(self, category: str, clause: int) -> list[Hit]:
-        """Cues of a category in one clause."""
-        return [c for c in self.cues.get(category, ()) if c.clause == clause]
+        """Cues of a category in one clause, in order."""
+        return self.clauses.get((category, clause), [])
 
     def before(self, hit: Hit, category: str, max_gap: int) -> Hit | None:
         """The nearest cue of ``category`` ending before ``hit`` in its clause, within a gap."""
@@ -84,18 +91,72 @@ class Message:
         return any(
             a.end <= c.start and c.end <= b.start
             for category in categories
-            for c in self.cues.get(category, ())
+            for clause in range(a.clause, b.clause + 1)
+            for c in self.in_clause(category, clause)
         )
 
+    def subjects(self) -> Subjects:
+        """The person cues that can be a subject, indexed once per message."""
+        found = self.memo.get(("subjects", 0))
+        if found is None:
+            found = self.memo[("subjects", 0)] = Subjects.of(self)
+        return found  # type: ignore[return-value]
 
-def _possessive(msg: Message, cue: Hit) -> bool:
+
+# Object and possessive pronouns ("found her pills", "told him"): never a subject.
+_OBJECTS = frozenset({"him", "her", "them", "his", "their"})
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """Person cues that can be a subject (no possessors, no addressees), by clause.
+
+    ``leads`` holds, for every clause with a subject other than "you", that clause and its
+    first such cue, in clause order: what a later clause without a subject inherits.
+    """
+
+    by_clause: dict[int, list[Hit]]
+    lead_clauses: list[int]
+    leads: list[Hit]
+
+    @classmethod
+    def of(cls, msg: Message) -> Subjects:
+        """Index the subjects of ``msg``."""
+        third_starts = {c.start for c in msg.cues.get("third_person", ())}
+        eligible = sorted(
+            (
+                c
+                for category in PERSON_CUES
+                for c in msg.cues.get(category, ())
+                if not _possessive(msg, c, third_starts)
+                and not _addressee(msg, c)
+                and c.entry.pattern not in _OBJECTS
+            ),
+            key=lambda c: c.start,
+        )
+        by_clause: dict[int, list[Hit]] = defaultdict(list)
+        for cue in eligible:
+            by_clause[cue.clause].append(cue)
+        lead_clauses, leads = [], []
+        for clause in sorted(by_clause):
+            first = next((c for c in by_clause[clause] if c.category != "second_person"), None)
+            if first is not None:
+                lead_clauses.append(clause)
+                leads.append(first)
+        return cls(dict(by_clause), lead_clauses, leads)
+
+    def inherited_by(self, clause: int) -> Hit | None:
+        """The subject of the nearest earlier clause that has one (never a "you")."""
+        index = bisect.bisect_left(self.lead_clauses, clause) - 1
+        return self.leads[index] if index >= 0 else None
+
+
+def _possessive(msg: Message, cue: Hit, third_starts: set[int]) -> bool:
     """我妈的药 / my mom's pills / 我奶奶吃了药: a possessor, not the one acting."""
     if msg.text.startswith(("的", "'s"), cue.end):
         return True
     # 我奶奶 / 我同学: a 我 glued to the person it names is "my", and that person is the subject.
-    return cue.category == "first_person" and any(
-        other.start == cue.end for other in msg.cues.get("third_person", ())
-    )
+    return cue.category == "first_person" and cue.end in third_starts
 
 
 _TO_SOMEONE = ("跟", "和", "给", "对", "告诉", "问", "求", "谢谢", "to ", "tell ", "told ", "ask ")
@@ -105,6 +166,19 @@ def _addressee(msg: Message, cue: Hit) -> bool:
     """跟你说 / 告诉你 / to you: the person spoken to, not the one who acts."""
     before = msg.text[max(0, cue.start - 5) : cue.start]
     return cue.category != "first_person" and before.endswith(_TO_SOMEONE)
+
+
+_FOR = ("给", "帮", "替", "for ")
+
+
+def _for_someone(msg: Message, hit: Hit) -> bool:
+    """A thing got for someone else: 给外婆买了药, pills for my grandma."""
+    for cue in msg.in_clause("third_person", hit.clause):
+        if cue.end <= hit.start:
+            before = msg.text[max(0, cue.start - 4) : cue.start]
+            if before.endswith(_FOR):
+                return True
+    return False
 
 
 def person(msg: Message, hit: Hit) -> str:
@@ -133,30 +207,19 @@ def _person(msg: Message, hit: Hit) -> str:
     inherits the subject of the nearest earlier clause that has one: its *first* person cue,
     because Chinese and English both put the subject first (我把书送给同桌了 is about 我).
     """
-    cues = sorted(
-        (
-            c
-            for category in PERSON_CUES
-            for c in msg.cues.get(category, ())
-            if c.end <= hit.start
-            and not _possessive(msg, c)
-            and not _addressee(msg, c)
-            and not _modifier(c, hit)
-        ),
-        key=lambda c: c.start,
-    )
     if _inherent_first(hit):
         return "first"  # "they'd be better off without me" is about the student
-    own_clause = [c for c in cues if c.clause == hit.clause]
-    if own_clause:
-        return own_clause[-1].category.split("_")[0]
+    if hit.category in ("means_method", "location") and _for_someone(msg, hit):
+        return "third"  # 我给外婆买了药 / got pills for my grandma: theirs, not the student's
+    if any(c.end <= hit.start for c in msg.in_clause("role", hit.clause)):
+        return "third"  # 我演一个喝毒药的公主: the character's, in a play
+    subjects = msg.subjects()
+    for cue in reversed(subjects.by_clause.get(hit.clause, ())):
+        if cue.end <= hit.start and not _modifier(cue, hit):
+            return cue.category.split("_")[0]
     # The bot is "you"; a "you" never carries over to the next clause as its subject.
-    earlier = [c for c in cues if c.clause < hit.clause and c.category != "second_person"]
-    if earlier:
-        last_clause = earlier[-1].clause
-        subject = next(c for c in earlier if c.clause == last_clause)
-        return subject.category.split("_")[0]
-    return "none"
+    subject = subjects.inherited_by(hit.clause)
+    return subject.category.split("_")[0] if subject is not None else "none"
 
 
 def _inherent_first(hit: Hit) -> bool:
@@ -194,12 +257,30 @@ def earnest(msg: Message) -> bool:
     return bool(strong) and not msg.has("joke")
 
 
-def framed(msg: Message) -> str | None:
-    """The fiction, news or academic frame of the message, if any."""
+# A frame reaches this many clauses past its own, within one sentence.
+_FRAME_REACH = 2
+_SENTENCE_ENDS = frozenset("。！？!?\n…")
+
+
+def framed(msg: Message, hit: Hit | None = None) -> str | None:
+    """The fiction, news or academic frame governing ``hit`` (or anywhere, without one).
+
+    A frame governs its own clause and the next two of the same sentence: in "中午把漫画书
+    送给她了。现在家里没人，我把药都倒出来了" the comics do not make the pills a story.
+    """
     for category in ("fiction", "news", "academic"):
-        if msg.has(category):
-            return category
+        for cue in msg.cues.get(category, ()):
+            if hit is None or _governs(msg, cue, hit):
+                return category
     return None
+
+
+def _governs(msg: Message, cue: Hit, hit: Hit) -> bool:
+    if cue.clause == hit.clause:
+        return True
+    if not 0 < hit.clause - cue.clause <= _FRAME_REACH:
+        return False
+    return not any(ch in _SENTENCE_ENDS for ch in msg.text[cue.end : hit.start])
 
 
 def own(msg: Message, hit: Hit) -> bool:
@@ -213,7 +294,9 @@ def own(msg: Message, hit: Hit) -> bool:
 
 def _own(msg: Message, hit: Hit) -> bool:
     return (
-        person(msg, hit) in ("first", "none") and negated(msg, hit) is None and framed(msg) is None
+        person(msg, hit) in ("first", "none")
+        and negated(msg, hit) is None
+        and framed(msg, hit) is None
     )
 
 
@@ -226,13 +309,16 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
     findings: list[Finding] = []
     live: list[Hit] = []
     negations: list[Hit] = []
-    frame = framed(msg)
     hedged_msg = msg.has("sincerity")
     for hit in msg.risks:
         assert hit.level is not None
+        frame = framed(msg, hit)
         level, category = hit.level, hit.category
         who = person(msg, hit)
-        if hit.category in SELF_DIRECTED or hit.category == "violence_to_others":
+        if hit.category in SELF_DIRECTED or hit.category in (
+            "violence_to_others",
+            "eating_disorder",
+        ):
             if negated(msg, hit) is not None:
                 negations.append(hit)
                 continue
@@ -241,6 +327,8 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
             if who == "third":
                 if frame or msg.has("hypothetical"):
                     continue
+                if hit.category == "eating_disorder" and not msg.has("peer_agent"):
+                    continue  # 我爷爷术后要吃泻药: an adult's medicine, not a friend's disorder
                 if level >= MODERATE:
                     findings.append(
                         Finding(
@@ -257,7 +345,7 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
                 continue
             if who == "none" and msg.has("hypothetical"):
                 level = _cap(level, LOW)
-        elif hit.category in ("bullying", "abuse", "grooming"):
+        elif hit.category in ("bullying", "abuse", "grooming", "sexual_abuse", "peer_concern"):
             if negated(msg, hit) is not None:
                 continue
             if frame and who != "first":
@@ -274,6 +362,11 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
         if hit.category in SELF_DIRECTED:
             live.append(hit)
     return findings, live, negations
+
+
+def _habitual(msg: Message, hit: Hit) -> bool:
+    """戒不掉 / 经常 / 每次 / again and again: self-harm that is still going on."""
+    return bool(msg.in_clause("habit", hit.clause))
 
 
 def _time_and_tone(
@@ -294,9 +387,16 @@ def _time_and_tone(
             return max(level, HIGH), category, "recent_self_harm"
     if category == "past_attempt":
         return level, category, "lexicon"
+    past = msg.in_clause("timing_past", clause) and not msg.in_clause("timing_recent", clause)
+    if category == "active_ideation" and past and not msg.in_clause("habit", clause):
+        return _cap(level, MODERATE), category, "past_ideation"  # 小时候想过自杀
+    if category == "self_harm" and level is MODERATE and not past and _habitual(msg, hit):
+        return HIGH, category, "ongoing_self_harm"  # 我一直戒不掉自残
     if level is HIGH and category in ("active_ideation", "self_harm") and not sincere:
         if msg.in_clause("hedge", clause):
             return MODERATE, category, "hedged"
         if msg.has("joke"):
-            return MODERATE, category, "joking_tone"
+            # "kms lol": a joke, as far as the words go. Low, in the grey zone: the bot asks
+            # the screening questions (rate-limited), and the student's answer decides.
+            return LOW, category, "joking_tone"
     return level, category, "lexicon"

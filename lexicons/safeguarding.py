@@ -35,6 +35,14 @@ def _suffered(msg: Message, act: Hit) -> bool:
     return person(msg, act) in ("first", "none")
 
 
+def _at_home(msg: Message, act: Hit, agent: Hit | None) -> bool:
+    """A family member hurt by someone who is not the student and not another child."""
+    victim = msg.near(act, "family_agent", 2)
+    if victim is None or victim.start < act.end or person(msg, act) == "first":
+        return False
+    return agent is None or agent.category == "family_agent"
+
+
 def _agent(msg: Message, act: Hit) -> Hit | None:
     best = None
     for category in ("peer_agent", "family_agent", "adult_agent"):
@@ -48,7 +56,7 @@ def safeguarding_rules(msg: Message) -> list[Finding]:
     """Bullying, abuse, grooming and threats of violence from cue combinations."""
     out: list[Finding] = []
     for act in msg.cues.get("hostile_act", ()):
-        if negated(msg, act) is not None or framed(msg) is not None:
+        if negated(msg, act) is not None or framed(msg, act) is not None:
             continue
         agent = _agent(msg, act)
         if _targets_student(msg, act):
@@ -66,6 +74,9 @@ def safeguarding_rules(msg: Message) -> list[Finding]:
                 "abuse" if agent is not None and agent.category == "family_agent" else "bullying"
             )
             out.append(Finding(MODERATE, category, "hurt_by_someone", (act,)))
+        elif _at_home(msg, act, agent):
+            # 我爸喝醉了打我妈 / 砸了东西 还打了我妈: violence at home, which the student lives in.
+            out.append(Finding(MODERATE, "abuse", "violence_at_home", (act,)))
         elif agent is not None and agent.category in ("family_agent", "adult_agent"):
             victim = msg.near(act, "third_person", 2)
             if victim is not None and victim.start >= act.end:

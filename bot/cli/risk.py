@@ -34,9 +34,18 @@ def register(commands: Any) -> None:
     )
     explain.set_defaults(handler=_explain, skip_settings=True)
     evaluate = sub.add_parser("eval", help="score the detector on a labelled TSV")
-    evaluate.add_argument("file", help="TSV with 'level' and 'text' columns")
+    evaluate.add_argument(
+        "file",
+        help="TSV with 'level' (or PsySUICIDE 'labels') and 'text' columns, or a"
+        " conversation set (conv, turn, minutes, level, text)",
+    )
     evaluate.add_argument("--no-misses", action="store_true", help="do not list the misses")
     evaluate.set_defaults(handler=_eval, skip_settings=True)
+    train = sub.add_parser(
+        "train", help="train the learned model from the corpus (needs the [train] extra)"
+    )
+    train.add_argument("--out", help="where to write the model file (default: the packaged one)")
+    train.set_defaults(handler=_train, skip_settings=True)
     from bot.cli import records  # imports the runtime: only when the parser is built
 
     records.register_risk(sub)
@@ -45,11 +54,14 @@ def register(commands: Any) -> None:
 def _detector() -> Any:
     from lexicons.detector import default_detector
     from lexicons.lexicon import LexiconError
+    from lexicons.model import ModelError
 
     try:
         return default_detector()
     except LexiconError as exc:
         raise HeartGuardError(f"lexicon: {exc}") from None
+    except ModelError as exc:
+        raise HeartGuardError(str(exc)) from None
 
 
 def _scan(args: argparse.Namespace, _settings: Settings) -> int:
@@ -83,32 +95,40 @@ def _scan(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def _explain(args: argparse.Namespace, _settings: Settings) -> int:
-    detector = _detector()
-    result = detector.assess(args.text, args.window)
-    normalized = detector.lexicon.normalizer(args.text).text
-    print(f"level:       {result.level.label}")
-    print(f"categories:  {', '.join(result.categories) or '-'}")
-    print(f"explanation: {result.explanation}")
-    print(f"normalised:  {normalized}")
-    for ev in result.evidence:
-        where = "this message" if ev.message == 0 else f"message {ev.message}"
-        print(
-            f"  [{ev.start}:{ev.end}] {ev.text!r} ({where}) {ev.category} via {ev.rule}"
-            f" <- {ev.source}"
-        )
-    print(f"detector:    {result.detector_version}")
+    from lexicons.explain import explain
+
+    print(explain(_detector(), args.text, args.window))
+    return 0
+
+
+def _train(args: argparse.Namespace, _settings: Settings) -> int:
+    from lexicons.datasets import CorpusError
+    from lexicons.model import MODEL_PATH
+    from lexicons.training import train
+
+    try:
+        train(out=Path(args.out) if args.out else MODEL_PATH)
+    except CorpusError as exc:
+        raise HeartGuardError(str(exc)) from None
+    except ImportError as exc:
+        raise HeartGuardError(
+            f"training needs the [train] extra: pip install -e '.[train]' ({exc.name})"
+        ) from None
     return 0
 
 
 def _eval(args: argparse.Namespace, _settings: Settings) -> int:
-    from lexicons.evaluation import EvalFileError, evaluate, read_examples
+    from lexicons.conversation_eval import is_conversation_file
+    from lexicons.evaluation import EvalFileError, read_rows
+    from lexicons.scoring import score_dialogues, score_messages
 
+    path = Path(args.file)
     try:
-        examples = read_examples(Path(args.file))
+        header, _rows = read_rows(path)
+        score = score_dialogues if is_conversation_file(header) else score_messages
+        report = score(_detector(), path)
     except EvalFileError as exc:
         raise HeartGuardError(str(exc)) from None
-    detector = _detector()
-    report = evaluate(examples, lambda text: detector.assess(text).level)
     if args.no_misses:
         report.misses = []
     print(report.render())

@@ -69,7 +69,7 @@ def rules(text: str) -> set[str]:
         ),
         ("took all of them. cannot keep my eyes open", IMM, "means_taken"),
         ("which floor is high enough that you do not survive", H, "method_question"),
-        ("wanna log off for good. not the game. me.", H, "ideation_in_earnest"),
+        ("wanna log off for good. not the game. me.", H, "desire_plus_death"),
         ("i tried to end it in middle school", M, None),
         ("i keep thinking about jumping in front of a train", H, None),
         ("再见了，以后不会再见了，谢谢你们对我好", IMM, "final_farewell"),

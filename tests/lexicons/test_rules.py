@@ -38,10 +38,13 @@ def test_idioms_and_degree_complements_are_quiet(text: str) -> None:
     assert level(text) < M
 
 
+def test_not_wanting_to_live_is_ideation_not_a_denial() -> None:
+    assert level("我不想活了") >= M  # the model may read it as high; never as safe
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("我不想活了", M),  # 不想活 is ideation, not a denial
         ("我从来没有想过要自杀", N),
         ("我不会自杀的，放心", N),
         ("I would never kill myself", N),
