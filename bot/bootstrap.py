@@ -30,7 +30,7 @@ from bot.channels.port import ChannelPlug
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.kit import plug as telegram_plug
 from bot.config.settings import Settings
-from bot.errors import DatabaseUnavailableError
+from bot.errors import DatabaseUnavailableError, HeartGuardError
 from bot.scheduler import Scheduler
 from bot.services.access import Access
 from bot.services.flow_effects import check_handlers
@@ -52,6 +52,7 @@ from escalation.policy import Chain, Step
 from escalation.roster import ShiftSpec
 from flows import FlowConfig, FlowEngine, InstrumentBand
 from lexicons.detector import Detector, default_detector
+from lexicons.model import ModelError
 from storage.crypto import DataCipher, load_cipher
 from storage.db import create_engine, session_factory
 from storage.keycheck import check_before_upgrade, check_key, record_key
@@ -396,7 +397,7 @@ def build_runtime(
         settings=settings,
         sessions=app.sessions,
         cipher=app.cipher,
-        detector=detector or default_detector(),
+        detector=detector or packaged_detector(),
         engine=flows,
         reach=ReachFinder(
             reachable,
@@ -463,6 +464,15 @@ def build_runtime(
         access=Access(app.sessions, app.cipher, settings.access, clock=clock),
         plugs={plug.name: plug for plug in chosen},
     )
+
+
+def packaged_detector() -> Detector:
+    """The packaged detector; a missing, corrupt or foreign model file stops the process."""
+    try:
+        return default_detector()
+    except ModelError as exc:
+        # Never silently lexicon-only: the learned half finds what the lists miss.
+        raise HeartGuardError(str(exc)) from None
 
 
 def default_plugs(

@@ -37,12 +37,14 @@ CAPPED: dict[str, int] = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
     "transitions": logging.WARNING,
-    "apscheduler": logging.WARNING,
     "jieba": logging.WARNING,
     "aiosmtpd": logging.WARNING,
     "asyncio": logging.INFO,
     "uvicorn.access": logging.WARNING,
 }
+# Libraries that narrate routine work at INFO (alembic's two lines per command, APScheduler's
+# every run): quiet unless --debug asks for everything (they never carry what people wrote).
+QUIET = ("alembic", "apscheduler")
 _installed: logging.Handler | None = None
 
 
@@ -58,5 +60,10 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.addHandler(handler)
     _installed = handler
     root.setLevel(level)
+    wanted = logging.getLevelName(level.upper())
     for name, floor in CAPPED.items():
-        logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level.upper())))
+        logging.getLogger(name).setLevel(max(floor, wanted))
+    for name in QUIET:
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if wanted <= logging.DEBUG else logging.WARNING
+        )

@@ -312,6 +312,8 @@ class Conversation(Base):
     flow: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(64))
     context_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The detector's state of this conversation (lexicons.conversation), encrypted.
+    risk_state_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -29,6 +29,7 @@ from bot.services.relay import Relay, intercept
 from bot.services.render import Outbound, Renderer
 from escalation.coverage import Reach, ReachFinder
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
+from lexicons.conversation import ConversationRisk, ConversationStateError
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
 from storage.models import Conversation as ConversationRow
@@ -199,13 +200,13 @@ class Pipeline:
             guess = script_language(said)
             if guess is not None:
                 student.language, student.language_source = guess, "detected"
+        risk_blob: bytes | None = None
         if said is not None and not looks_like_code(said):
-            # Read before this message is flushed, so the window is the messages before it.
-            with session.no_autoflush:
-                window = await students.recent_texts(
-                    session, self.cipher, student.id, before_id=None
-                )
-            assessment = self.detector.assess(said, window)
+            # The conversation's state carries what earlier messages said (their cue classes
+            # and levels, never their text), so none of them is read or analysed again.
+            turn = self.detector.assess_turn(said, self._risk_state(row), now)
+            assessment = turn.assessment
+            risk_blob = self.cipher.encrypt(turn.state.to_json())
             record = RiskAssessmentRecord(
                 message=message,
                 student_id=student.id,
@@ -227,7 +228,9 @@ class Pipeline:
             )
             session.add(record)
             outcome.assessment = assessment
-            signal = RiskSignal(assessment.level.label, frozenset(assessment.categories))
+            signal = RiskSignal(
+                assessment.level.label, frozenset(assessment.categories), ask=assessment.ask
+            )
             outcome.events.append(
                 {
                     "event": "risk_assessed",
@@ -247,7 +250,10 @@ class Pipeline:
             quiet_after=self.settings.takeover.quiet_after,
         )
         if seized.relay is not None:
-            # A counselor holds the chat: the bot is silent; the flow stays where it was.
+            # A counselor holds the chat: the bot is silent; the flow stays where it was, and
+            # the detector's state still moves on with every message.
+            if row is not None and risk_blob is not None:
+                row.risk_state_enc = risk_blob
             outcome.relay = seized.relay
             outcome.created_case_request = seized.created_case_request
             return outcome, [], student.language
@@ -272,6 +278,7 @@ class Pipeline:
                 context.plan,
                 anonymous_allowed=self.settings.privacy.allow_anonymous,
                 now=now,
+                last_screened_at=chat.last_screened_at,
             )
             result: StepResult = self.engine.step(conversation, profile, step_input, signal, now)
             conversation = result.conversation
@@ -292,8 +299,21 @@ class Pipeline:
         if not outcome.erased and conversation is not None:
             # Without a row before the step and without a relink, there is none to look up.
             fresh = chat.conversation is None and student is chat.student
-            await self._store(session, student.id, row, conversation, now, fresh=fresh)
+            await self._store(
+                session, student.id, row, conversation, now, fresh=fresh, risk=risk_blob
+            )
         return outcome, pending, language
+
+    def _risk_state(self, row: ConversationRow | None) -> ConversationRisk | None:
+        """The detector's stored state of this conversation; None when absent or unreadable."""
+        if row is None or row.risk_state_enc is None:
+            return None
+        try:
+            return ConversationRisk.from_json(self.cipher.decrypt(row.risk_state_enc))
+        except (InvalidToken, ConversationStateError, ValueError):
+            # An unreadable state starts afresh: this message is still assessed on its own.
+            log.warning("unreadable risk state for student %s; starting afresh", row.student_id)
+            return None
 
     def _load(self, row: ConversationRow | None) -> Conversation | None:
         if row is None or row.context_enc is None:
@@ -315,6 +335,7 @@ class Pipeline:
         now: datetime,
         *,
         fresh: bool = False,
+        risk: bytes | None = None,
     ) -> None:
         blob = self.cipher.encrypt(conversation.to_json())
         if row is None or row.student_id != student_id:
@@ -326,6 +347,7 @@ class Pipeline:
                         flow=conversation.flow,
                         state=conversation.state,
                         context_enc=blob,
+                        risk_state_enc=risk,
                         version=1,
                         updated_at=now,
                     )
@@ -334,6 +356,8 @@ class Pipeline:
                 return
             row = existing
         row.flow, row.state, row.context_enc = conversation.flow, conversation.state, blob
+        if risk is not None:
+            row.risk_state_enc = risk
         row.version += 1
         row.updated_at = now
 

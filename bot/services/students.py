@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import StudentProfile
@@ -44,8 +44,14 @@ def printable(text: str) -> str:
 
 
 # Built once: constructing this statement cost more than running it (every message asks).
+_LAST_SCREEN = (
+    select(func.max(CheckinResult.created_at))
+    .where(CheckinResult.student_id == Student.id, CheckinResult.instrument == "asq")
+    .correlate(Student)
+    .scalar_subquery()
+)
 _OPEN_CHAT = (
-    select(Student, ChannelIdentity, Conversation, SafetyPlan.plan_enc)
+    select(Student, ChannelIdentity, Conversation, SafetyPlan.plan_enc, _LAST_SCREEN)
     .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
     .outerjoin(Conversation, Conversation.student_id == Student.id)
     .outerjoin(SafetyPlan, SafetyPlan.student_id == Student.id)
@@ -65,6 +71,8 @@ class Chat:
     identity: ChannelIdentity
     conversation: Conversation | None
     plan_token: bytes | None
+    # When the student last took the ASQ screen (the grey zone asks at most so often).
+    last_screened_at: datetime | None = None
 
 
 async def open_chat(
@@ -86,7 +94,7 @@ async def open_chat(
         await session.execute(_OPEN_CHAT, {"channel": channel, "external_id": external_id})
     ).first()
     if found is not None:
-        return Chat(found[0], found[1], found[2], found[3])
+        return Chat(found[0], found[1], found[2], found[3], found[4])
     if not create:
         return None
     student = Student(display_name=ANONYMOUS_NAME, status="unlinked", created_at=now)
@@ -194,7 +202,12 @@ def decode_plan(cipher: DataCipher, token: bytes | None) -> dict[str, str] | Non
 
 
 def profile_of(
-    student: Student, plan: dict[str, str] | None, *, anonymous_allowed: bool, now: datetime
+    student: Student,
+    plan: dict[str, str] | None,
+    *,
+    anonymous_allowed: bool,
+    now: datetime,
+    last_screened_at: datetime | None = None,
 ) -> StudentProfile:
     """What the flows need to know about the student."""
     return StudentProfile(
@@ -207,45 +220,8 @@ def profile_of(
         onboarded=student.onboarded,
         age_group=student.age_group if student.age_group in ("under_age", "of_age") else None,  # type: ignore[arg-type]
         safety_plan=plan,
+        last_screened_at=last_screened_at,
     )
-
-
-def _recent_query(before: bool) -> Any:
-    query = (
-        select(Message.id, Message.text_enc)
-        .where(
-            Message.student_id == bindparam("student_id"),
-            Message.direction == "in",
-            Message.kind.in_(("text", "edited", "caption")),
-            Message.text_enc.is_not(None),
-        )
-        .order_by(Message.id.desc())
-        .limit(WINDOW)
-    )
-    return query.where(Message.id < bindparam("before_id")) if before else query
-
-
-# Built once, like _OPEN_CHAT: every scanned message reads its window.
-_RECENT = {before: _recent_query(before) for before in (False, True)}
-
-
-async def recent_texts(
-    session: AsyncSession, cipher: DataCipher, student_id: int, *, before_id: int | None
-) -> list[str]:
-    """The student's last few inbound texts, oldest first, for the detector's window."""
-    params = {"student_id": student_id}
-    if before_id is not None:
-        params["before_id"] = before_id
-    rows = (await session.execute(_RECENT[before_id is not None], params)).all()
-    texts: list[str] = []
-    for ident, token in reversed(rows):
-        try:
-            texts.append(cipher.decrypt(token))
-        except InvalidToken:
-            # A row under a key this process does not hold: the window goes without it, so
-            # the new message is still assessed (and a case still opens) on its own words.
-            log.warning("message %s of student %s cannot be decrypted; left out", ident, student_id)
-    return texts
 
 
 async def export(session: AsyncSession, cipher: DataCipher, student: Student) -> dict[str, Any]:

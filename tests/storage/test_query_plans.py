@@ -19,12 +19,10 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config.settings import load_settings
-from bot.services import students
 from bot.services.reminders import ReminderRunner
 from bot.services.render import Renderer
 from escalation.auditor import Auditor
 from flows import load_catalog
-from storage.crypto import DataCipher
 from storage.models import Case, CaseEvent, ChannelIdentity, ReminderDelivery, Student
 
 NOW = datetime(2026, 11, 6, 8, 31, tzinfo=UTC)
@@ -207,21 +205,6 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> int:
         await session.execute(text("ANALYZE"))
         await session.commit()
     return sid
-
-
-async def test_the_detector_window_reads_a_students_newest_messages_by_index(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], cipher: DataCipher
-) -> None:
-    sid = await seed(sessions)
-    with recorded(engine) as seen:
-        async with sessions() as session:
-            await students.recent_texts(session, cipher, sid, before_id=None)
-    statement, params = one(seen, "FROM messages")
-    for generic in (False, True) if engine.dialect.name == "postgresql" else (False,):
-        query_plan = await plan(engine, statement, params, generic=generic)
-        assert uses(query_plan, "ix_messages_student_id_id"), query_plan
-        assert "sort" not in query_plan, query_plan
-        assert "temp b-tree" not in query_plan, query_plan
 
 
 async def test_reminder_planning_selects_what_is_due_through_its_indexes(
