@@ -5,7 +5,8 @@ and the tests all build what they run with :func:`open_runtime` (or, for command
 need the database, :func:`open_app`), from one settings object and one clock. Only the
 channels differ, and each channel plugs in the same way: a :class:`ChannelPlug` that may carry
 a port to students, a notifier to counselors and its flood limits. Adding a channel is one
-package under ``bot/channels/`` and one line in :data:`PLUGS`.
+package under ``bot/channels/`` and one line in :data:`PLUGS`; a channel with pages or a
+callback also gives ``heartguard run`` a route group (``bot/process.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.port import ChannelPlug
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.kit import plug as telegram_plug
+from bot.channels.web import CHANNEL as WEB
+from bot.channels.web.kit import plug as web_plug
+from bot.channels.wechat import CHANNEL as WECHAT
+from bot.channels.wechat.kit import plug as wechat_plug
 from bot.config.settings import Settings
 from bot.errors import DatabaseUnavailableError
 from bot.scheduler import Scheduler
@@ -32,6 +37,8 @@ from bot.services.flow_effects import check_handlers
 from bot.services.pipeline import Pipeline
 from bot.services.reminders import ReminderRunner
 from bot.services.student_service import StudentService
+from bot.services.transcript import Transcript
+from bot.web.live import LiveHub
 from core.clock import WEEKDAYS, Clock, utcnow
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
@@ -152,11 +159,30 @@ def policies(settings: Settings) -> dict[str, Chain]:
 # -- channels -----------------------------------------------------------------------------------
 
 
-PlugFactory = Callable[[Settings], ChannelPlug | None]
+@dataclass(frozen=True)
+class PlugContext:
+    """What a channel's plug may use: storage, the clock, the stored lines, the page wake-ups."""
+
+    app: AppContext
+    clock: Clock
+    transcript: Transcript
+    live: LiveHub
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings."""
+        return self.app.settings
+
+
+PlugFactory = Callable[[PlugContext], ChannelPlug | None]
 # Every channel a process may use; each factory returns None when its channel is not set up.
-# Adding a channel: its package under bot/channels/, and one line here.
+# Adding a channel: its package under bot/channels/, and one line here. The order is the
+# order reminders are tried in: a student on WeChat gets theirs as a subscription notice
+# before the chat page's banner claims it.
 PLUGS: Mapping[str, PlugFactory] = {
-    TELEGRAM: telegram_plug,
+    TELEGRAM: lambda ctx: telegram_plug(ctx.settings),
+    WECHAT: wechat_plug,
+    WEB: web_plug,
 }
 
 
@@ -252,6 +278,8 @@ class Runtime:
     green: GreenChannel
     students: StudentService
     scheduler: Scheduler
+    transcript: Transcript
+    live: LiveHub
     plugs: dict[str, ChannelPlug] = field(default_factory=dict)
 
     @property
@@ -295,7 +323,9 @@ def build_runtime(
     """
     settings = app.settings
     check_handlers()
-    chosen = default_plugs(settings, plugs)
+    transcript = Transcript(app.sessions, app.cipher, clock=clock)
+    live = LiveHub()
+    chosen = default_plugs(PlugContext(app, clock, transcript, live), plugs)
     chains = policies(settings)
     shifts = configured_shifts(settings)
     engine = EscalationEngine(
@@ -361,18 +391,22 @@ def build_runtime(
         green=green,
         students=students,
         scheduler=scheduler,
+        transcript=transcript,
+        live=live,
         plugs={plug.name: plug for plug in chosen},
     )
 
 
 def default_plugs(
-    settings: Settings, overrides: Mapping[str, ChannelPlug | None] | None = None
+    ctx: PlugContext, overrides: Mapping[str, ChannelPlug | None] | None = None
 ) -> list[ChannelPlug]:
-    """Every channel the settings set up; ``overrides`` replaces (or, with None, drops) one."""
-    chosen = dict(overrides or {})
-    for name, make in PLUGS.items():
-        if name not in chosen:
-            chosen[name] = make(settings)
+    """Every channel the settings set up; ``overrides`` replaces (or, with None, drops) one.
+
+    Plugs come in :data:`PLUGS` order whether built here or handed in.
+    """
+    given = dict(overrides or {})
+    chosen = {name: given.pop(name) if name in given else make(ctx) for name, make in PLUGS.items()}
+    chosen.update(given)
     return [plug for plug in chosen.values() if plug is not None]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -45,6 +46,8 @@ class Scheduler:
         self.clock = clock
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
+        # When the last tick finished without a fault (monotonic seconds): the heartbeat.
+        self.last_good_tick: float | None = None
         self._busy: set[asyncio.Task[object]] = set()
 
     def _track(self) -> None:
@@ -59,6 +62,8 @@ class Scheduler:
         self._track()
         report = await self.engine.tick(self.clock())
         self.ticks += 1
+        if not report.errors:
+            self.last_good_tick = time.monotonic()
         if report.requests or report.sent or report.dead or report.errors:
             log.info(
                 "tick: %s request(s), %s step(s), %s queued, %s sent, %s failed, %s dead",
@@ -134,6 +139,18 @@ class Scheduler:
         job = self.scheduler.get_job(TICK_JOB)
         if job is not None:
             job.modify(next_run_time=datetime.now(UTC))
+
+    def heartbeat(self) -> str | None:
+        """None while ticks keep finishing on time; otherwise why the green channel is stale."""
+        if not self.scheduler.running:
+            return "green channel: not running"
+        # Four missed ticks, or half a minute, whichever is longer: a busy tick is not a dead one.
+        grace = max(self.settings.escalation.tick_interval.total_seconds() * 4, 30.0)
+        if self.last_good_tick is None:
+            return "green channel: no tick yet"
+        if time.monotonic() - self.last_good_tick > grace:
+            return "green channel: heartbeat stale"
+        return None
 
     def stop(self) -> None:
         """Stop firing; a tick in progress finishes on its own."""

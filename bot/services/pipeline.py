@@ -9,13 +9,14 @@ commit loses nothing the student was told; a crash after it loses no case reques
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
@@ -27,8 +28,8 @@ from escalation.coverage import Reach, ReachFinder
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
+from storage.models import ChannelIdentity, Message, RiskAssessmentRecord
 from storage.models import Conversation as ConversationRow
-from storage.models import Message, RiskAssessmentRecord
 from storage.models import Student as StudentRow
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class Inbound:
     # A button press names the question its keyboard was shown with; it counts only while
     # that question is still the chat's current one (see ``prompt_of``).
     prompt: str | None = None
+    # What the student saw and pressed (a button's label, a shortcut's name), stored beside
+    # the value so a chat page can show the student's own line as they saw it.
+    label: str | None = None
 
 
 @dataclass
@@ -132,8 +136,21 @@ class Pipeline:
             outcome.replies = self.renderer.replies(pending, language, extra)
             outcome.language = language
             if prompt_of is not None and outcome.replies and not outcome.erased:
-                identity.prompt = prompt_of(outcome.replies)
+                await self._prompt(session, outcome.student_id, prompt_of(outcome.replies))
         return outcome
+
+    async def _prompt(self, session: AsyncSession, student_id: int, prompt: str | None) -> None:
+        """The question now open, on every chat of the student: one conversation, one question.
+
+        A student may reach us from more than one chat (the chat page opened from WeChat); a
+        press answers the question only if it is the newest, wherever it was shown.
+        """
+        await session.execute(
+            update(ChannelIdentity)
+            .where(ChannelIdentity.student_id == student_id)
+            .values(prompt=prompt)
+            .execution_options(synchronize_session="fetch")
+        )
 
     async def _reach(
         self,
@@ -171,6 +188,11 @@ class Pipeline:
             channel_chat_id=inbound.chat_id,
             channel_message_id=inbound.message_id,
             text_enc=self.cipher.encrypt(inbound.value) if inbound.value else None,
+            extra_enc=(
+                self.cipher.encrypt(json.dumps({"label": inbound.label}, ensure_ascii=False))
+                if inbound.label
+                else None
+            ),
             created_at=now,
         )
         session.add(message)
