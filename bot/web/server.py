@@ -68,6 +68,9 @@ class WebServer:
             timeout_graceful_shutdown=int(grace),
             timeout_keep_alive=20,
         )
+        # uvicorn's access line carries the query string (an openid, a link's token): it
+        # stays off even where a handler gets attached to its logger.
+        logging.getLogger("uvicorn.access").disabled = True
         self.server = uvicorn.Server(self.config)
         self._socket: socket.socket | None = None
         self._loop: asyncio.Task[None] | None = None

@@ -180,6 +180,9 @@ class ChatPage:
             return await self._refuse(request, Refusal("refused_too_long", 413), wants_json)
         except BadForm:
             return await self._refuse(request, Refusal("refused_empty", 400), wants_json)
+        if not fields:
+            # An empty body: nothing to send, whoever sent it.
+            return await self._refuse(request, Refusal("refused_empty", 400), wants_json)
         found = await self.cookies.current(request)
         if not isinstance(found, Browser) or not self.cookies.check_csrf(found, fields.get("csrf")):
             # Never a 500, never a silent loss: the student's words go back in the box.
