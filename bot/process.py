@@ -108,6 +108,8 @@ def check_secrets(settings: Settings) -> None:
         token_of(settings)
         if settings.telegram.mode == "webhook":
             webhook_secret_of(settings)
+    if settings.web.enabled:
+        web_secret(settings)
     if settings.wechat.enabled:
         from bot.channels.wechat.kit import check_wechat
 
@@ -236,10 +238,12 @@ async def run_process(
     runtime = process.runtime
     started: list[Server] = []
     try:
-        runtime.scheduler.start()
         for server in process.servers:
             await server.start()
             started.append(server)
+        # After the servers: a port in use stops the process before anything ran. A message
+        # taken in between is not lost: its case request waits for the first tick, at once.
+        runtime.scheduler.start()
         for line in await coverage_warnings(runtime.app, runtime.clock()):
             log.warning("%s", line)
         log.info("serving: %s", ", ".join(server.name for server in process.servers))
