@@ -238,6 +238,9 @@ async def run_process(
     runtime = process.runtime
     started: list[Server] = []
     try:
+        # The detector loads its dictionaries on first use (seconds): not on a student's
+        # first message, which must be answered at once.
+        runtime.detector.assess("你好，今天过得怎么样", [])
         for server in process.servers:
             await server.start()
             started.append(server)
