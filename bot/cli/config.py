@@ -60,6 +60,10 @@ def _show(_args: argparse.Namespace, settings: Settings) -> int:
     data["secrets"] = {
         "HEARTGUARD_TELEGRAM_TOKEN": "set" if settings.telegram.token else "not set",
         "HEARTGUARD_DATA_KEY": f"{len(settings.data_keys)} key(s)",
+        "HEARTGUARD_WEB_SECRET": "set" if settings.web.secret else "not set",
+        "HEARTGUARD_WECHAT_TOKEN": "set" if settings.wechat.token else "not set",
+        "HEARTGUARD_WECHAT_AES_KEY": "set" if settings.wechat.aes_key else "not set",
+        "HEARTGUARD_WECHAT_APP_SECRET": "set" if settings.wechat.app_secret else "not set",
     }
     data["source"] = settings.source
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))

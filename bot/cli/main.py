@@ -84,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     *settings.data_keys,
                     settings.telegram.token,
                     settings.telegram.webhook_secret,
+                    settings.web.secret,
+                    settings.wechat.token,
+                    settings.wechat.aes_key,
+                    settings.wechat.app_secret,
                 )
                 if s is not None
             ],
