@@ -69,10 +69,14 @@ class Line:
 
 @dataclass(frozen=True)
 class ChatStudent:
-    """Who is behind a chat identity: the student row and their language."""
+    """Who is behind a chat identity: the student row and their language.
+
+    ``last_line``: after :meth:`Transcript.append`, the id of the last line it stored.
+    """
 
     student_id: int
     language: str
+    last_line: int = 0
 
 
 # Media kinds a student may send on WeChat, as the page names them.
@@ -142,8 +146,11 @@ class Transcript:
                     if known is None:
                         return None
                     continue
-                self._add(session, found[0], channel, external_id, replies, attachments, sender)
-                return ChatStudent(found[0], found[1])
+                rows = self._add(
+                    session, found[0], channel, external_id, replies, attachments, sender
+                )
+                await session.flush()
+                return ChatStudent(found[0], found[1], max((row.id for row in rows), default=0))
         return None
 
     async def append_for(
@@ -173,14 +180,15 @@ class Transcript:
         replies: Sequence[Outbound],
         attachments: Sequence[tuple[str, bytes]],
         sender: Sender,
-    ) -> None:
+    ) -> list[Message]:
         now = self.clock()
+        rows: list[Message] = []
         for reply in replies:
             extra: dict[str, Any] = {}
             if reply.buttons:
                 extra["buttons"] = [list(button) for button in reply.buttons]
                 extra["prompt"] = prompt_token(reply.text, [key for key, _ in reply.buttons])
-            session.add(
+            rows.append(
                 Message(
                     student_id=student_id,
                     direction="out",
@@ -194,7 +202,7 @@ class Transcript:
                 )
             )
         for name, data in attachments:
-            session.add(
+            rows.append(
                 Message(
                     student_id=student_id,
                     direction="out",
@@ -209,6 +217,8 @@ class Transcript:
                     created_at=now,
                 )
             )
+        session.add_all(rows)
+        return rows
 
     def _seal(self, extra: dict[str, Any]) -> bytes:
         return self.cipher.encrypt(json.dumps(extra, ensure_ascii=False))
@@ -239,6 +249,34 @@ class Transcript:
                 )
             ).all()
         return [self._line(row, language) for row in rows]
+
+    async def chat_after(
+        self, channel: str, external_id: str, after: int
+    ) -> tuple[ChatStudent | None, list[Line]]:
+        """Who is behind a chat and the lines after ``after``, read together (a page's wake-up)."""
+        async with self.sessions() as session:
+            found = (
+                await session.execute(
+                    select(Student.id, Student.language)
+                    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+                    .where(
+                        ChannelIdentity.channel == channel,
+                        ChannelIdentity.external_id == external_id,
+                    )
+                )
+            ).first()
+            if found is None:
+                return None, []
+            student = ChatStudent(found[0], found[1])
+            rows = (
+                await session.scalars(
+                    self._lines(student.student_id)
+                    .where(Message.id > after)
+                    .order_by(Message.id)
+                    .limit(PAGE_LINES)
+                )
+            ).all()
+        return student, [self._line(row, student.language) for row in rows]
 
     def _lines(self, student_id: int) -> Any:
         return select(Message).where(

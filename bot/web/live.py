@@ -34,6 +34,9 @@ class LiveHub:
 
     def __init__(self) -> None:
         self._waiting: dict[str, set[asyncio.Event]] = {}
+        # The newest line of each student this process stored and announced itself: the
+        # watcher need not wake their pages again for it.
+        self._announced: dict[int, int] = {}
         self.closing = False
 
     @contextlib.contextmanager
@@ -59,6 +62,18 @@ class LiveHub:
         for key in keys:
             for event in self._waiting.get(key, ()):
                 event.set()
+
+    def announce(self, student_id: int, line_id: int, *keys: str) -> None:
+        """Lines up to ``line_id`` were stored for a student here: wake their pages now."""
+        if len(self._announced) >= _REMEMBER * 5:
+            self._announced.clear()  # only a saving: at worst a page reads once more
+        if line_id > self._announced.get(student_id, 0):
+            self._announced[student_id] = line_id
+        self.notify(student_key(student_id), *keys)
+
+    def announced(self, student_id: int, line_id: int) -> bool:
+        """Whether this process already woke the student's pages for this line."""
+        return line_id <= self._announced.get(student_id, 0)
 
     @property
     def listeners(self) -> int:
@@ -125,7 +140,13 @@ class LineWatcher:
         if rows:
             self.cursor = max(self.cursor, rows[-1][0])
         if wake:
-            self.hub.notify(*{student_key(student) for _, student in fresh})
+            self.hub.notify(
+                *{
+                    student_key(student)
+                    for line, student in fresh
+                    if not self.hub.announced(student, line)
+                }
+            )
         return len(fresh)
 
     async def _run(self) -> None:

@@ -205,8 +205,10 @@ class ChatPage:
                 browser=found,
                 draft=fields.get("text"),
             )
-        # The student's own line is stored even when flood control holds the replies.
-        self.live.notify(identity_key(CHANNEL, found.subject), student_key(outcome.student_id))
+        if not outcome.replies or self.students.held(CHANNEL, found.subject) is not None:
+            # The student's own line is stored though no reply was (held by flood control):
+            # the port woke nobody, so show the line now.
+            self.live.notify(identity_key(CHANNEL, found.subject), student_key(outcome.student_id))
         if outcome.stale:
             return await self._refuse(
                 request, Refusal("refused_stale", 409), wants_json, browser=found

@@ -27,7 +27,7 @@ from bot.services.render import Outbound
 from bot.services.transcript import Transcript
 from bot.services.web_sessions import SessionStore
 from bot.web.app import RouteGroup
-from bot.web.live import LiveHub, identity_key, student_key
+from bot.web.live import LiveHub, identity_key
 from bot.web.sessions import CookieSessions
 from bot.web.signing import Signer
 
@@ -59,7 +59,7 @@ class WebPort:
             return DeliveryResult(Delivery.RETRY, retry_after=1.0, error=type(exc).__name__)
         if student is None:
             return DeliveryResult(Delivery.FAILED, error="no such chat")
-        self.live.notify(identity_key(CHANNEL, chat_id), student_key(student.student_id))
+        self.live.announce(student.student_id, student.last_line, identity_key(CHANNEL, chat_id))
         return DELIVERED
 
 

@@ -66,28 +66,29 @@ class LineStream:
             Route("/chat/poll", self.poll, methods=["GET"]),
         ]
 
-    async def _next(self, subject: str, after: int, wait: float) -> list[ChatLine] | None:
-        """Lines after ``after``, waiting up to ``wait`` for the first; None when stopping."""
-        student = await self.transcript.student(CHANNEL, subject)
+    async def _next(
+        self, subject: str, after: int, wait: float, known: int | None
+    ) -> tuple[list[ChatLine] | None, int | None]:
+        """Lines after ``after``, waiting up to ``wait`` for the first (None when stopping),
+        and the student the chat belongs to now (``known``: as last seen)."""
         keys = [identity_key(CHANNEL, subject)]
-        if student is not None:
-            keys.append(student_key(student.student_id))
+        if known is not None:
+            keys.append(student_key(known))
         # Listen before reading: a line stored between the read and the wait still wakes us.
         with self.live.listen(*keys) as woken:
-            if student is not None:
-                lines = await self.transcript.after(
-                    student.student_id, after, language=student.language
-                )
-                if lines:
-                    return [chat_line(line, self.zone) for line in lines]
+            student, lines = await self.transcript.chat_after(CHANNEL, subject, after)
+            current = student.student_id if student is not None else None
+            if lines or current != known:
+                # New lines, or a new student to listen for (first message, a roster link).
+                return [chat_line(line, self.zone) for line in lines], current
             if self.live.closing:
-                return None
+                return None, current
             try:
                 async with asyncio.timeout(wait):
                     await woken.wait()
             except TimeoutError:
-                return []
-        return [] if not self.live.closing else None
+                pass
+        return (None if self.live.closing else []), current
 
     async def events(self, request: Request) -> Response:
         """Server-Sent Events: one event per stored line, a comment every ``keepalive``."""
@@ -108,11 +109,14 @@ class LineStream:
         # Tell the browser how soon to come back after the server ends a stream.
         yield "retry: 2000\n\n"
         waited = 0.0
+        known: int | None = None
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
             try:
-                lines = await self._next(browser.subject, after, self.keepalive - waited)
+                lines, known = await self._next(
+                    browser.subject, after, self.keepalive - waited, known
+                )
             except Exception as exc:  # the database went away: end, the browser comes back
                 log.warning("event stream ended: %s", type(exc).__name__)
                 return
@@ -142,8 +146,11 @@ class LineStream:
         after = _cursor(request.query_params.get("after"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.poll_wait
+        known: int | None = None
         while True:
-            lines = await self._next(found.subject, after, max(0.0, deadline - loop.time()))
+            lines, known = await self._next(
+                found.subject, after, max(0.0, deadline - loop.time()), known
+            )
             if lines is None or lines or loop.time() >= deadline:
                 break
         return JSONResponse({"lines": [line.as_json() for line in lines or []]})

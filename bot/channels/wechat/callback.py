@@ -43,7 +43,7 @@ from bot.services.transcript import last_prompt
 from bot.services.wechat_chats import receipt_key
 from bot.web.forms import read_body
 from bot.web.guard import BodyTooLarge
-from bot.web.live import identity_key, student_key
+from bot.web.live import identity_key
 from core.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,9 @@ class WeChatCallback:
             await self.port.chats.answered(key, self.fault)
             return self.fault
         if stored is not None:
-            self.port.live.notify(identity_key(CHANNEL, openid), student_key(stored.student_id))
+            self.port.live.announce(
+                stored.student_id, stored.last_line, identity_key(CHANNEL, openid)
+            )
         text = as_text(outcome.replies, outcome.language)
         files = bool(outcome.attachments)
         link = (

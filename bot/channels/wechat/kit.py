@@ -30,7 +30,7 @@ from bot.services.render import Outbound
 from bot.services.transcript import Transcript
 from bot.services.wechat_chats import WeChatChats
 from bot.web.app import RouteGroup
-from bot.web.live import LiveHub, identity_key, student_key
+from bot.web.live import LiveHub, identity_key
 from bot.web.secret import web_secret
 from bot.web.signing import Signer
 from core.clock import Clock
@@ -139,7 +139,7 @@ class WeChatPort:
             return DeliveryResult(Delivery.RETRY, retry_after=1.0, error=type(exc).__name__)
         if student is None:
             return DeliveryResult(Delivery.FAILED, error="no such chat")
-        self.live.notify(identity_key(CHANNEL, chat_id), student_key(student.student_id))
+        self.live.announce(student.student_id, student.last_line, identity_key(CHANNEL, chat_id))
         if replies and all(reply.purpose == "reminder" for reply in replies):
             return await self._remind(chat_id, replies[-1].text)
         text = as_text(replies, student.language)
