@@ -101,3 +101,24 @@ def test_mydata_arrives_as_a_file_only_its_student_can_download(
     with httpx.Client(base_url=server.url) as stranger:
         stranger.get("/chat")
         assert stranger.get(found.group(1)).status_code == 404
+
+
+def test_delete_erases_the_conversation_and_this_browser_starts_afresh(
+    server: RunningHeartGuard, chat: tuple[httpx.Client, str]
+) -> None:
+    send(chat, "我的秘密")
+    client, csrf = chat
+    client.post("/chat/send", data={"csrf": csrf, "text": "/delete"}, headers=JSON)
+    page = client.get("/chat").text
+    prompt = re.findall(r'name="prompt" value="([^"]+)"', page)[-1]
+    erased = client.post(
+        "/chat/send",
+        data={"csrf": csrf, "button": "delete_yes", "prompt": prompt},
+        headers=JSON,
+    )
+    assert erased.json() == {"ok": True, "reload": "/chat?erased=1"}
+    fresh = client.get("/chat?erased=1").text
+    assert "我的秘密" not in fresh
+    assert "你的数据已经删除了" in fresh
+    stored = asyncio.run(stored_lines(server.settings.database.url))
+    assert all(text != "我的秘密" for _, _, text in stored)

@@ -115,3 +115,26 @@ def test_long_polling_where_the_browser_has_no_event_source(
     assert "/chat/events" not in paths
     # Before any enrolment, a student in crisis gets the lines and a case is asked for.
     assert asyncio.run(case_requests(heartguard.settings.database.url))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_on_a_shared_computer_signing_out_leaves_nothing_for_the_next_person(
+    heartguard: RunningHeartGuard, chromium: Chrome
+) -> None:
+    chat = ChatDriver(chromium, heartguard.url)
+    chat.open()
+    chat.type("我今天心情很差")
+    chat.wait_for_bot("心卫")
+    chromium.find_element(By.CSS_SELECTOR, ".shared-mode button[name=shared]").click()
+    chat.wait(
+        lambda d: "shared" in (d.find_element(By.TAG_NAME, "body").get_attribute("class") or "")
+    )
+    cookie = chromium.get_cookie("hg_chat")
+    assert cookie is not None
+    assert "expiry" not in cookie  # a session cookie: gone when the browser closes
+    assert cookie["httpOnly"] is True
+    chromium.find_element(By.CSS_SELECTOR, "button[formaction='/chat/signout']").click()
+    chat.wait(lambda d: "/chat?ended=1" in d.current_url)
+    assert "我今天心情很差" not in chromium.page_source
+    chromium.back()  # the back button shows no conversation either (pages are never cached)
+    assert "我今天心情很差" not in chromium.page_source
