@@ -154,7 +154,12 @@ def test_a_file_reply_links_to_the_chat_page_of_the_same_student(
     found = re.search(r"(http://127\.0\.0\.1:\d+/chat/enter\?t=\S+)", content)
     assert found is not None, content
     with httpx.Client(timeout=30) as browser:
-        page = browser.get(found.group(1), follow_redirects=True)
+        step = browser.get(found.group(1))
+        assert step.status_code == 200
+        assert 'href="tel:12356"' in step.text  # the crisis lines, even on this one step
+        assert "heartguard-mydata.json" not in step.text  # opening the link binds nothing
+        fields = dict(re.findall(r'name="(csrf|t)" value="([^"]+)"', step.text))
+        page = browser.post(f"{server.url}/chat/enter", data=fields, follow_redirects=True)
         assert page.status_code == 200
         assert page.url.path == "/chat"
         assert "t=" not in str(page.url)  # the token leaves the address bar
@@ -169,6 +174,14 @@ def test_a_file_reply_links_to_the_chat_page_of_the_same_student(
             headers={"Accept": "application/json"},
         )
         assert sent.json() == {"ok": True}
+    with httpx.Client(timeout=30) as other_site_victim:
+        # Another site posting the link's token for a visitor cannot know their CSRF token.
+        other_site_victim.get(f"{server.url}/chat")
+        forged = other_site_victim.post(
+            f"{server.url}/chat/enter", data={"t": fields["t"], "csrf": "guess"}
+        )
+        assert forged.headers["location"] == "/chat"
+        assert "heartguard-mydata.json" not in other_site_victim.get(f"{server.url}/chat").text
     chats = asyncio.run(identities(server.settings.database.url))
     students = {student for channel, _, student in chats}
     assert {channel for channel, _, _ in chats} == {"wechat", "web"}

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot.channels.web import CHANNEL
-from bot.channels.web.assets import CHAT_TEMPLATE, TEMPLATES_DIR
+from bot.channels.web.assets import CHAT_TEMPLATE, ENTER_TEMPLATE, TEMPLATES_DIR
 from bot.channels.web.lines import AnswerButton, ChatLine, page_lines
 from bot.channels.web.ui_texts import COMMANDS, MAX_TEXT, ui_texts
 from bot.config.settings import Settings
@@ -110,7 +110,7 @@ class ChatPage:
             Route("/chat/shared", self.shared, methods=["POST"]),
             Route("/chat/signout", self.signout, methods=["POST"]),
             Route("/chat/files/{line:int}", self.file, methods=["GET"]),
-            Route("/chat/enter", self.enter, methods=["GET"]),
+            Route("/chat/enter", self.enter, methods=["GET", "POST"]),
         ]
 
     # -- the page ----------------------------------------------------------------------------
@@ -345,15 +345,50 @@ class ChatPage:
         )
 
     async def enter(self, request: Request) -> Response:
-        """Open the page as a chat a signed link names (a WeChat reply's link to the page)."""
-        data = self.signer.open(
-            ENTER_PURPOSE, request.query_params.get("t", ""), now=self.students.now()
-        )
-        subject = data.get("s") if data is not None else None
-        if not isinstance(subject, str) or not subject:
+        """Open the page as the chat a signed link names (a WeChat reply's link to the page).
+
+        ``GET`` shows one button; only its ``POST`` (with this browser's CSRF token) binds the
+        browser to the chat. A link opened by another site's redirect therefore binds
+        nothing: no page can slip a browser into a conversation that is not its owner's,
+        where what they then typed would be read by whoever made the link.
+        """
+        if request.method == "GET":
+            token = request.query_params.get("t", "")
+            if self._subject_of(token) is None:
+                return RedirectResponse("/chat?expired=1", status_code=303)
+            browser, _ = await self._browser(request)
+            ui = ui_texts("zh")
+            page = self.templates.TemplateResponse(
+                request,
+                ENTER_TEMPLATE,
+                {
+                    "lang": "zh",
+                    "ui": ui,
+                    "csrf": browser.csrf,
+                    "token": token,
+                    "crisis_lines": crisis_lines(self.settings, "zh"),
+                },
+            )
+            self.cookies.write(page, browser)
+            return page
+        try:
+            fields = await read_form(request, SMALL_FORM)
+        except (BodyTooLarge, BadForm):
+            return RedirectResponse("/chat", status_code=303)
+        found = await self.cookies.current(request)
+        subject = self._subject_of(fields.get("t", ""))
+        if not isinstance(found, Browser) or not self.cookies.check_csrf(found, fields.get("csrf")):
+            return RedirectResponse("/chat", status_code=303)
+        if subject is None:
             return RedirectResponse("/chat?expired=1", status_code=303)
-        browser = await self.cookies.open(subject)
-        # Redirect at once: the token leaves the address bar (and any history sync).
+        if subject != found.subject:
+            await self.cookies.end(found)
+            found = await self.cookies.open(subject, shared=found.shared)
         response = RedirectResponse("/chat#end", status_code=303)
-        self.cookies.write(response, browser)
+        self.cookies.write(response, found)
         return response
+
+    def _subject_of(self, token: str) -> str | None:
+        data = self.signer.open(ENTER_PURPOSE, token, now=self.students.now())
+        subject = data.get("s") if data is not None else None
+        return subject if isinstance(subject, str) and subject else None

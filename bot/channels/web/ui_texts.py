@@ -52,6 +52,8 @@ _ZH = {
     "session_ended": "这次聊天已经结束。刷新页面可以重新开始。",
     "erased": "你的数据已经删除了。",
     "link_expired": "这个链接已经过期了。你可以直接在这里聊，或者回到微信再点一次菜单。",
+    "enter_note": "这个链接会打开你在微信里和心卫的聊天。只有你自己点开的链接才继续哦。",
+    "enter_continue": "继续我的聊天",
 }
 
 _EN = {
@@ -99,6 +101,11 @@ _EN = {
     "session_ended": "This chat has ended. Reload the page to start again.",
     "erased": "Your data has been deleted.",
     "link_expired": "That link has expired. You can chat right here, or open it again from WeChat.",
+    "enter_note": (
+        "This link opens your HeartGuard chat from WeChat. "
+        "Continue only if you opened the link yourself."
+    ),
+    "enter_continue": "Continue my chat",
 }
 
 UI_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
