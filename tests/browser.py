@@ -69,6 +69,9 @@ class ThreadedServer:
             ws="none",  # no websockets import (and no deprecation warnings from it)
             lifespan="auto",
             log_level="warning",
+            # No dictConfig of uvicorn's own: its handlers would hold this test's captured
+            # stderr and fail ("Logging error") in every later test that logs through them.
+            log_config=None,
             access_log=False,
             # Open event streams must not hold the test's teardown for long.
             timeout_graceful_shutdown=1,

@@ -145,11 +145,16 @@ class Pipeline:
         A student may reach us from more than one chat (the chat page opened from WeChat); a
         press answers the question only if it is the newest, wherever it was shown.
         """
+        # One statement for every chat of the student; the identity loaded in this session
+        # is not read again, so it is left as it was (no second UPDATE at flush).
         await session.execute(
             update(ChannelIdentity)
-            .where(ChannelIdentity.student_id == student_id)
+            .where(
+                ChannelIdentity.student_id == student_id,
+                ChannelIdentity.prompt.is_distinct_from(prompt),
+            )
             .values(prompt=prompt)
-            .execution_options(synchronize_session="fetch")
+            .execution_options(synchronize_session=False)
         )
 
     async def _reach(

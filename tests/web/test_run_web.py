@@ -72,27 +72,50 @@ def test_wechat_needs_its_token(
     assert "HEARTGUARD_WECHAT_TOKEN" in one_line_error(capsys)
 
 
-def test_a_port_in_use_is_one_line(
-    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_port_in_use_is_one_line(db_url: str, tmp_path: Path) -> None:
     import socket
 
+    asyncio.run(_migrate(db_url))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        config = cli_env / "busy.toml"
-        config.write_text(f"[web]\nenabled = true\nport = {port}\n", encoding="utf-8")
-        monkeypatch.setenv("HEARTGUARD_WEB_SECRET", WEB_SECRET)
-        assert main(["db", "upgrade"]) == 0
-        capsys.readouterr()
-        assert main(["--config", str(config), "run"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err
-    assert err.splitlines()[-1] == (
+        config = tmp_path / "busy.toml"
+        config.write_text(
+            f'[web]\nenabled = true\nport = {port}\n[logging]\nlevel = "WARNING"\n',
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [str(BIN / "heartguard"), "--config", str(config), "run"],
+            cwd=tmp_path,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("HEARTGUARD_")},
+                "HEARTGUARD_DATABASE_URL": db_url,
+                "HEARTGUARD_DATA_KEY": DATA_KEY,
+                "HEARTGUARD_WEB_SECRET": WEB_SECRET,
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
         f"heartguard: error: cannot listen on 127.0.0.1:{port} (web.listen, web.port): "
         "Address already in use"
     )
+
+
+async def _migrate(url: str) -> None:
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.e2e
