@@ -11,9 +11,10 @@ from escalation.coverage import Reach
 from flows import Catalog, Reply
 from flows.catalog import placeholders
 
-# What an outbound message is: an answer, a short note (flood control's "slow down"), or a
-# reminder nobody asked for (the chat page shows reminders as a banner on the next visit).
-Purpose = Literal["reply", "note", "reminder"]
+# What an outbound message is: an answer, a short note (flood control's "slow down"), a
+# reminder nobody asked for (the chat page shows reminders as a banner on the next visit), or
+# a counselor's own words (the chat page shows them as the counselor's).
+Purpose = Literal["reply", "note", "reminder", "counselor"]
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ class Transcript:
                     channel=channel,
                     channel_chat_id=chat_id,
                     text_enc=self.cipher.encrypt(reply.text),
-                    sender=sender,
+                    sender="counselor" if reply.purpose == "counselor" else sender,
                     extra_enc=self._seal(extra) if extra else None,
                     created_at=now,
                 )

@@ -101,10 +101,12 @@ async def test_lines_come_back_in_order_with_buttons_labels_files_and_a_banner(
     await student_says(sessions, cipher, sid, "好的")
     assert await transcript.banner(sid) is None
 
+    await transcript.append("web", "w1", [Outbound("我是陈老师", purpose="counselor")])
+    assert (await transcript.recent(sid))[-1].sender == "counselor"
     assert await transcript.append("web", "nobody", [Outbound("x")]) is None
     found, rows = await transcript.chat_after("web", "w1", newest.id)
     assert found is not None
-    assert [row.text for row in rows] == ["好的"]
+    assert [row.text for row in rows] == ["好的", "我是陈老师"]
 
 
 async def test_every_line_is_ciphertext_and_rotates_with_the_data_key(
