@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,11 @@ from storage.models import WebSession
 # otherwise write on every request.
 TOUCH_EVERY = timedelta(minutes=1)
 TOKEN_BYTES = 32
+# A session found is trusted this long without asking the database again (every send and
+# every stream asks). A sign-out in this process takes effect at once; one in another
+# process within this many seconds.
+REMEMBER_SECONDS = 10.0
+_REMEMBER_AT_MOST = 10_000
 
 
 def token_hash(token: str) -> str:
@@ -51,6 +57,17 @@ class SessionStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock) -> None:
         self.sessions = sessions
         self.clock = clock
+        self._found: dict[str, tuple[SessionRecord, float]] = {}
+
+    def _remember(self, digest: str, record: SessionRecord) -> None:
+        if len(self._found) >= _REMEMBER_AT_MOST:
+            self._found.clear()
+        self._found[digest] = (record, time.monotonic())
+
+    def _forget(self, record: SessionRecord) -> None:
+        for digest, (known, _) in list(self._found.items()):
+            if known.id == record.id:
+                del self._found[digest]
 
     async def open(
         self, kind: str, subject: str, *, shared: bool, lifetime: timedelta
@@ -74,22 +91,35 @@ class SessionStore:
     async def find(self, token: str, kind: str) -> SessionRecord | None:
         """The live session of this token, or None (unknown, ended, expired, other kind)."""
         now = self.clock()
+        digest = token_hash(token)
+        remembered = self._found.get(digest)
+        if remembered is not None:
+            record, at = remembered
+            fresh = time.monotonic() - at < REMEMBER_SECONDS
+            if fresh and record.kind == kind and record.expires_at > now:
+                return record
+            del self._found[digest]
         async with self.sessions() as session:
             row = await session.scalar(
                 select(WebSession).where(
-                    WebSession.token_hash == token_hash(token),
+                    WebSession.token_hash == digest,
                     WebSession.kind == kind,
                     WebSession.ended_at.is_(None),
                     WebSession.expires_at > now,
                 )
             )
-        return _record(row) if row is not None else None
+        if row is None:
+            return None
+        record = _record(row)
+        self._remember(digest, record)
+        return record
 
     async def touch(self, record: SessionRecord, lifetime: timedelta) -> SessionRecord:
         """Slide the expiry forward after use (written at most once a minute)."""
         now = self.clock()
         if now - record.seen_at < TOUCH_EVERY:
             return record
+        self._forget(record)
         expires = now + lifetime
         async with self.sessions.begin() as session:
             await session.execute(
@@ -103,6 +133,7 @@ class SessionStore:
         self, record: SessionRecord, shared: bool, lifetime: timedelta
     ) -> SessionRecord:
         """Turn shared-computer mode on or off; the expiry follows the mode's lifetime."""
+        self._forget(record)
         now = self.clock()
         expires = now + lifetime
         async with self.sessions.begin() as session:
@@ -115,6 +146,7 @@ class SessionStore:
 
     async def end(self, record: SessionRecord) -> None:
         """Sign out: the token opens nothing from now on."""
+        self._forget(record)
         async with self.sessions.begin() as session:
             await session.execute(
                 update(WebSession).where(WebSession.id == record.id).values(ended_at=self.clock())
@@ -122,6 +154,7 @@ class SessionStore:
 
     async def end_subject(self, kind: str, subject: str) -> int:
         """End every session of one subject (a student who erased their data)."""
+        self._found = {d: (r, at) for d, (r, at) in self._found.items() if r.subject != subject}
         async with self.sessions.begin() as session:
             result = await session.execute(
                 update(WebSession)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,12 +19,9 @@ from typing import Any
 import httpx
 import pytest
 from heartguard_server import RunningHeartGuard, heartguard_settings, stored_lines
-from sqlalchemy import update
 
 from bot.channels.web.ui_texts import ui_texts
 from bot.web.signing import Signer
-from storage.db import create_engine, session_factory
-from storage.models import WebSession
 
 pytestmark = pytest.mark.e2e
 ZH = ui_texts("zh")
@@ -31,9 +29,15 @@ JSON = {"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"}
 SECRET_TEXT = "只有我知道的秘密：我很难过"
 
 
+# A shared computer's session ends after this much idle time here (20 minutes by default).
+IDLE = 3.0
+
+
 @pytest.fixture
 def server(db_url: str) -> Iterator[RunningHeartGuard]:
-    running = RunningHeartGuard(heartguard_settings(db_url))
+    running = RunningHeartGuard(
+        heartguard_settings(db_url, web={"shared_idle_timeout": f"{IDLE:.0f}s"})
+    )
     running.start()
     yield running
     running.stop()
@@ -61,17 +65,6 @@ def lines(server: RunningHeartGuard) -> list[tuple[str, str, str]]:
     return asyncio.run(stored_lines(server.settings.database.url))
 
 
-async def expire_sessions(db_url: str) -> None:
-    engine = create_engine(db_url)
-    try:
-        async with session_factory(engine).begin() as session:
-            await session.execute(
-                update(WebSession).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
-            )
-    finally:
-        await engine.dispose()
-
-
 def test_a_cookie_from_another_servers_secret_gets_a_fresh_session(
     server: RunningHeartGuard, client: httpx.Client
 ) -> None:
@@ -93,9 +86,10 @@ def test_an_expired_session_is_a_clean_new_start_and_its_sends_are_refused_polit
     server: RunningHeartGuard, client: httpx.Client
 ) -> None:
     csrf = open_page(client)
+    client.post("/chat/shared", data={"csrf": csrf, "shared": "1"})
     hello = client.post("/chat/send", data={"csrf": csrf, "text": "早上好呀"}, headers=JSON)
     assert hello.json() == {"ok": True}
-    asyncio.run(expire_sessions(server.settings.database.url))
+    time.sleep(IDLE + 0.5)  # the shared computer is left idle: the session expires
 
     assert client.get("/chat/poll?after=0").status_code == 401
     assert client.get("/chat/events?after=0").status_code == 401
