@@ -5,7 +5,8 @@ and the tests all build what they run with :func:`open_runtime` (or, for command
 need the database, :func:`open_app`), from one settings object and one clock. Only the
 channels differ, and each channel plugs in the same way: a :class:`ChannelPlug` that may carry
 a port to students, a notifier to counselors and its flood limits. Adding a channel is one
-package under ``bot/channels/`` and one line in :data:`PLUGS`.
+package under ``bot/channels/`` and one line in :data:`PLUGS`; a channel with pages or a
+callback also gives ``heartguard run`` a route group (``bot/process.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from bot.channels.inbox import InboxHub
 from bot.channels.port import ChannelPlug
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.kit import plug as telegram_plug
+from bot.channels.web import CHANNEL as WEB
+from bot.channels.web.kit import plug as web_plug
+from bot.channels.wechat import CHANNEL as WECHAT
+from bot.channels.wechat.kit import plug as wechat_plug
 from bot.config.settings import Settings
 from bot.errors import DatabaseUnavailableError, HeartGuardError
 from bot.scheduler import Scheduler
@@ -41,6 +46,8 @@ from bot.services.retention import RetentionJob
 from bot.services.student_service import StudentService
 from bot.services.takeover import TakeoverService
 from bot.services.takeover_timer import QuietTimer
+from bot.services.transcript import Transcript
+from bot.web.live import LiveHub
 from core.clock import WEEKDAYS, Clock, utcnow
 from escalation.actions import CaseService
 from escalation.auditor import Auditor
@@ -192,11 +199,30 @@ def send_timeout(settings: Settings) -> timedelta:
 # -- channels -----------------------------------------------------------------------------------
 
 
-PlugFactory = Callable[[Settings], ChannelPlug | None]
+@dataclass(frozen=True)
+class PlugContext:
+    """What a channel's plug may use: storage, the clock, the stored lines, the page wake-ups."""
+
+    app: AppContext
+    clock: Clock
+    transcript: Transcript
+    live: LiveHub
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings."""
+        return self.app.settings
+
+
+PlugFactory = Callable[[PlugContext], ChannelPlug | None]
 # Every channel a process may use; each factory returns None when its channel is not set up.
-# Adding a channel: its package under bot/channels/, and one line here.
+# Adding a channel: its package under bot/channels/, and one line here. The order is the
+# order reminders are tried in: a student on WeChat gets theirs as a subscription notice
+# before the chat page's banner claims it.
 PLUGS: Mapping[str, PlugFactory] = {
-    TELEGRAM: telegram_plug,
+    TELEGRAM: lambda ctx: telegram_plug(ctx.settings),
+    WECHAT: wechat_plug,
+    WEB: web_plug,
 }
 
 
@@ -294,6 +320,8 @@ class Runtime:
     scheduler: Scheduler
     takeover: TakeoverService
     access: Access
+    transcript: Transcript
+    live: LiveHub
     plugs: dict[str, ChannelPlug] = field(default_factory=dict)
 
     @property
@@ -358,7 +386,9 @@ def build_runtime(
     """
     settings = app.settings
     check_handlers()
-    chosen = default_plugs(settings, plugs)
+    transcript = Transcript(app.sessions, app.cipher, clock=clock)
+    live = LiveHub()
+    chosen = default_plugs(PlugContext(app, clock, transcript, live), plugs)
     chains = policies(settings)
     shifts = configured_shifts(settings)
     # Who counts as reachable: a contact on a channel this installation can send (every
@@ -462,6 +492,8 @@ def build_runtime(
         scheduler=scheduler,
         takeover=takeover,
         access=Access(app.sessions, app.cipher, settings.access, clock=clock),
+        transcript=transcript,
+        live=live,
         plugs={plug.name: plug for plug in chosen},
     )
 
@@ -476,13 +508,15 @@ def packaged_detector() -> Detector:
 
 
 def default_plugs(
-    settings: Settings, overrides: Mapping[str, ChannelPlug | None] | None = None
+    ctx: PlugContext, overrides: Mapping[str, ChannelPlug | None] | None = None
 ) -> list[ChannelPlug]:
-    """Every channel the settings set up; ``overrides`` replaces (or, with None, drops) one."""
-    chosen = dict(overrides or {})
-    for name, make in PLUGS.items():
-        if name not in chosen:
-            chosen[name] = make(settings)
+    """Every channel the settings set up; ``overrides`` replaces (or, with None, drops) one.
+
+    Plugs come in :data:`PLUGS` order whether built here or handed in.
+    """
+    given = dict(overrides or {})
+    chosen = {name: given.pop(name) if name in given else make(ctx) for name, make in PLUGS.items()}
+    chosen.update(given)
     return [plug for plug in chosen.values() if plug is not None]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -59,6 +60,8 @@ class Scheduler:
         self.ticks = 0
         # Timers that run with each tick (the takeover's answer timer), each taking ``now``.
         self.timers: list[Callable[[datetime], Awaitable[int]]] = []
+        # When the last tick finished without a fault (monotonic seconds): the heartbeat.
+        self.last_good_tick: float | None = None
         self._busy: set[asyncio.Task[object]] = set()
 
     def _track(self) -> None:
@@ -78,6 +81,8 @@ class Scheduler:
             except Exception:
                 log.exception("a timer failed; the next tick retries")
         self.ticks += 1
+        if not report.errors:
+            self.last_good_tick = time.monotonic()
         # A failing tick is logged by the engine, in one line.
         if report.requests or report.sent or report.dead or report.failed_steps:
             log.info(
@@ -201,6 +206,18 @@ class Scheduler:
         job = self.scheduler.get_job(TICK_JOB)
         if job is not None:
             job.modify(next_run_time=datetime.now(UTC))
+
+    def heartbeat(self) -> str | None:
+        """None while ticks keep finishing on time; otherwise why the green channel is stale."""
+        if not self.scheduler.running:
+            return "green channel: not running"
+        # Four missed ticks, or half a minute, whichever is longer: a busy tick is not a dead one.
+        grace = max(self.settings.escalation.tick_interval.total_seconds() * 4, 30.0)
+        if self.last_good_tick is None:
+            return "green channel: no tick yet"
+        if time.monotonic() - self.last_good_tick > grace:
+            return "green channel: heartbeat stale"
+        return None
 
     def stop(self) -> None:
         """Stop firing; a tick in progress finishes on its own."""

@@ -255,13 +255,21 @@ class CounselorContact(Base):
 
 
 class Message(Base):
-    """One chat message in or out; the text is ciphertext."""
+    """One chat message in or out; the text is ciphertext.
+
+    The pipeline stores every inbound message. The web chat and WeChat also store every line
+    they show a student (``direction`` "out": the bot's replies, reminders, later a
+    counselor's words), so a reload shows the conversation and any process can deliver it.
+    ``sender`` says who wrote an outbound line ("bot" or "counselor"); ``extra_enc`` holds a
+    line's encrypted details as JSON (answer buttons and their prompt, a pressed button's
+    label, a file).
+    """
 
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_student_created", "student_id", "created_at"),
-        # The detector's window reads a student's newest messages by id: an index in that
-        # order reads five rows, not every message the student ever sent.
+        # One student's newest messages by id (a chat page reads the lines after the last one
+        # it showed; the console reads a conversation's tail): an index in that order.
         Index("ix_messages_student_id_id", "student_id", "id"),
     )
 
@@ -273,6 +281,8 @@ class Message(Base):
     channel_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     channel_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     text_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sender: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    extra_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -746,3 +756,60 @@ class DataKeyCheck(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Web and WeChat -------------------------------------------------------------------------
+
+
+class WebSession(Base):
+    """A signed-in browser: a student on the chat page (later a counselor on the console).
+
+    Only a SHA-256 of the cookie's token is stored, so a copy of the database opens no
+    session. ``subject`` is who the session is: a student's chat identity (its external id on
+    the "web" channel). ``expires_at`` slides forward with use; ``ended_at`` is a sign-out.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(64))
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WeChatReceipt(Base):
+    """One message WeChat delivered, by its MsgId: WeChat retries, we answer once.
+
+    The row is inserted before the message is handled, so a retry (or a replay) finds it and
+    is not handled again; the passive reply is kept, encrypted, for a retry to repeat.
+    """
+
+    __tablename__ = "wechat_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msg_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="handling")
+    reply_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class WeChatWindow(Base):
+    """A WeChat chat's customer-service window: the student's last message, and sends since.
+
+    A send takes a slot with one conditional UPDATE, so several processes never exceed the
+    five messages WeChat allows within 48 hours of the student's last message.
+    """
+
+    __tablename__ = "wechat_windows"
+
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("student_channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_since: Mapped[int] = mapped_column(Integer, default=0)

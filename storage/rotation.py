@@ -9,11 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.crypto import DataCipher
-from storage.models import CaseEvent, Conversation, EnrollmentCode, Message, SafetyPlan
+from storage.models import (
+    CaseEvent,
+    Conversation,
+    EnrollmentCode,
+    Message,
+    SafetyPlan,
+    WeChatReceipt,
+)
 
 # (primary key column, ciphertext column) of every encrypted field.
 ENCRYPTED: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], ...] = (
     (Message.id, Message.text_enc),
+    (Message.id, Message.extra_enc),
+    (WeChatReceipt.id, WeChatReceipt.reply_enc),
     (Conversation.student_id, Conversation.context_enc),
     (EnrollmentCode.id, EnrollmentCode.code_enc),
     (SafetyPlan.student_id, SafetyPlan.plan_enc),

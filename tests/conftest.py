@@ -20,6 +20,9 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Base
 
+# Browser fixtures (asgi_server, chromium, chromium_nojs, make_chromium) for every test folder.
+pytest_plugins = ("browser",)
+
 PG_URL = os.environ.get(
     "HEARTGUARD_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +26,7 @@ from bot.channels.console import Console
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import DatabaseSettings, EmailSettings, Settings, TelegramSettings
+from bot.errors import HeartGuardError
 from bot.services import admin, enrollment, roster_import
 from bot.services.pipeline import Outcome
 from escalation.duty import round_the_clock
@@ -164,20 +169,73 @@ def demo_settings(settings: Settings) -> Settings:
     )
 
 
+@contextlib.asynccontextmanager
+async def _chat_page(runtime: Runtime) -> AsyncIterator[str | None]:
+    """The student chat page, served beside the terminal chat; yields its address (or None)."""
+    from bot.process import web_groups
+    from bot.web.secret import web_secret
+    from bot.web.server import WebServer
+    from bot.web.signing import Signer
+
+    web = runtime.settings.web
+    # The demo's terminal is the chat: the web server's own lines stay out of it.
+    logging.getLogger("heartguard.web").setLevel(logging.WARNING)
+    logging.getLogger("bot.web").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    try:
+        server = WebServer(
+            web_groups(runtime, Signer(web_secret(runtime.settings))),
+            host=web.listen,
+            port=web.port,
+            grace=1.0,
+        )
+        await server.start()
+    except HeartGuardError as exc:
+        print(f"（聊天页没有启动 / the chat page is not served: {exc}）")
+        yield None
+        return
+    try:
+        yield f"{server.url}/chat"
+    finally:
+        await server.stop()
+
+
 async def _demo(_args: argparse.Namespace, configured: Settings) -> int:
-    settings = demo_settings(configured)
+    # The demo serves the chat page too, whatever web.enabled says, so that a newcomer can
+    # try the student side in a browser.
+    isolated = demo_settings(configured)
+    settings = isolated.model_copy(
+        update={"web": isolated.web.model_copy(update={"enabled": True})}
+    )
     async with open_app(settings, need_schema=False) as app:
         await upgrade_database(app, utcnow())
         code = await seed_demo(app)
-        print("心卫 HeartGuard 演示 / demo")
-        print(f"数据库 / database: {DEMO_DATABASE}")
-        print("(the demo's own database; the configured one is never touched)")
-        print(f"示范学校的入学码 / a demo enrollment code: {code}")
-        print("试试：做一次心情小调查（/checkin），或者说说心里话。")
-        print("Try /checkin, or tell it how you feel. The detector reads every message.\n")
         runtime = build_runtime(app, clock=utcnow, plugs={TELEGRAM: None})
+        # No timer runs in the demo: a case asked for from the page is taken in at once.
+        green = runtime.green.engine
+        runtime.students.kick = lambda: _later(green.tick(utcnow()))
         try:
-            await console_for(runtime).run_interactive(f"demo-{os.getpid()}", sys.stdin, sys.stdout)
+            async with _chat_page(runtime) as page:
+                print("心卫 HeartGuard 演示 / demo")
+                print(f"数据库 / database: {DEMO_DATABASE}")
+                print("(the demo's own database; the configured one is never touched)")
+                print(f"示范学校的入学码 / a demo enrollment code: {code}")
+                if page:
+                    print(f"学生聊天页 / the student chat page: {page}")
+                print("试试：做一次心情小调查（/checkin），或者说说心里话。")
+                print("Try /checkin, or tell it how you feel. The detector reads every message.\n")
+                await console_for(runtime).run_interactive(
+                    f"demo-{os.getpid()}", sys.stdin, sys.stdout
+                )
         finally:
             await runtime.aclose()
     return 0
+
+
+_pending: set[asyncio.Task[Any]] = set()
+
+
+def _later(work: Any) -> None:
+    task = asyncio.ensure_future(work)
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)

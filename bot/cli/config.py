@@ -85,6 +85,10 @@ def _show(_args: argparse.Namespace, settings: Settings) -> int:
         ENV_DATABASE_URL: "set (overrides database.url)"
         if os.environ.get(ENV_DATABASE_URL, "").strip()
         else "not set",
+        "HEARTGUARD_WEB_SECRET": given(settings.web.secret),
+        "HEARTGUARD_WECHAT_TOKEN": given(settings.wechat.token),
+        "HEARTGUARD_WECHAT_AES_KEY": given(settings.wechat.aes_key),
+        "HEARTGUARD_WECHAT_APP_SECRET": given(settings.wechat.app_secret),
     }
     data["source"] = settings.source
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))

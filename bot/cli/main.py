@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 settings.escalation.email.password,
                 settings.escalation.webhook_secret,
                 settings.escalation.dingtalk_secret,
+                settings.web.secret,
+                settings.wechat.token,
+                settings.wechat.aes_key,
+                settings.wechat.app_secret,
             )
             if s is not None
         ]

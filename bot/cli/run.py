@@ -1,4 +1,4 @@
-"""``heartguard run``: the Telegram bot with the green channel, until SIGTERM."""
+"""``heartguard run``: Telegram and/or the web server with the green channel, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from bot.config.settings import Settings
 def register(commands: Any) -> None:
     """Add the run command."""
     run = commands.add_parser(
-        "run", help="run the Telegram bot (polling or webhook) and the green channel"
+        "run",
+        help="run the Telegram bot and/or the web chat (and WeChat), with the green channel",
     )
     run.set_defaults(handler=run_async(_run))
 
 
 async def _run(_args: argparse.Namespace, settings: Settings) -> int:
-    from bot.channels.telegram.runner import serve
+    from bot.process import serve
 
     await serve(settings)
     return 0

@@ -29,6 +29,14 @@ from pydantic import (
 )
 
 from bot.config.durations import parse_duration
+from bot.config.web import (
+    ENV_WEB_SECRET,
+    ENV_WECHAT_AES_KEY,
+    ENV_WECHAT_APP_SECRET,
+    ENV_WECHAT_TOKEN,
+    WebSettings,
+    WeChatSettings,
+)
 from bot.errors import ConfigError
 from escalation.lease import RECORD_MARGIN, longest_send, shortest_lease
 
@@ -536,8 +544,23 @@ class Settings(_Section):
     takeover: TakeoverSettings = TakeoverSettings()
     access: AccessSettings = AccessSettings()
     logging: LoggingSettings = LoggingSettings()
+    web: WebSettings = WebSettings()
+    wechat: WeChatSettings = WeChatSettings()
     data_keys: tuple[SecretStr, ...] = Field(default=(), exclude=True)
     source: str = Field(default="<defaults>", exclude=True)
+
+    def cross_problems(self) -> list[str]:
+        """Problems between sections, as ``key: what is wrong`` (one per line)."""
+        problems = []
+        # The callback and the chat page its replies link to are served by the web server.
+        if self.wechat.enabled:
+            if not self.web.enabled:
+                problems.append("wechat.enabled: needs web.enabled (the web server serves it)")
+            if not self.web.public_url:
+                problems.append("wechat.enabled: needs web.public_url (its replies link there)")
+            if not self.wechat.app_id:
+                problems.append("wechat.app_id: required when wechat.enabled")
+        return problems
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -592,6 +615,10 @@ def _secrets(environ: Mapping[str, str]) -> dict[str, Any]:
         "smtp_password": secret(ENV_SMTP_PASSWORD),
         "signing_secret": secret(ENV_WEBHOOK_SIGNING),
         "dingtalk_secret": secret(ENV_DINGTALK_SECRET),
+        "web_secret": secret(ENV_WEB_SECRET),
+        "wechat_token": secret(ENV_WECHAT_TOKEN),
+        "wechat_aes_key": secret(ENV_WECHAT_AES_KEY),
+        "wechat_app_secret": secret(ENV_WECHAT_APP_SECRET),
     }
 
 
@@ -601,6 +628,10 @@ _FILE_FORBIDDEN = {
     ("escalation", "email", "password"): ENV_SMTP_PASSWORD,
     ("escalation", "webhook_secret"): ENV_WEBHOOK_SIGNING,
     ("escalation", "dingtalk_secret"): ENV_DINGTALK_SECRET,
+    ("web", "secret"): ENV_WEB_SECRET,
+    ("wechat", "token"): ENV_WECHAT_TOKEN,
+    ("wechat", "aes_key"): ENV_WECHAT_AES_KEY,
+    ("wechat", "app_secret"): ENV_WECHAT_APP_SECRET,
     ("data_keys",): ENV_DATA_KEY,
     ("source",): "",
 }
@@ -673,12 +704,30 @@ def settings_from_mapping(
         escalation["webhook_secret"] = secrets["signing_secret"]
         escalation["dingtalk_secret"] = secrets["dingtalk_secret"]
         raw["escalation"] = escalation
+    for section, fields in (
+        ("web", {"secret": "web_secret"}),
+        (
+            "wechat",
+            {
+                "token": "wechat_token",
+                "aes_key": "wechat_aes_key",
+                "app_secret": "wechat_app_secret",
+            },
+        ),
+    ):
+        part = raw.get(section, {})
+        if isinstance(part, dict):
+            raw[section] = {**part, **{key: secrets[name] for key, name in fields.items()}}
     raw["data_keys"] = secrets["data_keys"]
     raw["source"] = source
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(problems_from(exc, source)) from None
+    crossed = settings.cross_problems()
+    if crossed:
+        raise ConfigError([f"{source}: {line}" for line in crossed])
+    return settings
 
 
 def read_toml(path: Path) -> dict[str, Any]:

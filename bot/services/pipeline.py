@@ -9,6 +9,7 @@ commit loses nothing the student was told; a crash after it loses no case reques
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
@@ -32,8 +33,8 @@ from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal,
 from lexicons.conversation import ConversationRisk, ConversationStateError
 from lexicons.detector import Detector, RiskAssessment
 from storage.crypto import DataCipher
+from storage.models import ChannelIdentity, Counselor, Message, RiskAssessmentRecord
 from storage.models import Conversation as ConversationRow
-from storage.models import Counselor, Message, RiskAssessmentRecord
 from storage.models import Student as StudentRow
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ class Inbound:
     # A button press names the question its keyboard was shown with; it counts only while
     # that question is still the chat's current one (see ``prompt_of``).
     prompt: str | None = None
+    # What the student saw and pressed (a button's label, a shortcut's name), stored beside
+    # the value so a chat page can show the student's own line as they saw it.
+    label: str | None = None
 
 
 @dataclass
@@ -148,8 +152,26 @@ class Pipeline:
                 ended = self.renderer.text("takeover.ended", language, {"name": name})
                 outcome.replies.insert(0, Outbound(ended))
             if prompt_of is not None and outcome.replies and not outcome.erased:
-                identity.prompt = prompt_of(outcome.replies)
+                await self._prompt(session, outcome.student_id, prompt_of(outcome.replies))
         return outcome
+
+    async def _prompt(self, session: AsyncSession, student_id: int, prompt: str | None) -> None:
+        """The question now open, on every chat of the student: one conversation, one question.
+
+        A student may reach us from more than one chat (the chat page opened from WeChat); a
+        press answers the question only if it is the newest, wherever it was shown.
+        """
+        # One statement for every chat of the student; the identity loaded in this session
+        # is not read again, so it is left as it was (no second UPDATE at flush).
+        await session.execute(
+            update(ChannelIdentity)
+            .where(
+                ChannelIdentity.student_id == student_id,
+                ChannelIdentity.prompt.is_distinct_from(prompt),
+            )
+            .values(prompt=prompt)
+            .execution_options(synchronize_session=False)
+        )
 
     async def _reach(
         self,
@@ -187,6 +209,11 @@ class Pipeline:
             channel_chat_id=inbound.chat_id,
             channel_message_id=inbound.message_id,
             text_enc=self.cipher.encrypt(inbound.value) if inbound.value else None,
+            extra_enc=(
+                self.cipher.encrypt(json.dumps({"label": inbound.label}, ensure_ascii=False))
+                if inbound.label
+                else None
+            ),
             created_at=now,
         )
         session.add(message)

@@ -571,7 +571,9 @@ class ReminderRunner:
         result = DeliveryResult(Delivery.FAILED, error="not sent")
         for _ in range(MAX_RETRIES + 1):
             async with self.limiter:
-                result = await self.port.deliver(planned.chat_id, [Outbound(text)])
+                result = await self.port.deliver(
+                    planned.chat_id, [Outbound(text, purpose="reminder")]
+                )
             if result.status is not Delivery.RETRY:
                 return result
             report.retries += 1

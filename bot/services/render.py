@@ -11,19 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.config.settings import CrisisLine, Settings
 from escalation.coverage import Reach
 from flows import Catalog, Reply
 from flows.catalog import placeholders
 
+# What an outbound message is: an answer, a short note (flood control's "slow down"), a
+# reminder nobody asked for (the chat page shows reminders as a banner on the next visit), or
+# a counselor's own words (the chat page shows them as the counselor's).
+Purpose = Literal["reply", "note", "reminder", "counselor"]
+
 
 @dataclass(frozen=True)
 class Outbound:
-    """One reply for the channel to send: text and (key, label) buttons."""
+    """One reply for the channel to send: text, (key, label) buttons and what it is."""
 
     text: str
     buttons: tuple[tuple[str, str], ...] = ()
+    purpose: Purpose = "reply"
 
 
 class Renderer:

@@ -233,7 +233,7 @@ class StudentService:
         if now - self._noted.get(key, -NOTE_EVERY) >= NOTE_EVERY:
             self._noted[key] = now
             note = self.pipeline.renderer.text(SLOW_DOWN, outcome.language)
-            result = await self._deliver(key[0], chat_id, [Outbound(note)], [])
+            result = await self._deliver(key[0], chat_id, [Outbound(note, purpose="note")], [])
             if result.status is Delivery.BLOCKED:
                 self._held.pop(key, None)
                 await self.settle(result, outcome.student_id, why="reply refused")

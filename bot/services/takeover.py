@@ -24,7 +24,7 @@ from bot.channels.inbox import InboxHub, InboxItem, InboxKind
 from bot.channels.port import Delivery, DeliveryResult, StudentPort
 from bot.services.chats import Line, contacts_of, recent_lines, student_address
 from bot.services.relay import Relay
-from bot.services.render import Outbound, Renderer
+from bot.services.render import Outbound, Purpose, Renderer
 from bot.services.students import mark_unreachable
 from core.clock import Clock
 from escalation import ownership
@@ -76,6 +76,9 @@ class _Told:
     case_id: int
     address: tuple[str, str] | None
     text: str
+    # "counselor": the counselor's own words (the chat page shows them as the counselor's);
+    # "note": what the bot says about who is writing.
+    purpose: Purpose = "note"
 
 
 class TakeoverService:
@@ -244,6 +247,7 @@ class TakeoverService:
                 student_id=student.id,
                 direction="out",
                 kind="counselor",
+                sender="counselor",
                 channel=address[0] if address else "none",
                 channel_chat_id=address[1] if address else None,
                 text_enc=self.cipher.encrypt(words),
@@ -257,7 +261,7 @@ class TakeoverService:
             said = self.renderer.text(
                 "takeover.says", student.language, {"name": name, "text": words}
             )
-            told = _Told(student.id, case.id, address, said)
+            told = _Told(student.id, case.id, address, said, "counselor")
             number, message_id = case_number(case), message.id
         delivery = await self._tell(told, actor, message_id=message_id)
         return TakeoverResult(
@@ -416,7 +420,7 @@ class TakeoverService:
         self, told: _Told, actor: Actor, *, message_id: int | None = None
     ) -> DeliveryResult:
         """Send after the commit; an undelivered message is recorded and reported back."""
-        result = await self.send(told.address, [Outbound(told.text)])
+        result = await self.send(told.address, [Outbound(told.text, purpose=told.purpose)])
         if result.ok:
             return result
         now = self.clock()

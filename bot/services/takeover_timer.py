@@ -192,7 +192,7 @@ class QuietTimer:
         if paged:
             service.kick()
         if told is not None:
-            result = await service.send(told[0], [Outbound(told[1])])
+            result = await service.send(told[0], [Outbound(told[1], purpose="note")])
             if not result.ok:
                 log.warning(
                     "fallback to student %s not delivered: %s", student_id, result.status.value

@@ -155,3 +155,49 @@ def test_durations_round_trip(seconds: int) -> None:
 def test_bad_durations(bad: object) -> None:
     with pytest.raises(ValueError, match="positive duration"):
         parse_duration(bad)
+
+
+def test_the_web_and_wechat_sections_name_each_bad_key() -> None:
+    lines = problems(
+        {
+            "web": {"public_url": "xinwei.example.cn", "port": 0},
+            "wechat": {"path": "wechat", "api_base_url": ""},
+        }
+    )
+    assert sorted(lines) == sorted(
+        [
+            'config.toml: web.public_url: expected an http(s) URL such as "https://xinwei.example.cn"',
+            "config.toml: web.port: expected greater than or equal to 1",
+            'config.toml: wechat.path: expected a path such as "/wechat"',
+            'config.toml: wechat.api_base_url: expected an http(s) URL such as "https://api.weixin.qq.com"',
+        ]
+    )
+
+
+def test_wechat_needs_the_web_a_public_url_and_an_app_id() -> None:
+    assert problems({"wechat": {"enabled": True}}) == [
+        "config.toml: wechat.enabled: needs web.enabled (the web server serves it)",
+        "config.toml: wechat.enabled: needs web.public_url (its replies link there)",
+        "config.toml: wechat.app_id: required when wechat.enabled",
+    ]
+
+
+def test_web_and_wechat_secrets_come_from_the_environment_only() -> None:
+    lines = problems({"web": {"secret": "x" * 40}, "wechat": {"token": "t"}})
+    never = "never from the file"
+    assert lines == [
+        f"config.toml: web.secret: secrets are read from $HEARTGUARD_WEB_SECRET, {never}",
+        f"config.toml: wechat.token: secrets are read from $HEARTGUARD_WECHAT_TOKEN, {never}",
+    ]
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(
+            {},
+            source="config.toml",
+            environ={"HEARTGUARD_WEB_SECRET": "short", "HEARTGUARD_WECHAT_AES_KEY": "nope"},
+        )
+    assert sorted(info.value.problems) == [
+        "config.toml: web.secret: $HEARTGUARD_WEB_SECRET must be at least 32 characters",
+        "config.toml: wechat.aes_key: $HEARTGUARD_WECHAT_AES_KEY must be 43 characters of "
+        "A-Z, a-z, 0-9, + and /",
+    ]
+    assert "short" not in "\n".join(info.value.problems)

@@ -158,7 +158,15 @@ def test_buttons_stay_only_on_the_newest_line_that_has_them() -> None:
         "buttons": [{"value": "b", "label": "B"}],
         "prompt": "p3",
         "at": "2026-03-02T21:30:00+08:00",
+        "file": None,
     }
+
+
+def test_a_file_line_links_to_its_download_and_a_refused_draft_goes_back_in_the_box() -> None:
+    line = ChatLine(5, "bot", "heartguard-mydata.json", AT, file="heartguard-mydata.json")
+    page = render(lines=page_lines([line]), draft="<我写的话>")
+    assert 'href="/chat/files/5" download>下载 heartguard-mydata.json</a>' in page
+    assert "&lt;我写的话&gt;</textarea>" in page
 
 
 def test_a_line_needs_an_aware_time() -> None:

@@ -27,7 +27,7 @@ from escalation.actions import Actor
 from storage.crypto import DataCipher
 from storage.models import CheckinResult
 from tests.reports.conftest import END
-from tests.web.conftest import CHROMIUM, AsgiServer
+from tests.browser import CHROMIUM, AsgiServer
 
 pytestmark = pytest.mark.e2e
 SETTINGS = load_settings(None, {})

@@ -1,32 +1,22 @@
-"""``heartguard run``: the bot, the pipeline and the green channel in one event loop.
+"""The Telegram server of ``heartguard run``: the bot's Application over the process's runtime.
 
-Start-up fails with one line when the token is missing, the database is unreachable or the
-Telegram API refuses us. On SIGTERM or SIGINT it stops taking updates, lets the ones in flight
-finish, lets a green-channel tick in flight finish, and only then closes the connections.
+``bot/process.py`` composes the process; this is Telegram's part of it. Start-up fails with
+one line when the Telegram API refuses the token or cannot be reached. Stopping, it stops
+taking updates and lets the ones in flight finish; the process then drains held replies and
+lets a green-channel tick finish before :meth:`BotProcess.close` shuts the bot down.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
-from bot.bootstrap import (
-    AppContext,
-    Runtime,
-    build_runtime,
-    configured_shifts,
-    coverage_warnings,
-    open_app,
-)
+from bot.bootstrap import AppContext, Runtime, build_runtime, configured_shifts
 from bot.channels.telegram import CHANNEL
-from bot.channels.telegram.builder import build_application, token_of, webhook_secret_of
+from bot.channels.telegram.builder import build_application, webhook_secret_of
 from bot.channels.telegram.commands import register_commands
 from bot.channels.telegram.counselor import CounselorDesk
 from bot.channels.telegram.duty import DutyDesk
@@ -36,7 +26,6 @@ from bot.channels.telegram.kit import plug
 from bot.channels.telegram.student import StudentChannel
 from bot.channels.telegram.takeover import TakeoverDesk
 from bot.channels.telegram.texts import load_texts
-from bot.config.settings import Settings
 from bot.errors import HeartGuardError
 from bot.services.counselor_desk import CounselorDesk as DeskService
 from core.clock import Clock, utcnow
@@ -45,7 +34,9 @@ log = logging.getLogger(__name__)
 
 
 class BotProcess:
-    """Everything one bot process runs: the runtime, and the Telegram application over it."""
+    """The Telegram application over a runtime: the process's Telegram server."""
+
+    name = CHANNEL
 
     def __init__(self, runtime: Runtime, application: Application) -> None:  # type: ignore[type-arg]
         settings = runtime.settings
@@ -105,7 +96,7 @@ class BotProcess:
         return cls(runtime, application)
 
     async def start(self) -> None:
-        """Connect to Telegram, register the menu, start the green channel, then take updates."""
+        """Connect to Telegram, register the menu, then take updates."""
         app: Application = self.application  # type: ignore[type-arg]
         try:
             await app.initialize()
@@ -120,7 +111,6 @@ class BotProcess:
         await register_commands(app.bot, self.texts)
         await self.runtime.warm_up()  # before the first update, not on the first risky one
         await app.start()
-        self.runtime.scheduler.start()
         assert app.updater is not None  # built with the default updater
         tg = self.settings.telegram
         try:
@@ -145,64 +135,18 @@ class BotProcess:
             raise HeartGuardError(
                 f"cannot listen on {tg.webhook_listen}:{tg.webhook_port}: {exc.strerror}"
             ) from None
-        for line in await coverage_warnings(self.runtime.app, self.runtime.clock()):
-            log.warning("%s", line)
         log.info("telegram bot @%s running (%s)", app.bot.username, tg.mode)
 
     async def stop(self) -> None:
-        """Finish what is in flight, in dependency order, and close the connections."""
+        """Stop taking updates and let the ones in flight finish."""
         app: Application = self.application  # type: ignore[type-arg]
-        log.info("stopping: no new updates; finishing the ones in flight")
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
             await app.stop()  # waits for updates being processed
-        await self.runtime.students.drain()  # replies held back from flooding chats
-        await self.runtime.scheduler.drain()  # a tick may still be sending through the bot
+
+    async def close(self) -> None:
+        """Shut the bot down (after held replies and the last tick went out through it)."""
+        app: Application = self.application  # type: ignore[type-arg]
         await app.shutdown()
-        await self.runtime.aclose()
         log.info("telegram bot stopped")
-
-
-@asynccontextmanager
-async def _signals() -> AsyncIterator[asyncio.Event]:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield stop
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
-async def serve(
-    settings: Settings,
-    *,
-    stop: asyncio.Event | None = None,
-    request: BaseRequest | None = None,
-    updates_request: BaseRequest | None = None,
-    clock: Clock = utcnow,
-) -> None:
-    """Run the bot until ``stop`` is set (by default: until SIGTERM or SIGINT)."""
-    token_of(settings)  # a missing token fails before anything is opened
-    if settings.telegram.mode == "webhook":
-        webhook_secret_of(settings)
-    async with open_app(settings) as ctx:
-        process = BotProcess.build(
-            ctx, request=request, updates_request=updates_request, clock=clock
-        )
-        if stop is not None:
-            await _serve(process, stop)
-            return
-        async with _signals() as stopped:
-            await _serve(process, stopped)
-
-
-async def _serve(process: BotProcess, stop: asyncio.Event) -> None:
-    try:
-        await process.start()
-        await stop.wait()
-    finally:
-        await process.stop()

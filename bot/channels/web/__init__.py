@@ -1,5 +1,8 @@
-"""The student chat page (H5): its templates, static assets, UI strings and line shape.
+"""The student chat page (H5): its routes, its port, its templates, assets, UI strings and lines.
 
-The server that renders it lives elsewhere; ``CONTRACT.md`` beside this file is what the page
-expects of it.
+``CONTRACT.md`` beside this file is what the page expects of the server; ``chat.py`` and
+``stream.py`` keep it, ``kit.py`` plugs the channel into the runtime.
 """
+
+# The channel name chat identities and stored lines are kept under.
+CHANNEL = "web"

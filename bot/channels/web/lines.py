@@ -28,6 +28,8 @@ class ChatLine:
     at: datetime
     buttons: Sequence[AnswerButton] = field(default_factory=tuple)
     prompt: str | None = None
+    # A file the student can download from this line (``/chat/files/<id>``): its name.
+    file: str | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
@@ -42,6 +44,7 @@ class ChatLine:
             "buttons": [{"value": b.value, "label": b.label} for b in self.buttons],
             "prompt": self.prompt,
             "at": self.at.isoformat(),
+            "file": self.file,
         }
 
 

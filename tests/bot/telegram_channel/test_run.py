@@ -14,10 +14,10 @@ from cryptography.fernet import Fernet
 from fake_telegram import DATE, RecordingRequest
 from tg_world import STUDENT, TOKEN
 
-from bot.channels.telegram.runner import serve
 from bot.cli.main import main
 from bot.config.settings import Settings, settings_from_mapping
 from bot.errors import ConfigError
+from bot.process import serve
 
 SECRET = "wh-secret_0123456789"
 TEST_KEY = Fernet.generate_key().decode()

@@ -106,6 +106,14 @@
     bubble.appendChild(document.createTextNode(line.text));
     node.appendChild(who);
     node.appendChild(bubble);
+    if (line.file && line.id) {
+      var file = document.createElement('a');
+      file.className = 'file';
+      file.href = '/chat/files/' + line.id;
+      file.setAttribute('download', '');
+      file.appendChild(document.createTextNode((ui.file_download || '') + ' ' + line.file));
+      node.appendChild(file);
+    }
     if (line.buttons && line.buttons.length) {
       node.appendChild(answersNode(line));
     }
@@ -224,6 +232,9 @@
     request('POST', '/chat/send', encodeForm(fields), 30000, function (status, answer) {
       if (answer && answer.ok) {
         setStatus('');
+        if (answer.reload) {
+          window.location.href = answer.reload;
+        }
         return;
       }
       forget(node);
@@ -308,9 +319,26 @@
   var polling = false;
   var pollDelay = 0;
 
+  // The session ended (a shared computer left idle, or signed out elsewhere): take the
+  // conversation off the screen so the next person cannot read it.
+  function ended() {
+    while (log.firstChild) {
+      log.removeChild(log.firstChild);
+    }
+    var note = document.createElement('p');
+    note.className = 'empty';
+    note.appendChild(document.createTextNode(ui.session_ended || ''));
+    log.appendChild(note);
+    setStatus('');
+  }
+
   function poll() {
     request('GET', '/chat/poll?after=' + lastId + '&_=' + new Date().getTime(), null,
       POLL_TIMEOUT_MS, function (status, answer) {
+        if (status === 401) {
+          ended();
+          return;
+        }
         if (status === 200 && answer && answer.lines) {
           setStatus('');
           pollDelay = 0;
