@@ -26,8 +26,8 @@ from bot.services.reports.weekly_reports import WeeklyReports
 from escalation.actions import Actor
 from storage.crypto import DataCipher
 from storage.models import CheckinResult
-from tests.reports.conftest import END
 from tests.browser import CHROMIUM, AsgiServer
+from tests.reports.conftest import END
 
 pytestmark = pytest.mark.e2e
 SETTINGS = load_settings(None, {})
