@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from flows import texts
+from flows import phrases, texts
 from flows.answers import command_of, normalize, read
 from flows.catalog import Catalog, load_catalog
 from flows.check import reference_problems
@@ -152,7 +152,7 @@ class FlowEngine:
     # -- the step, in order ------------------------------------------------------------------
 
     def _handle(self, turn: Turn, input: Input, *, fresh: bool, expired: bool) -> None:
-        if self._triage(turn, fresh=fresh):
+        if self._triage(turn, input, fresh=fresh):
             return
         if expired:
             turn.say(texts.FLOW_EXPIRED)
@@ -203,10 +203,17 @@ class FlowEngine:
             return False
         return turn.now - conversation.updated_at > self.config.stale_after
 
-    def _triage(self, turn: Turn, *, fresh: bool) -> bool:
+    def _triage(self, turn: Turn, input: Input, *, fresh: bool) -> bool:
         """Apply the risk signal; ``True`` when it took the conversation somewhere else."""
         due = screen_due(turn.profile, turn.now, self.config.screen_interval)
-        decision = decide(turn.signal, None if fresh else turn.flow, turn.context, screen_due=due)
+        decision = decide(
+            turn.signal,
+            None if fresh else turn.flow,
+            turn.context,
+            screen_due=due,
+            newcomer=not turn.profile.onboarded,
+            secrecy=input.kind == "text" and phrases.asks_secrecy(input.value),
+        )
         if decision.case is not None:
             priority, reason = decision.case
             # Triage names the reason; how fast a person must act on it is configuration.

@@ -16,9 +16,12 @@ imminent always means the crisis flow, whatever else is present. A friend in dan
 student's worry beside it) never sends the student through their own crisis flow.
 
 Below that, ``signal.ask`` (the detector's grey zone) starts the ASQ screen so the student's
-own answer decides, at most once per ``screen_interval`` per student. Inside the crisis flow
-a signal only restarts it when the level rises; every high or imminent signal still makes a
-case request, which the caller attaches to the student's one open case.
+own answer decides, at most once per ``screen_interval`` per student. An unsure signal alone
+waits while the student is new (not yet told who the bot is: the ASQ's guidance is to say who
+asks and why before asking) and when the message pleads for secrecy (the honest answer that it
+cannot be kept comes first, as safeguarding practice asks); a moderate signal never waits.
+Inside the crisis flow a signal only restarts it when the level rises; every high or imminent
+signal still makes a case request, which the caller attaches to the student's one open case.
 """
 
 from __future__ import annotations
@@ -93,17 +96,21 @@ def decide(
     context: Mapping[str, JSON],
     *,
     screen_due: bool = True,
+    newcomer: bool = False,
+    secrecy: bool = False,
 ) -> Decision:
     """Decide how ``signal`` affects a student currently in ``flow`` (``None``: no flow yet).
 
     ``screen_due`` is false when the student was screened recently: a grey-zone signal alone
-    then asks nothing.
+    then asks nothing. Nor does it for a ``newcomer`` (not onboarded) or when the message
+    pleads for ``secrecy``.
     """
     present = concerns(signal)
     if signal.level in _CRISIS_ENTRY:
         return _urgent(signal, present, flow, context)
+    unsure_asks = signal.ask and screen_due and not newcomer and not secrecy
     if signal.level != "moderate":
-        if signal.ask and screen_due and flow not in (ASQ_FLOW, CRISIS_FLOW):
+        if unsure_asks and flow not in (ASQ_FLOW, CRISIS_FLOW):
             return Decision(flow=ASQ_FLOW)
         return NOTHING
     follow_up = _follow_up(signal, present, urgent=False)
@@ -114,7 +121,7 @@ def decide(
     # Screen when the student's own safety is in question; a moderate signal of someone
     # else's danger alone (a peer, safeguarding) does not make the student take the ASQ,
     # unless the detector is unsure about the student too.
-    screen = bool(present & _SCREEN) or not present or (signal.ask and screen_due)
+    screen = bool(present & _SCREEN) or not present or unsure_asks
     if screen and flow not in (ASQ_FLOW, CRISIS_FLOW):
         return Decision(flow=ASQ_FLOW, entry=None, case=case, care_text=care_text)
     return Decision(case=case, care_text=care_text)

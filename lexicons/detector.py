@@ -18,7 +18,7 @@ from functools import lru_cache
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analyser, Analysis
 from lexicons.conversation import ConversationRisk, Trace
-from lexicons.features import features, language
+from lexicons.features import features, judgeable, language
 from lexicons.lexicon import Lexicon, load_lexicon
 from lexicons.model import Model, Score, load_model
 from lexicons.policy import Opinion, Verdict, decide
@@ -169,7 +169,11 @@ class Detector:
         trace = Trace(seq, now, own, lexical, marks(analysis) if needed else ())
         joint = [c for c in combinations(state, trace, now) if c.level > own]
         window = max((c.level for c in joint), default=RiskLevel.NONE)
-        score = self.model.score(features(analysis)) if self.model is not None else None
+        score = (
+            self.model.score(features(analysis))
+            if self.model is not None and judgeable(analysis.normalized)
+            else None
+        )
         verdict = self._verdict(own, window, lexical, score, analysis, state, now)
         level = verdict.level
         categories = {*lexical, *(c.category for c in joint if c.level == level)}
@@ -199,9 +203,13 @@ class Detector:
         now: datetime,
     ) -> Verdict:
         model = self.model
-        if score is None or model is None:
+        if model is None:
             level = max(own, window)
             return Verdict(level, "window" if window > own else "lexicon", False)
+        thresholds = model.thresholds_for(language(analysis.normalized))
+        if score is None:
+            # Too short for the model: the lexicon decides, its grey categories still ask.
+            return decide(own, window, categories, Opinion(0.0, 0.0), thresholds, lambda: None)
         current = model.evidence(score.moderate)
         earlier = [
             model.evidence(t.score)
@@ -211,7 +219,6 @@ class Detector:
         # conversation over: a single message is the single-message thresholds' business.
         accumulated = current + sum(earlier) if current and any(earlier) else 0.0
         opinion = Opinion(score.moderate, score.high, accumulated)
-        thresholds = model.thresholds_for(language(analysis.normalized))
 
         def why_not() -> str | None:
             context = frozenset(m.kind for t in state.traces for m in t.alive(now))

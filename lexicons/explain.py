@@ -29,8 +29,10 @@ def explain(detector: Detector, text: str, window: Sequence[str] = ()) -> str:
     lines += _evidence(result, lambda e: e.message < 0) or ["  -"]
     lines.append("model:")
     model = detector.model
-    if model is None or result.model is None:
+    if model is None:
         lines.append("  (no model loaded)")
+    elif result.model is None:
+        lines.append("  (too short for the model to judge: the lexicon alone decides)")
     else:
         score = model.score(features(analysis))
         lang = language(analysis.normalized)

@@ -26,6 +26,11 @@ CONTEXT = frozenset({
 
 
 LANGUAGES = ("zh", "en")
+# Below this many Chinese characters or latin words, a message is too short for the model to
+# judge: with three or fewer n-grams, its probability is mostly its bias and the few n-grams'
+# other uses ("有人吗" read as a pact, "在吗" and "谢谢" as unsure). The lexicon still reads
+# short messages ("想死", "kms"); the model abstains.
+MIN_UNITS = 4
 _BLANKS = frozenset(" " * n for n in NGRAMS)
 
 
@@ -34,6 +39,12 @@ def language(text: str) -> str:
     latin = len(_LATIN_LETTER.findall(text))
     cjk = len(_CJK.findall(text))
     return "en" if latin > 2 * cjk else "zh"
+
+
+def judgeable(text: str) -> bool:
+    """Whether normalised ``text`` has enough words for the model (``MIN_UNITS``)."""
+    units = len(_CJK.findall(text)) + len(_LATIN_WORD.findall(text))
+    return units >= MIN_UNITS
 
 
 def ngrams(text: str) -> set[str]:

@@ -23,7 +23,7 @@ from typing import Any
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analyser
 from lexicons.datasets import Row, read_corpus
-from lexicons.features import LANGUAGES, features, language
+from lexicons.features import LANGUAGES, features, judgeable, language
 from lexicons.lexicon import load_lexicon
 from lexicons.model import FORMAT, MODEL_PATH, Thresholds, dump, pack
 from lexicons.policy import Opinion, Verdict, decide
@@ -67,6 +67,7 @@ class Example:
     categories: tuple[str, ...]
     suppressor: str | None
     language: str
+    judgeable: bool = True
 
 
 def _example(analyser: Analyser, text: str, row: Row | None = None) -> Example:
@@ -79,6 +80,7 @@ def _example(analyser: Analyser, text: str, row: Row | None = None) -> Example:
         categories,
         suppressor(analysis),
         language(analysis.normalized),
+        judgeable(analysis.normalized),
     )
 
 
@@ -123,7 +125,8 @@ def _out_of_fold(x: Any, y: Any, seed: int) -> Any:
 def _verdict(e: Example, moderate: float, high: float, thresholds: Thresholds) -> Verdict:
     """What the policy decides for a training row, with the given model opinion."""
     blocked = e.suppressor
-    opinion = Opinion(moderate, high)
+    # A message too short for the model is decided as the detector decides it: without it.
+    opinion = Opinion(moderate, high) if e.judgeable else Opinion(0.0, 0.0)
     return decide(e.lexicon, RiskLevel.NONE, e.categories, opinion, thresholds, lambda: blocked)
 
 
@@ -260,11 +263,14 @@ def train(
         return max(0.0, float(np.log(p / (1 - p))) - prior)
 
     def model_evidence(text: str) -> float:
-        row = _matrix([_example(analyser, text)], vocabulary)
+        example = _example(analyser, text)
+        if not example.judgeable:
+            return 0.0
+        row = _matrix([example], vocabulary)
         return evidence_of(float(head.predict_proba(row)[0, 1]))
 
     safe = [evidence_of(p) for p, e in zip(oof["moderate"], examples, strict=True)
-            if e.row.level <= RiskLevel.LOW]  # fmt: skip
+            if e.row.level <= RiskLevel.LOW and e.judgeable]  # fmt: skip
     conversation = calibrate_conversations(model_evidence, safe, root, seed, say)
     thresholds = {
         lang: Thresholds(t.moderate, t.high, t.ask, conversation)

@@ -122,3 +122,21 @@ def test_every_flow_event_has_a_handler() -> None:
     partial = {t: h for t, h in HANDLERS.items() if t.__name__ != "CaseRequested"}
     with pytest.raises(RuntimeError, match="CaseRequested"):
         check_handlers(partial)
+
+
+@pytest.mark.parametrize("level", ["none", "low"])
+def test_an_unsure_signal_waits_for_a_newcomer_and_for_a_plea_for_secrecy(level: str) -> None:
+    signal = RiskSignal(level, {"distress"}, ask=True)  # type: ignore[arg-type]
+    assert decide(signal, None, {}, newcomer=True) == NOTHING
+    assert decide(signal, None, {}, secrecy=True) == NOTHING
+    beside = RiskSignal("moderate", {"bullying"}, ask=True)
+    assert decide(beside, None, {}, newcomer=True).flow is None
+    assert decide(beside, None, {}, newcomer=True).case == ("routine", "safeguarding")
+
+
+@pytest.mark.parametrize("category", ["distress", "passive_ideation", "ambivalence"])
+def test_a_moderate_signal_of_the_students_own_safety_never_waits(category: str) -> None:
+    signal = RiskSignal("moderate", {category}, ask=True)
+    assert decide(signal, None, {}, newcomer=True, secrecy=True).flow == ASQ
+    urgent = RiskSignal("high", {category})
+    assert decide(urgent, None, {}, newcomer=True, secrecy=True).flow == CRISIS

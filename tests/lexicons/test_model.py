@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from core.vocabulary import RiskLevel
 from lexicons.detector import default_detector
-from lexicons.features import features, language, ngrams
+from lexicons.features import features, judgeable, language, ngrams
 from lexicons.model import FORMAT, MAGIC, MODEL_PATH, ModelError, dump, load_model
 
 
@@ -109,3 +110,29 @@ def test_features_are_the_same_at_training_and_at_run_time() -> None:
     assert "w" not in ngrams("die")  # no letter n-grams inside latin words
     assert language("i want to die 我") == "en"
     assert language("我想死 lol") == "zh"
+
+
+def normalize(text: str) -> str:
+    return default_detector().analyser(text).normalized
+
+
+@pytest.mark.parametrize(
+    "text", ["有人吗", "在吗", "谢谢", "好的", "what is this?", "anyone there?"]
+)
+def test_the_model_abstains_on_a_message_too_short_to_judge(text: str) -> None:
+    assert not judgeable(normalize(text))
+    result = default_detector().assess(text)
+    assert result.model is None
+    assert result.level < RiskLevel.MODERATE
+    assert not result.ask
+
+
+@pytest.mark.parametrize("text", ["想死", "不想活了", "kms", "我想自杀"])
+def test_the_lexicon_still_reads_short_messages(text: str) -> None:
+    assert default_detector().assess(text).level >= RiskLevel.MODERATE
+
+
+def test_four_words_are_enough_for_the_model() -> None:
+    assert judgeable(normalize("我好累啊"))
+    assert judgeable(normalize("i am so tired"))
+    assert default_detector().assess("i am so tired").model is not None
