@@ -562,6 +562,8 @@ class ReminderRunner:
             # waits on the limiter, not a thousand tasks created in one go.
             for index in queue:
                 results[index] = await self._deliver(claimed[index][1], report)
+                # A port that answers at once never suspends; waiting messages go first.
+                await asyncio.sleep(0)
 
         await asyncio.gather(*(sender() for _ in range(min(SENDERS, len(claimed)))))
         await self._record(list(zip(claimed, results, strict=True)), now, report)
