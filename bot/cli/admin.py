@@ -14,12 +14,14 @@ from sqlalchemy import select
 from bot.bootstrap import open_app, safe_url, upgrade_database
 from bot.cli import records
 from bot.cli.access import register_password
+from bot.cli.arguments import text_encoding
 from bot.cli.files import stage_output, write_output
 from bot.cli.main import run_async, utcnow
 from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError, UsageError
 from bot.services import admin, enrollment, roster_edits, roster_import
+from bot.services.contacts import CONTACT_CHANNELS, check_contact
 from bot.services.one_time_codes import check_ttl
 from storage import keycheck
 from storage.migrate import current_revision, head_revision
@@ -90,8 +92,13 @@ def register(commands: Any) -> None:
     coadd.add_argument("name")
     coadd.add_argument("--role", required=True, choices=admin.ROLES)
     coadd.add_argument("--school", action="append", default=[], help="school code (repeatable)")
-    for channel in admin.CONTACT_CHANNELS:
+    for channel in CONTACT_CHANNELS:
         coadd.add_argument(f"--{channel}", metavar="ADDRESS", help=f"{channel} contact")
+    coadd.add_argument(
+        "--link-later",
+        action="store_true",
+        help="no contact yet: the counselor links Telegram with `counselors code ID`",
+    )
     coadd.set_defaults(handler=run_async(_counselors_add))
     cos.add_parser("list", help="list counselors").set_defaults(handler=run_async(_counselors_list))
     colink = cos.add_parser(
@@ -116,7 +123,7 @@ def register(commands: Any) -> None:
         "contacts", help="add or remove a counselor's contacts (tried in the order shown)"
     )
     cocontacts.add_argument("counselor", type=int, metavar="ID")
-    for channel in admin.CONTACT_CHANNELS:
+    for channel in CONTACT_CHANNELS:
         cocontacts.add_argument(f"--{channel}", metavar="ADDRESS", help=f"add a {channel} contact")
     cocontacts.add_argument(
         "--remove",
@@ -138,7 +145,7 @@ def register(commands: Any) -> None:
     )
     imp.add_argument("file", help="CSV file (UTF-8 or GBK)")
     imp.add_argument("--skip-bad-rows", action="store_true", help="import the good rows anyway")
-    imp.add_argument("--encoding", help="force a text encoding, e.g. gbk")
+    imp.add_argument("--encoding", type=text_encoding, help="force a text encoding, e.g. gbk")
     imp.add_argument("--dry-run", action="store_true", help="validate only")
     imp.set_defaults(handler=run_async(_students_import))
     consent = sts.add_parser(
@@ -265,7 +272,18 @@ async def _classes_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _counselors_add(args: argparse.Namespace, settings: Settings) -> int:
-    contacts = [(c, getattr(args, c)) for c in admin.CONTACT_CHANNELS if getattr(args, c)]
+    # Checked before the database opens: a typo costs nothing.
+    contacts = [
+        (c, check_contact(c, getattr(args, c)))
+        for c in CONTACT_CHANNELS
+        if getattr(args, c) is not None
+    ]
+    if not contacts and not args.link_later:
+        raise UsageError(
+            "a counselor needs at least one contact: --telegram, --email, --wecom, --dingtalk, "
+            "--webhook or --phone (alerts never go to a phone number); or --link-later, to "
+            "link their Telegram with `heartguard counselors code ID`"
+        )
     async with open_app(settings) as app, app.sessions.begin() as session:
         counselor = await admin.add_counselor(
             session,
@@ -318,7 +336,11 @@ def _contact_ref(text: str) -> tuple[str, str]:
 
 
 async def _counselors_contacts(args: argparse.Namespace, settings: Settings) -> int:
-    add = [(c, getattr(args, c)) for c in admin.CONTACT_CHANNELS if getattr(args, c)]
+    add = [
+        (c, check_contact(c, getattr(args, c)))
+        for c in CONTACT_CHANNELS
+        if getattr(args, c) is not None
+    ]
     remove = [_contact_ref(ref) for ref in args.remove]
     if not add and not remove:
         raise UsageError("nothing to change: give a contact to add (--email …) or --remove")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,11 +20,13 @@ from bot.bootstrap import (
     open_runtime,
 )
 from bot.cli import records, takeover
+from bot.cli.arguments import iso_day
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
 from bot.services.admin import school_by_ref
 from bot.services.case_refs import CaseRef, parse_case_ref
+from bot.services.contacts import check_contact
 from bot.services.counselor_desk import case_subject
 from bot.services.coverage_report import HOW_TO_CONFIGURE, coverage_report
 from core.clock import WEEKDAYS
@@ -127,7 +129,7 @@ def register(commands: Any) -> None:
     check.set_defaults(handler=run_async(_duty_check))
     off = ds.add_parser("off", help="a counselor off duty on a date (holiday, leave)")
     off.add_argument("counselor", type=int)
-    off.add_argument("day", type=date.fromisoformat, help="YYYY-MM-DD")
+    off.add_argument("day", type=iso_day, help="YYYY-MM-DD")
     off.set_defaults(handler=run_async(_duty_off))
 
     hospitals = commands.add_parser("hospitals", help="referral hospitals")
@@ -437,13 +439,12 @@ async def _duty_off(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _hospital_add(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.address.strip():
-        raise UsageError("--address must not be empty")
+    address = check_contact(args.channel, args.address, "--address")
     async with open_app(settings) as app, app.sessions.begin() as session:
         hospital = Hospital(
             name=args.name,
             channel=args.channel,
-            address=args.address.strip(),
+            address=address,
             active=True,
             created_at=utcnow(),
         )

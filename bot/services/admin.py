@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFoundError, UsageError
+from bot.services.contacts import CONTACT_CHANNELS, check_contact
 from storage.audit import audit
 from storage.models import (
     Counselor,
@@ -22,7 +23,6 @@ from storage.models import (
 )
 
 ROLES = ("school_counselor", "district_crisis", "hospital_liaison", "admin")
-CONTACT_CHANNELS = ("telegram", "email", "wecom", "dingtalk", "webhook", "phone", "console")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -100,11 +100,12 @@ async def add_class(
     return klass
 
 
-def _check_contact(channel: str, address: str) -> None:
+def _check_removal(channel: str, address: str) -> None:
+    # Not checked by format: a contact stored before formats were checked can still go.
     if channel not in CONTACT_CHANNELS:
-        raise UsageError(f"contact channel: expected one of {', '.join(CONTACT_CHANNELS)}")
+        raise UsageError(f"--remove: expected a channel of {', '.join(CONTACT_CHANNELS)}")
     if not address.strip():
-        raise UsageError(f"{channel} contact: must not be empty")
+        raise UsageError(f"--remove {channel}: the address must not be empty")
 
 
 async def add_counselor(
@@ -125,15 +126,13 @@ async def add_counselor(
     scope = "school" if role == "school_counselor" else "district"
     if scope == "school" and not school_refs:
         raise UsageError("a school counselor needs at least one --school")
+    checked = [(channel, check_contact(channel, address)) for channel, address in contacts]
     counselor = Counselor(name=name.strip(), role=role, scope=scope, created_at=now)
     for ref in school_refs:
         school = await school_by_ref(session, ref)
         counselor.schools.append(CounselorSchool(school_id=school.id))
-    for rank, (channel, address) in enumerate(contacts):
-        _check_contact(channel, address)
-        counselor.contacts.append(
-            CounselorContact(channel=channel, address=address.strip(), rank=rank)
-        )
+    for rank, (channel, address) in enumerate(checked):
+        counselor.contacts.append(CounselorContact(channel=channel, address=address, rank=rank))
     session.add(counselor)
     await session.flush()
     audit(
@@ -194,8 +193,9 @@ async def change_contacts(
     error, so a typo never passes silently.
     """
     counselor = await counselor_by_id(session, counselor_id)
-    for channel, address in [*add, *remove]:
-        _check_contact(channel, address)
+    add = [(channel, check_contact(channel, address)) for channel, address in add]
+    for channel, address in remove:
+        _check_removal(channel, address)
     kept = sorted(counselor.contacts, key=lambda c: c.rank)
     for channel, address in remove:
         match = [c for c in kept if (c.channel, c.address) == (channel, address.strip())]

@@ -101,9 +101,12 @@ def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
     if encoding:
         try:
             return raw.decode(encoding), encoding
-        except (LookupError, UnicodeDecodeError) as exc:
+        except LookupError:
+            raise UsageError(f"{encoding!r} is not a known text encoding") from None
+        except UnicodeDecodeError as exc:
             raise UsageError(
-                f"cannot read the file as {encoding}: {exc.__class__.__name__}"
+                f"the file is not {encoding} text (byte {exc.start + 1} cannot be read as "
+                f"{encoding}); leave out --encoding to have it detected"
             ) from None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -190,6 +193,8 @@ def parse(text: str) -> tuple[list[RosterRow], list[str]]:
             continue
         first_seen[seen_key] = line
         rows.append(row)
+    if not rows and not problems:
+        raise UsageError("the file has a header but no students: nothing to import")
     return rows, problems
 
 
