@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from bot.config.durations import parse_duration
+from bot.config.problems import problems_from
 from bot.config.web import (
     ENV_WEB_SECRET,
     ENV_WECHAT_AES_KEY,
@@ -88,8 +89,16 @@ class DatabaseSettings(_Section):
     @classmethod
     def _known_driver(cls, value: str) -> str:
         # sqlite+aiosqlite:// is what earlier versions wrote; it means the same database.
+        # A plain postgresql:// (as psql and most hosts write it) means the asyncpg driver.
+        value = value.strip()
+        for plain in ("postgresql://", "postgres://"):
+            if value.startswith(plain):
+                value = "postgresql+asyncpg://" + value.removeprefix(plain)
         if not value.startswith(("sqlite://", "sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError('expected a URL starting with "sqlite://" or "postgresql+asyncpg://"')
+            raise ValueError(
+                'expected a URL starting with "sqlite:///" (a file) or "postgresql://", '
+                "e.g. postgresql://heartguard@db.internal/heartguard"
+            )
         return value
 
 
@@ -563,43 +572,6 @@ class Settings(_Section):
         return problems
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith(("function-after", "function-before")) or part in {
-            "literal['polling','webhook']",
-        }:
-            continue
-        else:
-            out += ("." if out else "") + part
-    return out or "(top level)"
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    msg = str(error["msg"])
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    if msg.startswith("Value error, "):
-        msg = msg.removeprefix("Value error, ")
-    if msg.startswith("Input should be "):
-        msg = "expected " + msg.removeprefix("Input should be ")
-    return msg
-
-
-def problems_from(exc: ValidationError, source: str) -> list[str]:
-    """Turn a pydantic error into one line per problem: ``file: key.path: what is expected``."""
-    lines = []
-    for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
-        lines.append(f"{source}: {_location(loc)}: {_message(error)}")
-    return lines
-
-
 def _secrets(environ: Mapping[str, str]) -> dict[str, Any]:
     def secret(name: str) -> SecretStr | None:
         value = environ.get(name, "").strip()
@@ -693,7 +665,8 @@ def settings_from_mapping(
         raw["telegram"] = telegram
     elif "telegram" not in raw:
         raw["telegram"] = {"token": secrets["token"], "webhook_secret": secrets["webhook_secret"]}
-    if env.get(ENV_DATABASE_URL, "").strip() and isinstance(raw.get("database", {}), dict):
+    env_url = bool(env.get(ENV_DATABASE_URL, "").strip())
+    if env_url and isinstance(raw.get("database", {}), dict):
         raw["database"] = {**raw.get("database", {}), "url": env[ENV_DATABASE_URL].strip()}
     escalation = raw.get("escalation", {})
     if isinstance(escalation, dict):
@@ -723,7 +696,8 @@ def settings_from_mapping(
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems_from(exc, source)) from None
+        from_env: dict[tuple[str, ...], str] = {("database", "url"): ENV_DATABASE_URL}
+        raise ConfigError(problems_from(exc, source, from_env if env_url else None)) from None
     crossed = settings.cross_problems()
     if crossed:
         raise ConfigError([f"{source}: {line}" for line in crossed])

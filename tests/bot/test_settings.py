@@ -45,8 +45,8 @@ def test_bad_duration_names_key_file_and_expectation() -> None:
         }
     )
     assert lines == [
-        "config.toml: escalation.policies.urgent.steps[1].ack_timeout: "
-        'expected a positive duration like "10m"'
+        "config.toml: escalation.policies.urgent.steps[1].ack_timeout (how long to wait for "
+        'someone to acknowledge): expected a positive duration like "10m"'
     ]
 
 
@@ -118,7 +118,7 @@ def test_config_path_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     [
         ("[database\nurl=1", "invalid TOML"),
         ('[reminders]\ndefault_time = "25:99"', "reminders.default_time: expected a local time"),
-        ("[reminders]\ncaring_contact_days = [0, 3]", "reminders.caring_contact_days: expected"),
+        ("[reminders]\ncaring_contact_days = [0, 3]", "reminders.caring_contact_days (the days"),
         ('[telegram]\nmode = "webhook"', "telegram: webhook mode needs webhook_public_url"),
         ("[crisis_resources]\nlines = []", "crisis_resources.lines"),
     ],
@@ -167,7 +167,7 @@ def test_the_web_and_wechat_sections_name_each_bad_key() -> None:
     assert sorted(lines) == sorted(
         [
             'config.toml: web.public_url: expected an http(s) URL such as "https://xinwei.example.cn"',
-            "config.toml: web.port: expected greater than or equal to 1",
+            "config.toml: web.port: expected a number of at least 1",
             'config.toml: wechat.path: expected a path such as "/wechat"',
             'config.toml: wechat.api_base_url: expected an http(s) URL such as "https://api.weixin.qq.com"',
         ]
