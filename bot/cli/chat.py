@@ -59,7 +59,7 @@ def register(commands: Any) -> None:
     demo = commands.add_parser(
         "demo", help="migrate, seed a demo school, and start a chat (the embedded SQLite default)"
     )
-    demo.set_defaults(handler=run_async(_demo))
+    demo.set_defaults(handler=run_async(_demo), no_database=True)
 
 
 def console_for(runtime: Runtime) -> Console:

@@ -36,7 +36,7 @@ def register(commands: Any) -> None:
     check.add_argument("path", nargs="?", help="file to check (default: the active config)")
     check.set_defaults(handler=_check, skip_settings=True)
     show = sub.add_parser("show", help="print the effective settings as JSON (secrets masked)")
-    show.set_defaults(handler=_show)
+    show.set_defaults(handler=_show, no_database=True)
 
 
 def _check(args: argparse.Namespace, _settings: Settings) -> int:

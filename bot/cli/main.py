@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli.whereabouts import check_whereabouts
 from bot.config.settings import (
     Settings,
     database_password,
@@ -109,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "DEBUG" if args.debug else settings.logging.level,
             [*secrets, *([password] if password else [])],
         )
+        if not getattr(args, "skip_settings", False) and not getattr(args, "no_database", False):
+            check_whereabouts(settings, os.environ)
         return handler(args, settings)
     except ConfigError as exc:
         for line in exc.problems:
