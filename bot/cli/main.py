@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli.options import arrange
 from bot.cli.whereabouts import check_whereabouts
 from bot.config.settings import (
     Settings,
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="config file (default: $HEARTGUARD_CONFIG, else ./config.toml, else built-ins)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument(
+        "--lang",
+        dest="ui_lang",
+        choices=("zh", "en"),
+        help="language of messages (default: from LANG); reports follow it",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     config.register(commands)
@@ -83,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if any("\ud800" <= char <= "\udfff" for char in arg):
             shown = arg.encode("utf-8", "backslashreplace").decode("utf-8")
             parser.error(f"argument '{shown}' is not valid UTF-8 text")
-    args = parser.parse_args(argv)
+    arranged = arrange(parser, argv)
+    if arranged.json_refused:
+        parser.error("--json: this command has no JSON output")
+    args = parser.parse_args(arranged.argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.error("choose a command")

@@ -732,7 +732,36 @@ def resolve_config_path(explicit: str | None, environ: Mapping[str, str]) -> Pat
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Load settings from ``path``, or the built-in defaults when it is None."""
+    """Load settings from ``path``, or the built-in defaults when it is None.
+
+    Relative file paths in a config file (a SQLite database, the generated key) are taken from
+    the file's folder, so ``--config /srv/hg/config.toml`` run from anywhere finds the same data.
+    """
     if path is None:
         return settings_from_mapping({}, source="<defaults>", environ=environ)
-    return settings_from_mapping(read_toml(path), source=str(path), environ=environ)
+    settings = settings_from_mapping(read_toml(path), source=str(path), environ=environ)
+    env = os.environ if environ is None else environ
+    return beside(settings, path.parent, database=not env.get(ENV_DATABASE_URL, "").strip())
+
+
+def beside(settings: Settings, folder: Path, *, database: bool = True) -> Settings:
+    """Settings whose relative file paths are taken from ``folder`` (the config file's)."""
+    if folder == Path():
+        return settings
+    key_file = Path(settings.privacy.key_file)
+    update: dict[str, Any] = {}
+    if not key_file.is_absolute():
+        privacy = settings.privacy.model_copy(update={"key_file": str(folder / key_file)})
+        update["privacy"] = privacy
+    url = settings.database.url
+    scheme, sep, rest = url.partition(":///")
+    if (
+        database
+        and scheme.startswith("sqlite")
+        and sep
+        and rest
+        and not rest.startswith(("/", ":memory:", "file:"))
+    ):
+        located = f"{scheme}:///{folder / rest}"
+        update["database"] = settings.database.model_copy(update={"url": located})
+    return settings.model_copy(update=update) if update else settings
