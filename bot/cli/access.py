@@ -19,6 +19,7 @@ from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
 from bot.services import api_tokens, console_login
+from core.clock import local_text
 
 ACTOR = "cli:admin"
 
@@ -68,7 +69,8 @@ async def _issue(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(f"token #{issued.id} for counselor #{issued.counselor_id}:")
     print(issued.token)
-    print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC. It is shown only now: store it safely.")
+    expires = local_text(issued.expires_at, settings.schools.default_timezone)
+    print(f"expires {expires}. It is shown only now: store it safely.")
     return 0
 
 

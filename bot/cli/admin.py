@@ -23,6 +23,7 @@ from bot.errors import HeartGuardError, UsageError
 from bot.services import admin, enrollment, roster_edits, roster_import
 from bot.services.contacts import CONTACT_CHANNELS, check_contact
 from bot.services.one_time_codes import check_ttl
+from core.clock import local_text
 from storage import keycheck
 from storage.migrate import current_revision, head_revision
 from storage.models import SchoolClass, Student
@@ -313,7 +314,8 @@ async def _counselors_code(args: argparse.Namespace, settings: Settings) -> int:
             session, args.counselor, ttl=args.ttl, now=utcnow(), actor=ACTOR
         )
     print(f"code for counselor #{issued.counselor_id} {issued.counselor_name}: {issued.code}")
-    print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; single use.")
+    expires = local_text(issued.expires_at, settings.schools.default_timezone)
+    print(f"expires {expires}; single use.")
     print(f"The counselor sends this to the bot in a private chat: /link {issued.code}")
     return 0
 

@@ -6,11 +6,12 @@ import argparse
 import asyncio
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.bootstrap import coverage_warnings, open_app
+from bot.config.durations import format_duration
 from bot.config.masking import mask_value
 from bot.config.settings import (
     ENV_DATA_KEY,
@@ -67,10 +68,25 @@ def _warn_coverage(settings: Settings) -> None:
         print(f"warning: {line}")
 
 
+def _readable(value: Any) -> Any:
+    """Durations as the config file writes them ("30m", not "PT30M"); times and dates as text."""
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): _readable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_readable(item) for item in value]
+    return value
+
+
 def _show(_args: argparse.Namespace, settings: Settings) -> int:
     # Every printed value goes through the masker: passwords in URLs (the database URL from
     # $HEARTGUARD_DATABASE_URL included), token-like URL parts and secret-named keys.
-    data = mask_value("", settings.model_dump(mode="json"))
+    data = mask_value("", _readable(settings.model_dump()))
 
     def given(value: object) -> str:
         return "set" if value is not None else "not set"

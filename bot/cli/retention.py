@@ -9,6 +9,7 @@ from bot.bootstrap import open_app
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.services.retention import KINDS, sweep
+from core.clock import local_text
 
 
 def register(commands: Any) -> None:
@@ -32,7 +33,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     print(
         f"retention: safety records of erased students are kept {days} day(s) "
-        f"(made before {report.cutoff:%Y-%m-%d %H:%M} UTC go)"
+        f"(made before {local_text(report.cutoff, settings.schools.default_timezone)} go)"
     )
     for kind, label in KINDS:
         print(f"  {verb} {report.counts.get(kind, 0)} {label}")

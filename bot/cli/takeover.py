@@ -16,6 +16,7 @@ from bot.cli.main import run_async
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
 from bot.services.takeover import TakeoverResult
+from core.clock import local_text
 from escalation.actions import CaseActionError
 from escalation.takeover import TakeoverRefused
 
@@ -56,7 +57,7 @@ async def _take(args: argparse.Namespace, settings: Settings) -> int:
             raise HeartGuardError(str(exc)) from None
     for line in result.recent:
         who = "student" if line.from_student else "counselor"
-        print(f"{line.at:%m-%d %H:%M} {who}: {line.text}")
+        print(f"{local_text(line.at, settings.schools.default_timezone)} {who}: {line.text}")
     return _report(result, "taken")
 
 

@@ -24,6 +24,7 @@ from bot.services.one_time_codes import (
     revoke_unused,
     spend,
 )
+from core.clock import local_text
 from storage.audit import audit
 from storage.crypto import DataCipher
 from storage.models import EnrollmentCode, SchoolClass, Student
@@ -153,10 +154,10 @@ async def unused_codes(
 
 
 def to_csv(codes: list[IssuedCode], tz_name: str) -> str:
-    """CSV for teachers, with a UTF-8 BOM so Excel shows Chinese names correctly."""
-    from zoneinfo import ZoneInfo
+    """CSV for teachers, with a UTF-8 BOM so Excel shows Chinese names correctly.
 
-    zone = ZoneInfo(tz_name)
+    Expiry is the school's local time with its offset and zone, as everywhere a person reads.
+    """
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
@@ -169,7 +170,7 @@ def to_csv(codes: list[IssuedCode], tz_name: str) -> str:
                 item.student_number,
                 item.name,
                 item.code,
-                item.expires_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                local_text(item.expires_at, tz_name),
             ]
         )
     return out.getvalue()
