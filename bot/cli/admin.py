@@ -23,6 +23,7 @@ from bot.errors import HeartGuardError, UsageError
 from bot.services import admin, enrollment, roster_edits, roster_import
 from bot.services.contacts import CONTACT_CHANNELS, check_contact
 from bot.services.one_time_codes import check_ttl
+from bot.services.roster_order import roster_key
 from core.clock import local_text
 from storage import keycheck
 from storage.migrate import current_revision, head_revision
@@ -483,9 +484,9 @@ async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
             .join(SchoolClass, Student.class_id == SchoolClass.id, isouter=True)
             # Students taken off the roster (no number) stay only for their safety records.
             .where(Student.school_id == school.id, Student.student_number.is_not(None))
-            .order_by(SchoolClass.name, Student.student_number)
         )
-        for number, name, klass, grade, status in rows.all():
+        ordered = sorted(rows.all(), key=lambda row: roster_key(row[3], row[2], row[0]))
+        for number, name, klass, grade, status in ordered:
             print(f"{number}\t{name}\t{klass or '-'}\tgrade {grade}\t{status}")
     return 0
 
