@@ -7,11 +7,16 @@ CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 
 .PHONY: demo run test test-sqlite test-pg lint bench model clean
 
+# Quiet: pip's and setuptools' output goes to .venv/install.log, shown only when it fails.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
-	touch $(STAMP)
+	@echo "Installing HeartGuard into $(VENV) (a minute or two the first time) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -m pip install --quiet -e '.[dev,train]' >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
+	@echo "Installed. Run ./heartguard from here, or put it on your PATH: export PATH=\"$(CURDIR)/$(BIN):\$$PATH\""
 
 demo: $(STAMP)
 	$(BIN)/heartguard --config $(CONFIG) demo
@@ -40,7 +45,8 @@ bench: $(STAMP)
 
 # Retrain the detector's learned model from the corpus (fixed seed: the same bytes every time).
 model: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	@$(BIN)/python -m pip install --quiet -e '.[dev,train]' > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
 	$(BIN)/heartguard risk train
 
 clean:
