@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 
-.PHONY: demo run test test-sqlite test-pg lint bench model clean
+.PHONY: demo run test test-sqlite test-pg lint bench model messages clean
 
 # Quiet: pip's and setuptools' output goes to .venv/install.log, shown only when it fails.
 $(STAMP): pyproject.toml
@@ -48,6 +48,14 @@ model: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -e '.[dev,train]' > $(VENV)/install.log 2>&1 \
 		|| { cat $(VENV)/install.log; exit 1; }
 	$(BIN)/heartguard risk train
+
+# The command line's messages: extract those marked with _() / N_() and merge them into
+# bot/locale/{zh,en}.po; then translate the new entries (tests/bot/test_translation.py checks).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --omit-header --sort-output -w 100 \
+		-o bot/locale/heartguard.pot .
+	for lang in zh en; do $(BIN)/pybabel update -i bot/locale/heartguard.pot -l $$lang \
+		-o bot/locale/$$lang.po -w 100 --ignore-obsolete; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

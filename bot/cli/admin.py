@@ -24,6 +24,7 @@ from bot.services import admin, enrollment, roster_edits, roster_import
 from bot.services.contacts import CONTACT_CHANNELS, check_contact
 from bot.services.one_time_codes import check_ttl
 from bot.services.roster_order import roster_key
+from bot.translation import _
 from core.clock import local_text
 from storage import keycheck
 from storage.migrate import current_revision, head_revision
@@ -44,71 +45,75 @@ def _grade(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected a number from 1 to 12") from None
+        raise argparse.ArgumentTypeError(_("expected a number from 1 to 12")) from None
     if not 1 <= value <= 12:
-        raise argparse.ArgumentTypeError("expected a number from 1 to 12")
+        raise argparse.ArgumentTypeError(_("expected a number from 1 to 12"))
     return value
 
 
 def register(commands: Any) -> None:
     """Add the admin command groups."""
-    db = commands.add_parser("db", help="migrate and maintain the database")
+    db = commands.add_parser("db", help=_("migrate and maintain the database"))
     dbs = db.add_subparsers(dest="db_command", metavar="ACTION")
     dbs.required = True
-    dbs.add_parser("upgrade", help="create or migrate the schema (safe to repeat)").set_defaults(
+    dbs.add_parser("upgrade", help=_("create or migrate the schema (safe to repeat)")).set_defaults(
         handler=run_async(_db_upgrade)
     )
-    dbs.add_parser("current", help="show the schema revision").set_defaults(
+    dbs.add_parser("current", help=_("show the schema revision")).set_defaults(
         handler=run_async(_db_current)
     )
     dbs.add_parser(
-        "rotate-key", help="re-encrypt stored text under the first HEARTGUARD_DATA_KEY"
+        "rotate-key", help=_("re-encrypt stored text under the first HEARTGUARD_DATA_KEY")
     ).set_defaults(handler=run_async(_db_rotate))
 
-    schools = commands.add_parser("schools", help="add and list schools")
+    schools = commands.add_parser("schools", help=_("add and list schools"))
     ss = schools.add_subparsers(dest="schools_command", metavar="ACTION")
     ss.required = True
-    add = ss.add_parser("add", help="add a school")
-    add.add_argument("code", help="short unique code, e.g. BB-SY01")
-    add.add_argument("name", help="full name, e.g. 北碚实验中学")
-    add.add_argument("--timezone", default=None, help="IANA zone (default from config)")
+    add = ss.add_parser("add", help=_("add a school"))
+    add.add_argument("code", help=_("short unique code, e.g. BB-SY01"))
+    add.add_argument("name", help=_("full name, e.g. 北碚实验中学"))
+    add.add_argument("--timezone", default=None, help=_("IANA zone (default from config)"))
     add.set_defaults(handler=run_async(_schools_add))
-    ss.add_parser("list", help="list schools").set_defaults(handler=run_async(_schools_list))
+    ss.add_parser("list", help=_("list schools")).set_defaults(handler=run_async(_schools_list))
 
-    classes = commands.add_parser("classes", help="add and list classes")
+    classes = commands.add_parser("classes", help=_("add and list classes"))
     cs = classes.add_subparsers(dest="classes_command", metavar="ACTION")
     cs.required = True
-    cadd = cs.add_parser("add", help="add a class to a school")
-    cadd.add_argument("school", help="school code or name")
-    cadd.add_argument("name", help="class name, e.g. 初二(3)班")
-    cadd.add_argument("--grade", type=_grade, required=True, help="grade 1-12")
+    cadd = cs.add_parser("add", help=_("add a class to a school"))
+    cadd.add_argument("school", help=_("school code or name"))
+    cadd.add_argument("name", help=_("class name, e.g. 初二(3)班"))
+    cadd.add_argument("--grade", type=_grade, required=True, help=_("grade 1-12"))
     cadd.set_defaults(handler=run_async(_classes_add))
-    clist = cs.add_parser("list", help="list classes")
-    clist.add_argument("--school", help="only this school")
+    clist = cs.add_parser("list", help=_("list classes"))
+    clist.add_argument("--school", help=_("only this school"))
     clist.set_defaults(handler=run_async(_classes_list))
 
-    counselors = commands.add_parser("counselors", help="add and list counselors")
+    counselors = commands.add_parser("counselors", help=_("add and list counselors"))
     cos = counselors.add_subparsers(dest="counselors_command", metavar="ACTION")
     cos.required = True
-    coadd = cos.add_parser("add", help="add a counselor")
+    coadd = cos.add_parser("add", help=_("add a counselor"))
     coadd.add_argument("name")
     coadd.add_argument("--role", required=True, choices=admin.ROLES)
-    coadd.add_argument("--school", action="append", default=[], help="school code (repeatable)")
+    coadd.add_argument("--school", action="append", default=[], help=_("school code (repeatable)"))
     for channel in CONTACT_CHANNELS:
-        coadd.add_argument(f"--{channel}", metavar="ADDRESS", help=f"{channel} contact")
+        coadd.add_argument(
+            f"--{channel}", metavar="ADDRESS", help=_("{channel} contact").format(channel=channel)
+        )
     coadd.add_argument(
         "--link-later",
         action="store_true",
-        help="no contact yet: the counselor links Telegram with `counselors code ID`",
+        help=_("no contact yet: the counselor links Telegram with `counselors code ID`"),
     )
     coadd.set_defaults(handler=run_async(_counselors_add))
-    cos.add_parser("list", help="list counselors").set_defaults(handler=run_async(_counselors_list))
+    cos.add_parser("list", help=_("list counselors")).set_defaults(
+        handler=run_async(_counselors_list)
+    )
     colink = cos.add_parser(
-        "code", help="a one-time code the counselor sends to the bot as /link CODE"
+        "code", help=_("a one-time code the counselor sends to the bot as /link CODE")
     )
     colink.add_argument("counselor", type=int, metavar="ID")
     colink.add_argument(
-        "--ttl", type=_duration, default=timedelta(hours=24), help="validity (default 24h)"
+        "--ttl", type=_duration, default=timedelta(hours=24), help=_("validity (default 24h)")
     )
     colink.set_defaults(handler=run_async(_counselors_code))
     for action, help_text in (
@@ -122,76 +127,82 @@ def register(commands: Any) -> None:
         toggle.add_argument("counselor", type=int, metavar="ID")
         toggle.set_defaults(handler=run_async(_counselors_active), active=action == "activate")
     cocontacts = cos.add_parser(
-        "contacts", help="add or remove a counselor's contacts (tried in the order shown)"
+        "contacts", help=_("add or remove a counselor's contacts (tried in the order shown)")
     )
     cocontacts.add_argument("counselor", type=int, metavar="ID")
     for channel in CONTACT_CHANNELS:
-        cocontacts.add_argument(f"--{channel}", metavar="ADDRESS", help=f"add a {channel} contact")
+        cocontacts.add_argument(
+            f"--{channel}",
+            metavar="ADDRESS",
+            help=_("add a {channel} contact").format(channel=channel),
+        )
     cocontacts.add_argument(
         "--remove",
         action="append",
         default=[],
         metavar="CHANNEL:ADDRESS",
-        help="remove a contact, e.g. email:old@school.cn (repeatable)",
+        help=_("remove a contact, e.g. email:old@school.cn (repeatable)"),
     )
-    cocontacts.add_argument("--first", action="store_true", help="try the new contacts first")
+    cocontacts.add_argument("--first", action="store_true", help=_("try the new contacts first"))
     cocontacts.set_defaults(handler=run_async(_counselors_contacts))
     register_password(cos)
 
-    students = commands.add_parser("students", help="import and list students")
+    students = commands.add_parser("students", help=_("import and list students"))
     sts = students.add_subparsers(dest="students_command", metavar="ACTION")
     sts.required = True
     imp = sts.add_parser(
         "import",
-        help="import a CSV roster (school, class, grade, student_number, name, guardian_consent)",
+        help=_(
+            "import a CSV roster (school, class, grade, student_number, name, guardian_consent)"
+        ),
     )
-    imp.add_argument("file", help="CSV file (UTF-8 or GBK)")
-    imp.add_argument("--skip-bad-rows", action="store_true", help="import the good rows anyway")
-    imp.add_argument("--encoding", type=text_encoding, help="force a text encoding, e.g. gbk")
-    imp.add_argument("--dry-run", action="store_true", help="validate only")
+    imp.add_argument("file", help=_("CSV file (UTF-8 or GBK)"))
+    imp.add_argument("--skip-bad-rows", action="store_true", help=_("import the good rows anyway"))
+    imp.add_argument("--encoding", type=text_encoding, help=_("force a text encoding, e.g. gbk"))
+    imp.add_argument("--dry-run", action="store_true", help=_("validate only"))
     imp.set_defaults(handler=run_async(_students_import))
     consent = sts.add_parser(
-        "consent", help="record a guardian's consent that arrived after the roster import"
+        "consent", help=_("record a guardian's consent that arrived after the roster import")
     )
-    consent.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
-    consent.add_argument("--school", required=True, help="school code or name")
+    consent.add_argument("student_number", metavar="NUMBER", help=_("student number, e.g. S001"))
+    consent.add_argument("--school", required=True, help=_("school code or name"))
     given = consent.add_mutually_exclusive_group(required=True)
-    given.add_argument("--guardian", action="store_true", help="the guardian consented")
-    given.add_argument("--withdraw", action="store_true", help="the guardian withdrew consent")
+    given.add_argument("--guardian", action="store_true", help=_("the guardian consented"))
+    given.add_argument("--withdraw", action="store_true", help=_("the guardian withdrew consent"))
     consent.set_defaults(handler=run_async(_students_consent))
-    move = sts.add_parser("move", help="put a student in another class of their school")
-    move.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
-    move.add_argument("--school", required=True, help="school code or name")
-    move.add_argument("--class", dest="class_name", required=True, help="a class of that school")
+    move = sts.add_parser("move", help=_("put a student in another class of their school"))
+    move.add_argument("student_number", metavar="NUMBER", help=_("student number, e.g. S001"))
+    move.add_argument("--school", required=True, help=_("school code or name"))
+    move.add_argument("--class", dest="class_name", required=True, help=_("a class of that school"))
     move.set_defaults(handler=run_async(_students_move))
     remove = sts.add_parser(
         "remove",
-        help="take a student off the roster (pending: deleted; enrolled: erased like /delete)",
+        help=_("take a student off the roster (pending: deleted; enrolled: erased like /delete)"),
     )
-    remove.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
-    remove.add_argument("--school", required=True, help="school code or name")
+    remove.add_argument("student_number", metavar="NUMBER", help=_("student number, e.g. S001"))
+    remove.add_argument("--school", required=True, help=_("school code or name"))
     remove.set_defaults(handler=run_async(_students_remove))
-    slist = sts.add_parser("list", help="list a school's students")
+    slist = sts.add_parser("list", help=_("list a school's students"))
     slist.add_argument("--school", required=True)
     slist.set_defaults(handler=run_async(_students_list))
     records.register_students(sts)
 
-    codes_parser = commands.add_parser("codes", help="issue and export enrollment codes")
+    codes_parser = commands.add_parser("codes", help=_("issue and export enrollment codes"))
     cds = codes_parser.add_subparsers(dest="codes_command", metavar="ACTION")
     cds.required = True
-    issue = cds.add_parser("issue", help="issue one-time codes for a school, class or student")
+    issue = cds.add_parser("issue", help=_("issue one-time codes for a school, class or student"))
     issue.add_argument("--school", required=True)
-    issue.add_argument("--class", dest="class_name", help="only this class")
-    issue.add_argument("--student", dest="student_number", help="only this student number")
-    issue.add_argument("--ttl", type=_duration, help="validity, e.g. 14d (default from config)")
+    issue.add_argument("--class", dest="class_name", help=_("only this class"))
+    issue.add_argument("--student", dest="student_number", help=_("only this student number"))
+    issue.add_argument("--ttl", type=_duration, help=_("validity, e.g. 14d (default from config)"))
     issue.add_argument(
-        "--include-enrolled", action="store_true", help="also students already linked to a chat"
+        "--include-enrolled", action="store_true", help=_("also students already linked to a chat")
     )
-    issue.add_argument("--out", help="write the CSV here (default: stdout)")
+    issue.add_argument("--out", help=_("write the CSV here (default: stdout)"))
     issue.set_defaults(handler=run_async(_codes_issue))
-    export = cds.add_parser("export", help="export a school's live codes as CSV")
+    export = cds.add_parser("export", help=_("export a school's live codes as CSV"))
     export.add_argument("--school", required=True)
-    export.add_argument("--out", help="write the CSV here (default: stdout)")
+    export.add_argument("--out", help=_("write the CSV here (default: stdout)"))
     export.set_defaults(handler=run_async(_codes_export))
 
 
@@ -282,9 +293,11 @@ async def _counselors_add(args: argparse.Namespace, settings: Settings) -> int:
     ]
     if not contacts and not args.link_later:
         raise UsageError(
-            "a counselor needs at least one contact: --telegram, --email, --wecom, --dingtalk, "
-            "--webhook or --phone (alerts never go to a phone number); or --link-later, to "
-            "link their Telegram with `heartguard counselors code ID`"
+            _(
+                "a counselor needs at least one contact: --telegram, --email, --wecom, "
+                "--dingtalk, --webhook or --phone (alerts never go to a phone number); or "
+                "--link-later, to link their Telegram with `heartguard counselors code ID`"
+            )
         )
     async with open_app(settings) as app, app.sessions.begin() as session:
         counselor = await admin.add_counselor(
@@ -334,7 +347,9 @@ async def _counselors_active(args: argparse.Namespace, settings: Settings) -> in
 def _contact_ref(text: str) -> tuple[str, str]:
     channel, sep, address = text.partition(":")
     if not sep:
-        raise UsageError(f"--remove {text!r}: expected CHANNEL:ADDRESS, e.g. email:a@b.cn")
+        raise UsageError(
+            _("--remove {text!r}: expected CHANNEL:ADDRESS, e.g. email:a@b.cn").format(text=text)
+        )
     return channel.strip(), address
 
 
@@ -346,7 +361,7 @@ async def _counselors_contacts(args: argparse.Namespace, settings: Settings) -> 
     ]
     remove = [_contact_ref(ref) for ref in args.remove]
     if not add and not remove:
-        raise UsageError("nothing to change: give a contact to add (--email …) or --remove")
+        raise UsageError(_("nothing to change: give a contact to add (--email …) or --remove"))
     async with open_app(settings) as app, app.sessions.begin() as session:
         contacts = await admin.change_contacts(
             session,
@@ -368,7 +383,9 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         raw = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        raise UsageError(
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     async with open_app(settings) as app, app.sessions() as session, session.begin():
         report = await roster_import.import_roster(
             session,
@@ -510,7 +527,9 @@ async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 school = await admin.school_by_ref(session, args.school)
                 if not issued:
-                    raise HeartGuardError("no students to issue codes for (all enrolled already?)")
+                    raise HeartGuardError(
+                        _("no students to issue codes for (all enrolled already?)")
+                    )
                 # The file first: if it cannot be written, the new codes roll back and the
                 # codes teachers already hold stay valid.
                 staged = stage_output(args.out, enrollment.to_csv(issued, school.timezone))

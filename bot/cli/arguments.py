@@ -6,6 +6,8 @@ import argparse
 import codecs
 from datetime import date
 
+from bot.translation import _
+
 
 def iso_day(text: str) -> date:
     """A calendar date written YYYY-MM-DD (2026-10-01)."""
@@ -13,7 +15,7 @@ def iso_day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date: expected YYYY-MM-DD, e.g. 2026-10-01"
+            _("{text!r} is not a date: expected YYYY-MM-DD, e.g. 2026-10-01").format(text=text)
         ) from None
 
 
@@ -23,5 +25,5 @@ def text_encoding(text: str) -> str:
         return codecs.lookup(text.strip()).name
     except LookupError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a known text encoding: try utf-8, gbk or gb18030"
+            _("{text!r} is not a known text encoding: try utf-8, gbk or gb18030").format(text=text)
         ) from None

@@ -29,6 +29,7 @@ from bot.services.case_refs import CaseRef, parse_case_ref
 from bot.services.contacts import check_contact
 from bot.services.counselor_desk import case_subject
 from bot.services.coverage_report import HOW_TO_CONFIGURE, coverage_report
+from bot.translation import _
 from core.clock import WEEKDAYS
 from escalation.actions import Actor, CaseActionError
 from escalation.cases import case_number
@@ -76,27 +77,27 @@ async def _resolve(session: AsyncSession, args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add the green-channel command groups."""
-    cases = commands.add_parser("cases", help="list, show and act on green-channel cases")
+    cases = commands.add_parser("cases", help=_("list, show and act on green-channel cases"))
     cs = cases.add_subparsers(dest="cases_command", metavar="ACTION")
     cs.required = True
-    listing = cs.add_parser("list", help="one line per case (open ones unless --all)")
-    listing.add_argument("--all", action="store_true", help="include resolved and closed")
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing = cs.add_parser("list", help=_("one line per case (open ones unless --all)"))
+    listing.add_argument("--all", action="store_true", help=_("include resolved and closed"))
+    listing.add_argument("--json", action="store_true", help=_("print JSON"))
     listing.set_defaults(handler=run_async(_list))
-    show = cs.add_parser("show", help="a case and its timeline (the read is recorded)")
-    show.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
-    show.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
+    show = cs.add_parser("show", help=_("a case and its timeline (the read is recorded)"))
+    show.add_argument("case", type=_case_ref, help=_("case id or number (12 or 2026-00012)"))
+    show.add_argument("--as-counselor", type=int, metavar="ID", help=_("act as this counselor"))
     show.set_defaults(handler=run_async(_show))
     for action in ("ack", "contacted", "refer", "resolve", "reopen", "note"):
-        sub = cs.add_parser(action, help=f"{action} a case")
-        sub.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
-        sub.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
+        sub = cs.add_parser(action, help=_("{action} a case").format(action=action))
+        sub.add_argument("case", type=_case_ref, help=_("case id or number (12 or 2026-00012)"))
+        sub.add_argument("--as-counselor", type=int, metavar="ID", help=_("act as this counselor"))
         if action == "resolve":
             # No default: an outcome nobody chose would be a false record.
             sub.add_argument(
                 "--resolution",
                 choices=RESOLUTIONS,
-                help=f"the outcome (required): {', '.join(RESOLUTIONS)}",
+                help=_("the outcome (required): {choices}").format(choices=", ".join(RESOLUTIONS)),
             )
         if action == "note":
             sub.add_argument("text")
@@ -104,45 +105,47 @@ def register(commands: Any) -> None:
     takeover.register(cs)
     records.register_cases(cs)
 
-    duty = commands.add_parser("duty", help="duty shifts and date overrides")
+    duty = commands.add_parser("duty", help=_("duty shifts and date overrides"))
     ds = duty.add_subparsers(dest="duty_command", metavar="ACTION")
     ds.required = True
-    add = ds.add_parser("add", help="a weekly shift: counselor, tier, days and local times")
+    add = ds.add_parser("add", help=_("a weekly shift: counselor, tier, days and local times"))
     add.add_argument("counselor", type=int)
     add.add_argument("--tier", choices=("school", "district"), required=True)
-    add.add_argument("--school", help="school code (school tier)")
-    add.add_argument("--days", default="mon,tue,wed,thu,fri", help="e.g. mon,tue or all")
-    add.add_argument("--from", dest="start", required=True, help="local start, HH:MM")
-    add.add_argument("--to", dest="end", required=True, help="local end, HH:MM (may wrap midnight)")
+    add.add_argument("--school", help=_("school code (school tier)"))
+    add.add_argument("--days", default="mon,tue,wed,thu,fri", help=_("e.g. mon,tue or all"))
+    add.add_argument("--from", dest="start", required=True, help=_("local start, HH:MM"))
+    add.add_argument(
+        "--to", dest="end", required=True, help=_("local end, HH:MM (may wrap midnight)")
+    )
     add.set_defaults(handler=run_async(_duty_add))
-    remove = ds.add_parser("remove", help="remove a weekly shift (ids from `duty list`)")
+    remove = ds.add_parser("remove", help=_("remove a weekly shift (ids from `duty list`)"))
     remove.add_argument("shift", type=_positive_id, metavar="ID")
     remove.set_defaults(handler=run_async(_duty_remove))
-    ds.add_parser("list", help="every shift and override, with names").set_defaults(
+    ds.add_parser("list", help=_("every shift and override, with names")).set_defaults(
         handler=run_async(_duty_list)
     )
     check = ds.add_parser(
-        "check", help="hours over the coming days when nobody on duty can be reached"
+        "check", help=_("hours over the coming days when nobody on duty can be reached")
     )
-    check.add_argument("--days", type=int, default=7, help="how far ahead (1-31, default 7)")
-    check.add_argument("--json", action="store_true", help="print JSON (for monitoring)")
+    check.add_argument("--days", type=int, default=7, help=_("how far ahead (1-31, default 7)"))
+    check.add_argument("--json", action="store_true", help=_("print JSON (for monitoring)"))
     check.set_defaults(handler=run_async(_duty_check))
-    off = ds.add_parser("off", help="a counselor off duty on a date (holiday, leave)")
+    off = ds.add_parser("off", help=_("a counselor off duty on a date (holiday, leave)"))
     off.add_argument("counselor", type=int)
-    off.add_argument("day", type=iso_day, help="YYYY-MM-DD")
+    off.add_argument("day", type=iso_day, help=_("YYYY-MM-DD"))
     off.set_defaults(handler=run_async(_duty_off))
 
-    hospitals = commands.add_parser("hospitals", help="referral hospitals")
+    hospitals = commands.add_parser("hospitals", help=_("referral hospitals"))
     hs = hospitals.add_subparsers(dest="hospitals_command", metavar="ACTION")
     hs.required = True
-    hadd = hs.add_parser("add", help="add a referral hospital and its channel")
+    hadd = hs.add_parser("add", help=_("add a referral hospital and its channel"))
     hadd.add_argument("name")
     hadd.add_argument("--channel", choices=("webhook", "email", "wecom", "dingtalk"), required=True)
-    hadd.add_argument("--address", required=True, help="URL or e-mail address")
+    hadd.add_argument("--address", required=True, help=_("URL or e-mail address"))
     hadd.set_defaults(handler=run_async(_hospital_add))
-    hs.add_parser("list", help="list hospitals").set_defaults(handler=run_async(_hospital_list))
+    hs.add_parser("list", help=_("list hospitals")).set_defaults(handler=run_async(_hospital_list))
 
-    worker = commands.add_parser("worker", help="run the green-channel engine on its own")
+    worker = commands.add_parser("worker", help=_("run the green-channel engine on its own"))
     worker.set_defaults(handler=run_async(_worker))
 
 

@@ -30,6 +30,7 @@ from bot.config.settings import DatabaseSettings, EmailSettings, Settings, Teleg
 from bot.errors import HeartGuardError
 from bot.services import admin, enrollment, roster_import
 from bot.services.pipeline import Outcome
+from bot.translation import _
 from escalation.duty import round_the_clock
 from storage.models import School
 
@@ -47,9 +48,9 @@ DEMO_ROSTER = (
 
 def register(commands: Any) -> None:
     """Add the chat and demo commands."""
-    chat = commands.add_parser("chat", help="talk to HeartGuard in the terminal")
+    chat = commands.add_parser("chat", help=_("talk to HeartGuard in the terminal"))
     chat.add_argument(
-        "--student", default=None, help="chat identity (default: a fresh anonymous demo student)"
+        "--student", default=None, help=_("chat identity (default: a fresh anonymous demo student)")
     )
     chat.add_argument(
         "--jsonl",
@@ -58,7 +59,8 @@ def register(commands: Any) -> None:
     )
     chat.set_defaults(handler=run_async(_chat))
     demo = commands.add_parser(
-        "demo", help="migrate, seed a demo school, and start a chat (the embedded SQLite default)"
+        "demo",
+        help=_("migrate, seed a demo school, and start a chat (the embedded SQLite default)"),
     )
     demo.set_defaults(handler=run_async(_demo), no_database=True)
 

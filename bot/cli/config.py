@@ -26,17 +26,18 @@ from bot.config.settings import (
     resolve_config_path,
 )
 from bot.errors import HeartGuardError
+from bot.translation import _
 
 
 def register(commands: Any) -> None:
     """Add the config command group."""
-    config = commands.add_parser("config", help="validate or show configuration")
+    config = commands.add_parser("config", help=_("validate or show configuration"))
     sub = config.add_subparsers(dest="config_command", metavar="ACTION")
     sub.required = True
-    check = sub.add_parser("check", help="validate a config file and report every problem")
-    check.add_argument("path", nargs="?", help="file to check (default: the active config)")
+    check = sub.add_parser("check", help=_("validate a config file and report every problem"))
+    check.add_argument("path", nargs="?", help=_("file to check (default: the active config)"))
     check.set_defaults(handler=_check, skip_settings=True)
-    show = sub.add_parser("show", help="print the effective settings as JSON (secrets masked)")
+    show = sub.add_parser("show", help=_("print the effective settings as JSON (secrets masked)"))
     show.set_defaults(handler=_show, no_database=True)
 
 

@@ -21,6 +21,7 @@ from bot.config.settings import (
 )
 from bot.errors import ConfigError, HeartGuardError
 from bot.logs import configure_logging
+from bot.translation import _, language_of, use
 from storage.faults import describe
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that says which command a usage error belongs to, in one line."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, _("{prog}: error: {message}").format(prog=self.prog, message=message) + "\n")
 
 
 def utcnow() -> datetime:
@@ -57,19 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="heartguard",
-        description="HeartGuard (心卫): support and crisis triage for school students.",
+        description=_("HeartGuard (心卫): support and crisis triage for school students."),
     )
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="config file (default: $HEARTGUARD_CONFIG, else ./config.toml, else built-ins)",
+        help=_("config file (default: $HEARTGUARD_CONFIG, else ./config.toml, else built-ins)"),
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument(
+        "--debug", action="store_true", help=_("show tracebacks of internal errors")
+    )
     parser.add_argument(
         "--lang",
         dest="ui_lang",
         choices=("zh", "en"),
-        help="language of messages (default: from LANG); reports follow it",
+        help=_("language of messages (default: from LANG); reports follow it"),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -82,21 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    use(language_of(argv, os.environ))
+    parser = build_parser()
     for arg in argv:
         # Bytes that are not UTF-8 reach Python as lone surrogates, which no database or
         # file takes: name the argument here rather than fail deep inside a command.
         if any("\ud800" <= char <= "\udfff" for char in arg):
             shown = arg.encode("utf-8", "backslashreplace").decode("utf-8")
-            parser.error(f"argument '{shown}' is not valid UTF-8 text")
+            parser.error(_("argument '{shown}' is not valid UTF-8 text").format(shown=shown))
     arranged = arrange(parser, argv)
     if arranged.json_refused:
-        parser.error("--json: this command has no JSON output")
+        parser.error(_("--json: this command has no JSON output"))
     args = parser.parse_args(arranged.argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        parser.error("choose a command")
+        parser.error(_("choose a command"))
     try:
         settings = _settings_for(args)
         secrets = [
@@ -125,13 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except ConfigError as exc:
         for line in exc.problems:
-            print(f"heartguard: config: {line}", file=sys.stderr)
+            print(_("heartguard: config: {problem}").format(problem=line), file=sys.stderr)
         return 1
     except HeartGuardError as exc:
-        print(f"heartguard: error: {exc}", file=sys.stderr)
+        print(_("heartguard: error: {message}").format(message=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("heartguard: interrupted", file=sys.stderr)
+        print(_("heartguard: interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`heartguard risk eval … | head`): not an error of ours.
@@ -144,11 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         cause = describe(exc)
         if cause is not None:
             # A read-only database or a full disk is the administrator's to fix: say which.
-            print(f"heartguard: error: {cause} ({type(exc).__name__})", file=sys.stderr)
+            message = f"{cause} ({type(exc).__name__})"
+            print(_("heartguard: error: {message}").format(message=message), file=sys.stderr)
             return 1
         log.debug("internal error", exc_info=True)
         print(
-            f"heartguard: internal error ({type(exc).__name__}); run with --debug for details",
+            _("heartguard: internal error ({kind}); run with --debug for details").format(
+                kind=type(exc).__name__
+            ),
             file=sys.stderr,
         )
         return 70

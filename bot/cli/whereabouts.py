@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.config.settings import ENV_CONFIG, ENV_DATABASE_URL, Settings
 from bot.errors import UsageError
+from bot.translation import _
 from storage.db import is_sqlite, sqlite_file
 
 DEFAULTS = "<defaults>"
@@ -34,12 +35,16 @@ def check_whereabouts(settings: Settings, environ: Mapping[str, str]) -> None:
     where = Path(os.getcwd())
     if not path.exists():
         raise UsageError(
-            f"no config file: none given with --config, ${ENV_CONFIG} is not set and there is "
-            f"no config.toml in {where}; run from the folder that holds config.toml or pass "
-            "--config PATH (nothing was created)"
+            _(
+                "no config file: none given with --config, ${variable} is not set and there is "
+                "no config.toml in {folder}; run from the folder that holds config.toml or pass "
+                "--config PATH (nothing was created)"
+            ).format(variable=ENV_CONFIG, folder=where)
         )
     print(
-        f"note: no config file found; using the built-in defaults and the database {path} "
-        f"in {where}",
+        _(
+            "note: no config file found; using the built-in defaults and the database {path} "
+            "in {folder}"
+        ).format(path=path, folder=where),
         file=sys.stderr,
     )

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from bot.errors import UsageError
+from bot.translation import N_, _
 
 CONTACT_CHANNELS = ("telegram", "email", "wecom", "dingtalk", "webhook", "phone", "console")
 
@@ -17,13 +18,13 @@ _ROBOT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 _CONSOLE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 _EXAMPLES = {
-    "telegram": "a numeric chat id such as 123456789 (a group: -1001234567)",
-    "email": "an e-mail address such as chen@school.cn",
-    "wecom": "a WeCom robot key or its webhook URL (https://…?key=…)",
-    "dingtalk": "a DingTalk robot access token or its webhook URL (https://…?access_token=…)",
-    "webhook": "an http:// or https:// URL",
-    "phone": "a phone number such as 13800138000 or +86 23 6825 1234",
-    "console": "a name of letters, digits, '.', '_' or '-'",
+    "telegram": N_("a numeric chat id such as 123456789 (a group: -1001234567)"),
+    "email": N_("an e-mail address such as chen@school.cn"),
+    "wecom": N_("a WeCom robot key or its webhook URL (https://…?key=…)"),
+    "dingtalk": N_("a DingTalk robot access token or its webhook URL (https://…?access_token=…)"),
+    "webhook": N_("an http:// or https:// URL"),
+    "phone": N_("a phone number such as 13800138000 or +86 23 6825 1234"),
+    "console": N_("a name of letters, digits, '.', '_' or '-'"),
 }
 
 
@@ -61,11 +62,23 @@ def check_contact(channel: str, address: str, option: str = "") -> str:
     """
     if channel not in CONTACT_CHANNELS:
         known = ", ".join(CONTACT_CHANNELS)
-        raise UsageError(f"contact channel {channel!r}: expected one of {known}")
+        raise UsageError(
+            _("contact channel {channel!r}: expected one of {known}").format(
+                channel=channel, known=known
+            )
+        )
     name = option or f"--{channel}"
     address = address.strip()
     if not address:
-        raise UsageError(f"{name}: must not be empty; expected {_EXAMPLES[channel]}")
+        raise UsageError(
+            _("{name}: must not be empty; expected {example}").format(
+                name=name, example=_(_EXAMPLES[channel])
+            )
+        )
     if not _valid(channel, address):
-        raise UsageError(f"{name} {address!r}: expected {_EXAMPLES[channel]}")
+        raise UsageError(
+            _("{name} {address!r}: expected {example}").format(
+                name=name, address=address, example=_(_EXAMPLES[channel])
+            )
+        )
     return address

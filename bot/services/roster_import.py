@@ -14,6 +14,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
+from bot.translation import _
 from storage.audit import audit
 from storage.models import School, SchoolClass, Student
 
@@ -102,7 +103,9 @@ def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             return raw.decode(encoding), encoding
         except LookupError:
-            raise UsageError(f"{encoding!r} is not a known text encoding") from None
+            raise UsageError(
+                _("{encoding!r} is not a known text encoding").format(encoding=encoding)
+            ) from None
         except UnicodeDecodeError as exc:
             raise UsageError(
                 f"the file is not {encoding} text (byte {exc.start + 1} cannot be read as "
@@ -194,7 +197,7 @@ def parse(text: str) -> tuple[list[RosterRow], list[str]]:
         first_seen[seen_key] = line
         rows.append(row)
     if not rows and not problems:
-        raise UsageError("the file has a header but no students: nothing to import")
+        raise UsageError(_("the file has a header but no students: nothing to import"))
     return rows, problems
 
 
@@ -285,7 +288,7 @@ async def import_roster(
     classes = await _classes(session, schools.values())
     # A class has one grade: the database's, else the first line that names the class.
     grades = {key: klass.grade for key, klass in classes.items()}
-    for row, _ in writes:
+    for row, _unused in writes:
         key = (schools[row.school].id, row.class_name)
         grade = grades.setdefault(key, row.grade)
         if grade != row.grade:
