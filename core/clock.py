@@ -18,11 +18,12 @@ def utcnow() -> datetime:
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def local_text(at: datetime, zone: str, *, seconds: bool = False) -> str:
+def local_text(at: datetime, zone: str, *, seconds: bool = False, named: bool = True) -> str:
     """The one way a person reads a moment: local time with its offset and zone.
 
-    ``2026-10-01 08:30 +08:00 (Asia/Shanghai)``. A naive value is taken as UTC (SQLite
-    returns stored UTC moments without their zone).
+    ``2026-10-01 08:30 +08:00 (Asia/Shanghai)``; without the name (``named=False``) where a
+    heading already gives it. A naive value is taken as UTC (SQLite returns stored UTC moments
+    without their zone).
     """
     from zoneinfo import ZoneInfo
 
@@ -31,4 +32,5 @@ def local_text(at: datetime, zone: str, *, seconds: bool = False) -> str:
     local = at.astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     shown = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-    return f"{shown} {offset[:3]}:{offset[3:]} ({zone})"
+    text = f"{shown} {offset[:3]}:{offset[3:]}"
+    return f"{text} ({zone})" if named else text

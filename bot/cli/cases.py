@@ -30,7 +30,7 @@ from bot.services.contacts import check_contact
 from bot.services.counselor_desk import case_subject
 from bot.services.coverage_report import HOW_TO_CONFIGURE, coverage_report
 from bot.translation import _
-from core.clock import WEEKDAYS
+from core.clock import WEEKDAYS, local_text
 from escalation.actions import Actor, CaseActionError
 from escalation.cases import case_number
 from escalation.lifecycle import ACTIONS, RESOLUTIONS
@@ -211,7 +211,8 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     zone = ZoneInfo(who.timezone or settings.schools.default_timezone)
 
     def local(at: datetime) -> str:
-        return f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S %z}"
+        # The headings name the zone; each line gives the offset.
+        return local_text(at, zone.key, seconds=True, named=False)
 
     print(
         f"case {case_number(case)} (#{case.id}) {case.priority} {case.status}"
@@ -221,7 +222,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"school: {who.school or '(anonymous: the district team)'}")
     print(f"class: {who.class_name or '-'}")
     print(f"reason: {case.reason}; categories: {', '.join(case.categories) or '-'}")
-    print(f"opened: {local(case.created_at)} ({zone.key})")
+    print(f"opened: {local_text(case.created_at, zone.key, seconds=True)}")
     if who.scores:
         print("check-ins:")
         for score in who.scores:

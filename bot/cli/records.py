@@ -21,6 +21,7 @@ from bot.services.reports.file_html import render_file_html
 from bot.services.reports.student_file import StudentFile, StudentFiles
 from bot.services.reports.watch_list import WatchList
 from bot.translation import _
+from core.clock import local_text
 from escalation.actions import Actor, CaseActionError
 from storage.models import Case
 
@@ -102,7 +103,7 @@ def _case_ref(text: str) -> CaseRef:
 
 
 def _local(at: datetime | None, zone: ZoneInfo) -> str:
-    return "-" if at is None else f"{at.astimezone(zone):%Y-%m-%d %H:%M}"
+    return "-" if at is None else local_text(at, zone.key, named=False)
 
 
 def _print_file(file: StudentFile) -> None:
@@ -114,6 +115,7 @@ def _print_file(file: StudentFile) -> None:
     )
     consent = "yes" if file.guardian_consent else "no"
     needed = " (needed: under the consent age)" if file.consent_needed else ""
+    print(f"times in {zone.key}")
     print(f"consent: {_local(file.consent_at, zone)}; guardian consent: {consent}{needed}")
     print(f"reminders: {file.reminders_sent} sent, {file.reminders_missed} missed")
     print(f"check-ins ({zone.key}):")

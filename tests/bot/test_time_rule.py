@@ -54,3 +54,10 @@ def test_codes_and_counselor_codes_are_in_local_time(cli_env: Path, capsys: Capt
     out = capsys.readouterr().out
     assert "UTC" not in out
     assert "+08:00 (Asia/Shanghai); single use." in out
+
+
+def test_a_heading_may_name_the_zone_once() -> None:
+    at = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    assert (
+        local_text(at, "Asia/Shanghai", seconds=True, named=False) == "2026-11-02 10:00:00 +08:00"
+    )
