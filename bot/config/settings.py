@@ -748,11 +748,14 @@ def beside(settings: Settings, folder: Path, *, database: bool = True) -> Settin
     """Settings whose relative file paths are taken from ``folder`` (the config file's)."""
     if folder == Path():
         return settings
-    key_file = Path(settings.privacy.key_file)
+    key_file, secret_file = Path(settings.privacy.key_file), Path(settings.web.secret_file)
     update: dict[str, Any] = {}
     if not key_file.is_absolute():
         privacy = settings.privacy.model_copy(update={"key_file": str(folder / key_file)})
         update["privacy"] = privacy
+    if not secret_file.is_absolute():
+        web = settings.web.model_copy(update={"secret_file": str(folder / secret_file)})
+        update["web"] = web
     url = settings.database.url
     scheme, sep, rest = url.partition(":///")
     if (

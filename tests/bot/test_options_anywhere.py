@@ -69,5 +69,6 @@ def test_relative_paths_in_a_config_file_are_the_files_folder(tmp_path: Path) ->
     settings = load_settings(config, {})
     assert settings.database.url == f"sqlite:///{tmp_path}/var/hg.db"
     assert settings.privacy.key_file == f"{tmp_path}/var/data.key"
+    assert settings.web.secret_file == f"{tmp_path}/var/web.secret"
     env = {"HEARTGUARD_DATABASE_URL": "sqlite:///here.db"}
     assert load_settings(config, env).database.url == "sqlite:///here.db"
