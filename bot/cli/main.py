@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help=_("show tracebacks of internal errors")
     )
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help=_("also show the libraries' routine lines (alembic, APScheduler)"),
+    )
+    parser.add_argument(
         "--lang",
         dest="ui_lang",
         choices=("zh", "en"),
@@ -123,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(
             "DEBUG" if args.debug else settings.logging.level,
             [*secrets, *([password] if password else [])],
+            verbose=args.verbose,
         )
         if not getattr(args, "skip_settings", False) and not getattr(args, "no_database", False):
             check_whereabouts(settings, os.environ)

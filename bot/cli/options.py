@@ -1,7 +1,7 @@
 """The options every command takes, accepted anywhere on the command line.
 
 argparse reads an option only at the level that defines it, so ``heartguard schools list
---config x`` failed. Before parsing, ``--config``, ``--debug`` and ``--lang`` are moved in front
+--config x`` failed. Before parsing, ``--config``, ``--debug``, ``-v`` and ``--lang`` go in front
 of the command, and ``--json`` behind it (where the command defines it); ``--lang`` also goes
 behind a command that has its own (a report's language follows the one asked for).
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _VALUED = ("--config", "--lang")
-_FLAGS = ("--debug", "--json")
+_FLAGS = ("--debug", "--json", "-v", "--verbose")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ LANG = ["--lang", "en"]
         (["schools", "list", "--config=x.toml"], ["--config", "x.toml", "schools", "list"]),
         (["--json", "cases", "list"], ["cases", "list", "--json"]),
         (["cases", "list", "--debug"], ["--debug", "cases", "list"]),
+        (["db", "upgrade", "-v"], ["-v", "db", "upgrade"]),
         (
             ["--lang", "en", "report", "weekly", "--district", "--week", "2026-W49"],
             ["--lang", "en", "report", "weekly", "--district", "--week", "2026-W49", *LANG],
