@@ -70,3 +70,12 @@ def test_cancel_while_viewing_a_saved_plan_says_it_is_still_saved(
     result = chat.command("cancel")
     assert "plan.unchanged" in ids(result)
     assert "plan.cancelled" not in ids(result)
+
+
+def test_an_unknown_command_points_to_help_not_to_commands_that_may_be_refused(
+    engine: FlowEngine, new_chat: Callable[..., Chat]
+) -> None:
+    limited = new_chat(grade=5, age=10, enrolled=True, onboarded=True, guardian_consent=False)
+    (text, *_rest) = rendered(engine, limited.command("dance"))
+    assert "/help" in text
+    assert "/checkin" not in text
