@@ -55,7 +55,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --omit-header --sort-output -w 100 \
 		-o bot/locale/heartguard.pot .
 	for lang in zh en; do $(BIN)/pybabel update -i bot/locale/heartguard.pot -l $$lang \
-		-o bot/locale/$$lang.po -w 100 --ignore-obsolete; done
+		-o bot/locale/$$lang.po -w 100 --ignore-obsolete --no-fuzzy-matching; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -62,7 +62,10 @@ def catalog(language: str) -> dict[str, str]:
         messages = read_po(handle, locale=language, domain=DOMAIN)
     out: dict[str, str] = {}
     for message in messages:
-        if isinstance(message.id, str) and isinstance(message.string, str) and message.string:
+        # A fuzzy entry is a guess by the merge, not a translation.
+        if message.fuzzy or not isinstance(message.id, str):
+            continue
+        if isinstance(message.string, str) and message.string:
             out[message.id] = message.string
     return out
 

@@ -38,7 +38,7 @@ def _duration(text: str) -> timedelta:
     try:
         return parse_duration(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(_(str(exc))) from None
 
 
 def _grade(text: str) -> int:

@@ -39,6 +39,7 @@ from bot.config.web import (
     WeChatSettings,
 )
 from bot.errors import ConfigError
+from bot.translation import N_
 from escalation.lease import RECORD_MARGIN, longest_send, shortest_lease
 
 ENV_CONFIG = "HEARTGUARD_CONFIG"
@@ -65,7 +66,7 @@ def _parse_clock(value: object) -> time:
             return time(int(hour), int(minute))
         except ValueError:
             pass
-    raise ValueError('expected a local time like "16:30"')
+    raise ValueError(N_('expected a local time like "16:30"'))
 
 
 Clock = Annotated[time, BeforeValidator(_parse_clock)]
@@ -96,8 +97,10 @@ class DatabaseSettings(_Section):
                 value = "postgresql+asyncpg://" + value.removeprefix(plain)
         if not value.startswith(("sqlite://", "sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
-                'expected a URL starting with "sqlite:///" (a file) or "postgresql://", '
-                "e.g. postgresql://heartguard@db.internal/heartguard"
+                N_(
+                    'expected a URL starting with "sqlite:///" (a file) or "postgresql://", '
+                    "e.g. postgresql://heartguard@db.internal/heartguard"
+                )
             )
         return value
 
@@ -122,7 +125,7 @@ class TelegramSettings(_Section):
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSettings:
         if self.mode == "webhook" and not self.webhook_public_url:
-            raise ValueError("webhook mode needs webhook_public_url")
+            raise ValueError(N_("webhook mode needs webhook_public_url"))
         return self
 
     @field_validator("webhook_secret")
@@ -139,7 +142,7 @@ class TelegramSettings(_Section):
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError('expected an http(s) URL such as "http://127.0.0.1:8081/bot"')
+            raise ValueError(N_('expected an http(s) URL such as "http://127.0.0.1:8081/bot"'))
         return value
 
 
@@ -178,10 +181,10 @@ class SchoolSettings(_Section):
         seen: set[int] = set()
         for band in value:
             if band.min_grade > band.max_grade:
-                raise ValueError("min_grade is above max_grade")
+                raise ValueError(N_("min_grade is above max_grade"))
             grades = set(range(band.min_grade, band.max_grade + 1))
             if grades & seen:
-                raise ValueError("grade bands overlap")
+                raise ValueError(N_("grade bands overlap"))
             seen |= grades
         return value
 
@@ -191,7 +194,7 @@ class SchoolSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError('expected an IANA time zone like "Asia/Shanghai"') from None
+            raise ValueError(N_('expected an IANA time zone like "Asia/Shanghai"')) from None
         return value
 
 
@@ -258,9 +261,9 @@ class ShiftSettings(_Section):
     @model_validator(mode="after")
     def _school_tier_needs_school(self) -> ShiftSettings:
         if self.tier == "school" and not self.school:
-            raise ValueError("a school-tier shift needs school (the school code)")
+            raise ValueError(N_("a school-tier shift needs school (the school code)"))
         if self.start == self.end:
-            raise ValueError("start and end are the same time")
+            raise ValueError(N_("start and end are the same time"))
         return self
 
 
@@ -317,7 +320,7 @@ class TermDates(_Section):
     @model_validator(mode="after")
     def _ordered(self) -> TermDates:
         if self.end < self.start:
-            raise ValueError("term end is before its start")
+            raise ValueError(N_("term end is before its start"))
         return self
 
 
@@ -340,7 +343,7 @@ class ReminderSettings(_Section):
     @classmethod
     def _positive_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(day <= 0 for day in value):
-            raise ValueError("expected positive day numbers like [1, 3, 7]")
+            raise ValueError(N_("expected positive day numbers like [1, 3, 7]"))
         return tuple(sorted(set(value)))
 
 
@@ -356,7 +359,7 @@ def _parse_weekly_at(value: object) -> str:
         if len(parts) == 2 and parts[0] in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
             clock = _parse_clock(parts[1])
             return f"{parts[0]} {clock:%H:%M}"
-    raise ValueError('expected a weekday and a local time like "mon 08:00"')
+    raise ValueError(N_('expected a weekday and a local time like "mon 08:00"'))
 
 
 class ReportSettings(_Section):
@@ -518,7 +521,7 @@ class TakeoverSettings(_Section):
     @classmethod
     def _sensible(cls, value: timedelta) -> timedelta:
         if not timedelta(minutes=1) <= value <= timedelta(hours=2):
-            raise ValueError('expected a duration from "1m" to "2h", such as "5m"')
+            raise ValueError(N_('expected a duration from "1m" to "2h", such as "5m"'))
         return value
 
 

@@ -88,3 +88,15 @@ def test_admin_errors_are_chinese(cli_env: Path, capsys: Capture) -> None:
     )
     assert main(args) == 1  # and English again without it
     assert "expected an e-mail address" in capsys.readouterr().err
+
+
+def test_config_problems_are_chinese_with_lang_zh(tmp_path: Path, capsys: Capture) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[escalation]\ntick_interval = "soon"\n[escalation.policies.urgent]\nsteps = []\n',
+        encoding="utf-8",
+    )
+    assert main(["config", "check", str(config), "--lang", "zh"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert f'heartguard：配置：{config}: escalation.tick_interval: 应是正的时长，例如 "10m"' in err
+    assert any("(这个优先级提醒链的各个步骤): 不能为空" in line for line in err)
