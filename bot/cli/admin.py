@@ -211,9 +211,13 @@ async def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
         before, after = await upgrade_database(app, utcnow())
     url = safe_url(settings.database.url)
     if before == after:
-        print(f"ok: {url} is already at {after}")
+        print(_("ok: {url} is already at {after}").format(url=url, after=after))
     else:
-        print(f"ok: migrated {url} from {before or 'empty'} to {after}")
+        print(
+            _("ok: migrated {url} from {before} to {after}").format(
+                url=url, before=before or _("empty"), after=after
+            )
+        )
     return 0
 
 
@@ -230,9 +234,9 @@ async def _db_rotate(_args: argparse.Namespace, settings: Settings) -> int:
         # Only once every value is under the first key: processes still on the old one refuse.
         async with app.sessions.begin() as session:
             await keycheck.rotated(session, app.cipher, utcnow())
-    print(f"ok: re-encrypted {count} value(s) under the first key")
+    print(_("ok: re-encrypted {count} value(s) under the first key").format(count=count))
     if app.cipher.key_count > 1:
-        print("the old key(s) can now be removed from HEARTGUARD_DATA_KEY")
+        print(_("the old key(s) can now be removed from HEARTGUARD_DATA_KEY"))
     return 0
 
 
@@ -246,7 +250,7 @@ async def _schools_add(args: argparse.Namespace, settings: Settings) -> int:
             now=utcnow(),
             actor=ACTOR,
         )
-        print(f"ok: school {school.code} ({school.name})")
+        print(_("ok: school {code} ({name})").format(code=school.code, name=school.name))
     return 0
 
 
@@ -259,7 +263,7 @@ async def _schools_list(_args: argparse.Namespace, settings: Settings) -> int:
             f"{row.students} students"
         )
     if not rows:
-        print("no schools yet: heartguard schools add CODE NAME", file=sys.stderr)
+        print(_("no schools yet: heartguard schools add CODE NAME"), file=sys.stderr)
     return 0
 
 
@@ -273,7 +277,7 @@ async def _classes_add(args: argparse.Namespace, settings: Settings) -> int:
             now=utcnow(),
             actor=ACTOR,
         )
-        print(f"ok: class {klass.name} (grade {klass.grade})")
+        print(_("ok: class {name} (grade {grade})").format(name=klass.name, grade=klass.grade))
     return 0
 
 
@@ -309,7 +313,11 @@ async def _counselors_add(args: argparse.Namespace, settings: Settings) -> int:
             now=utcnow(),
             actor=ACTOR,
         )
-        print(f"ok: counselor #{counselor.id} {counselor.name} ({counselor.role})")
+        print(
+            _("ok: counselor #{id} {name} ({role})").format(
+                id=counselor.id, name=counselor.name, role=counselor.role
+            )
+        )
     return 0
 
 
@@ -327,10 +335,18 @@ async def _counselors_code(args: argparse.Namespace, settings: Settings) -> int:
         issued = await counselor_links.issue(
             session, args.counselor, ttl=args.ttl, now=utcnow(), actor=ACTOR
         )
-    print(f"code for counselor #{issued.counselor_id} {issued.counselor_name}: {issued.code}")
+    print(
+        _("code for counselor #{counselor_id} {counselor_name}: {code}").format(
+            counselor_id=issued.counselor_id, counselor_name=issued.counselor_name, code=issued.code
+        )
+    )
     expires = local_text(issued.expires_at, settings.schools.default_timezone)
-    print(f"expires {expires}; single use.")
-    print(f"The counselor sends this to the bot in a private chat: /link {issued.code}")
+    print(_("expires {expires}; single use.").format(expires=expires))
+    print(
+        _("The counselor sends this to the bot in a private chat: /link {code}").format(
+            code=issued.code
+        )
+    )
     return 0
 
 
@@ -339,8 +355,12 @@ async def _counselors_active(args: argparse.Namespace, settings: Settings) -> in
         counselor = await admin.set_counselor_active(
             session, args.counselor, active=args.active, now=utcnow(), actor=ACTOR
         )
-        state = "active" if counselor.active else "inactive"
-        print(f"ok: counselor #{counselor.id} {counselor.name} is {state}")
+        state = _("active") if counselor.active else _("inactive")
+        print(
+            _("ok: counselor #{id} {name} is {state}").format(
+                id=counselor.id, name=counselor.name, state=state
+            )
+        )
     return 0
 
 
@@ -372,7 +392,7 @@ async def _counselors_contacts(args: argparse.Namespace, settings: Settings) -> 
             now=utcnow(),
             actor=ACTOR,
         )
-    print(f"ok: counselor #{args.counselor} contacts, in order:")
+    print(_("ok: counselor #{counselor} contacts, in order:").format(counselor=args.counselor))
     for channel, address in contacts:
         print(f"  {channel}\t{address}")
     return 0
@@ -401,24 +421,44 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
     for problem in report.problems:
         print(f"{path}: {problem}", file=sys.stderr)
     if report.encoding != "utf-8":
-        print(f"note: read {path} as {report.encoding.upper()}", file=sys.stderr)
+        print(
+            _("note: read {path} as {value}").format(path=path, value=report.encoding.upper()),
+            file=sys.stderr,
+        )
     if refuse:
         print(
-            f"heartguard: error: {len(report.problems)} bad row(s); nothing imported "
-            "(fix them, or pass --skip-bad-rows)",
+            _(
+                "heartguard: error: {problems} bad row(s); nothing imported "
+                "(fix them, or pass --skip-bad-rows)"
+            ).format(problems=len(report.problems)),
             file=sys.stderr,
         )
         return 1
     for line in report.lines():
         print(f"{path}: {line}")
-    imported, updated = ("imported", "updated")
+    summary = _(
+        "ok: imported {imported} new student(s), updated {updated}{enrolled}, {unchanged} "
+        "unchanged, {classes_created} new class(es), {problems} row(s) skipped"
+    )
     if args.dry_run:
-        imported, updated = "would import", "would update"
-    enrolled = f" ({report.updated_enrolled} enrolled)" if report.updated_enrolled else ""
+        summary = _(
+            "ok: would import {imported} new student(s), would update {updated}{enrolled}, "
+            "{unchanged} unchanged, {classes_created} new class(es), {problems} row(s) skipped"
+        )
+    enrolled = (
+        _(" ({count} enrolled)").format(count=report.updated_enrolled)
+        if report.updated_enrolled
+        else ""
+    )
     print(
-        f"ok: {imported} {report.imported} new student(s), {updated} {report.updated}{enrolled}, "
-        f"{report.unchanged} unchanged, {report.classes_created} new class(es), "
-        f"{len(report.problems)} row(s) skipped"
+        summary.format(
+            imported=report.imported,
+            updated=report.updated,
+            enrolled=enrolled,
+            unchanged=report.unchanged,
+            classes_created=report.classes_created,
+            problems=len(report.problems),
+        )
     )
     return 0
 
@@ -433,10 +473,18 @@ async def _students_consent(args: argparse.Namespace, settings: Settings) -> int
             now=utcnow(),
             actor=ACTOR,
         )
-        state = "has guardian consent" if student.guardian_consent else "has no guardian consent"
+        state = (
+            _("has guardian consent") if student.guardian_consent else _("has no guardian consent")
+        )
         print(
-            f"ok: {student.student_number} {student.display_name} {state} "
-            "(from their next message, and on codes issued from now on)"
+            _(
+                "ok: {student_number} {display_name} {state} "
+                "(from their next message, and on codes issued from now on)"
+            ).format(
+                student_number=student.student_number,
+                display_name=student.display_name,
+                state=state,
+            )
         )
     return 0
 
@@ -453,9 +501,15 @@ async def _students_move(args: argparse.Namespace, settings: Settings) -> int:
         )
     who = f"{move.student_number} {move.name} ({move.school})"
     if not move.changed:
-        print(f"ok: {who} is already in {move.after}; nothing changed")
+        print(
+            _("ok: {who} is already in {after}; nothing changed").format(who=who, after=move.after)
+        )
     else:
-        print(f"ok: {who} moved from {move.before} to {move.after} (grade {move.grade})")
+        print(
+            _("ok: {who} moved from {before} to {after} (grade {grade})").format(
+                who=who, before=move.before, after=move.after, grade=move.grade
+            )
+        )
     return 0
 
 
@@ -469,20 +523,26 @@ async def _students_remove(args: argparse.Namespace, settings: Settings) -> int:
             actor=ACTOR,
         )
     who = f"{gone.student_number} {gone.name} ({gone.school})"
-    codes = f"{gone.unused_codes} unused code(s)"
+    codes = _("{count} unused code(s)").format(count=gone.unused_codes)
     if gone.status_before == "pending":
-        print(f"ok: removed {who}, who had not enrolled, with {codes}")
+        print(
+            _("ok: removed {who}, who had not enrolled, with {codes}").format(who=who, codes=codes)
+        )
     else:
         print(
-            f"ok: removed {who}: their messages, check-ins, safety plan and chat link are "
-            f"erased, with {codes}"
+            _(
+                "ok: removed {who}: their messages, check-ins, safety plan and chat link are "
+                "erased, with {codes}"
+            ).format(who=who, codes=codes)
         )
     if gone.kept_records:
         days = settings.privacy.safety_record_retention_days
         print(
-            f"their {gone.kept_records} safety record(s) (risk assessments, case requests, "
-            f"cases) are kept {days} day(s) from when they were made or closed, then the daily "
-            "retention job deletes them with the student's record"
+            _(
+                "their {kept_records} safety record(s) (risk assessments, case requests, cases) "
+                "are kept {days} day(s) from when they were made or closed, then the daily "
+                "retention job deletes them with the student's record"
+            ).format(kept_records=gone.kept_records, days=days)
         )
     return 0
 
@@ -538,7 +598,7 @@ async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
                 staged.discard()
             raise
         staged.publish()
-    print(f"ok: issued {len(issued)} code(s)", file=sys.stderr)
+    print(_("ok: issued {value} code(s)").format(value=len(issued)), file=sys.stderr)
     return 0
 
 
@@ -549,5 +609,5 @@ async def _codes_export(args: argparse.Namespace, settings: Settings) -> int:
         )
         school = await admin.school_by_ref(session, args.school)
     write_output(args.out, enrollment.to_csv(live, school.timezone))
-    print(f"ok: exported {len(live)} live code(s)", file=sys.stderr)
+    print(_("ok: exported {value} live code(s)").format(value=len(live)), file=sys.stderr)
     return 0
