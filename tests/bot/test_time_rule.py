@@ -61,3 +61,8 @@ def test_a_heading_may_name_the_zone_once() -> None:
     assert (
         local_text(at, "Asia/Shanghai", seconds=True, named=False) == "2026-11-02 10:00:00 +08:00"
     )
+
+
+def test_config_show_does_not_hide_a_tokens_lifetime(capsys: Capture) -> None:
+    assert main(["config", "show"]) == 0
+    assert json.loads(capsys.readouterr().out)["access"]["token_ttl"] == "30d"
