@@ -94,7 +94,7 @@ async def _revoke(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions.begin() as session:
         done = await api_tokens.revoke(session, args.token, now=utcnow(), actor=ACTOR)
     if not done:
-        raise HeartGuardError(f"no live token #{args.token}")
+        raise HeartGuardError(_("no live token #{token}").format(token=args.token))
     print(f"ok: token #{args.token} revoked")
     return 0
 
@@ -103,7 +103,7 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("new console password: ")
         if getpass.getpass("again: ") != first:
-            raise HeartGuardError("the two passwords differ")
+            raise HeartGuardError(_("the two passwords differ"))
         return first
     return sys.stdin.readline().rstrip("\r\n")
 

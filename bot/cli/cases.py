@@ -55,7 +55,9 @@ def _case_ref(text: str) -> CaseRef:
     ref = parse_case_ref(text)
     if ref is None:
         raise argparse.ArgumentTypeError(
-            f"expected a case id or number such as 12 or 2026-00012, got {text!r}"
+            _("expected a case id or number such as 12 or 2026-00012, got {text!r}").format(
+                text=text
+            )
         )
     return ref
 
@@ -66,12 +68,14 @@ async def _resolve(session: AsyncSession, args: argparse.Namespace) -> int:
         counselor = await session.get(Counselor, args.as_counselor)
         if counselor is None:
             raise NotFoundError(
-                f"no counselor #{args.as_counselor} (see `heartguard counselors list`)"
+                _("no counselor #{as_counselor} (see `heartguard counselors list`)").format(
+                    as_counselor=args.as_counselor
+                )
             )
     ref: CaseRef = args.case
     case = await session.get(Case, ref.case_id)
     if case is None or not ref.matches(case):
-        raise NotFoundError(f"no case {ref} (see `heartguard cases list`)")
+        raise NotFoundError(_("no case {ref} (see `heartguard cases list`)").format(ref=ref))
     return case.id
 
 
@@ -153,9 +157,11 @@ def _minutes(text: str) -> int:
     try:
         hour, minute = (int(p) for p in text.split(":"))
     except ValueError:
-        raise UsageError(f"time {text!r}: expected HH:MM") from None
+        raise UsageError(_("time {text!r}: expected HH:MM").format(text=text)) from None
     if not (0 <= hour <= 24 and 0 <= minute < 60) or hour * 60 + minute > 1440:
-        raise UsageError(f"time {text!r}: expected HH:MM between 00:00 and 24:00")
+        raise UsageError(
+            _("time {text!r}: expected HH:MM between 00:00 and 24:00").format(text=text)
+        )
     return hour * 60 + minute
 
 
@@ -240,10 +246,14 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _act(args: argparse.Namespace, settings: Settings) -> int:
     if args.action not in ACTIONS:
-        raise UsageError(f"unknown action {args.action}")
+        raise UsageError(_("unknown action {action}").format(action=args.action))
     resolution = getattr(args, "resolution", None)
     if args.action == "resolve" and resolution is None:
-        raise UsageError(f"cases resolve needs --resolution: one of {', '.join(RESOLUTIONS)}")
+        raise UsageError(
+            _("cases resolve needs --resolution: one of {value}").format(
+                value=", ".join(RESOLUTIONS)
+            )
+        )
     async with open_runtime(settings) as runtime:
         async with runtime.sessions() as session:
             case_id = await _resolve(session, args)
@@ -265,15 +275,17 @@ async def _act(args: argparse.Namespace, settings: Settings) -> int:
 async def _duty_add(args: argparse.Namespace, settings: Settings) -> int:
     days = WEEKDAYS if args.days == "all" else tuple(d.strip() for d in args.days.split(","))
     if any(d not in WEEKDAYS for d in days):
-        raise UsageError("--days: expected names like mon,tue,wed or all")
+        raise UsageError(_("--days: expected names like mon,tue,wed or all"))
     start, end = _minutes(args.start), _minutes(args.end)
     if start == end:
-        raise UsageError("--from and --to are the same time")
+        raise UsageError(_("--from and --to are the same time"))
     async with open_app(settings) as app, app.sessions.begin() as session:
         counselor = await session.get(Counselor, args.counselor)
         if counselor is None:
             raise NotFoundError(
-                f"no counselor #{args.counselor} (see `heartguard counselors list`)"
+                _("no counselor #{counselor} (see `heartguard counselors list`)").format(
+                    counselor=args.counselor
+                )
             )
         school_id = await _shift_school(session, counselor, args.tier, args.school)
         now = utcnow()
@@ -306,35 +318,51 @@ async def _shift_school(
     session: AsyncSession, counselor: Counselor, tier: str, school_ref: str | None
 ) -> int | None:
     """The school a shift is for, refusing counselors who cannot take it (one line each)."""
-    who = f"counselor #{counselor.id} {counselor.name}"
+    who = _("counselor #{id} {name}").format(id=counselor.id, name=counselor.name)
     if not counselor.active:
-        raise UsageError(f"{who} is inactive (heartguard counselors activate {counselor.id})")
+        raise UsageError(
+            _("{who} is inactive (heartguard counselors activate {id})").format(
+                who=who, id=counselor.id
+            )
+        )
     if tier == "district":
         if school_ref:
-            raise UsageError("a district shift covers every school: leave out --school")
+            raise UsageError(_("a district shift covers every school: leave out --school"))
         if counselor.role != "district_crisis":
             raise UsageError(
-                f"{who} is a {counselor.role}; district shifts are for the district crisis team"
+                _("{who} is a {role}; district shifts are for the district crisis team").format(
+                    who=who, role=counselor.role
+                )
             )
         return None
     if not school_ref:
-        raise UsageError("a school-tier shift needs --school")
+        raise UsageError(_("a school-tier shift needs --school"))
     school = await school_by_ref(session, school_ref)
     if counselor.role != "school_counselor":
-        raise UsageError(f"{who} is a {counselor.role}; school shifts are for school counselors")
+        raise UsageError(
+            _("{who} is a {role}; school shifts are for school counselors").format(
+                who=who, role=counselor.role
+            )
+        )
     covered = await session.scalar(
         select(CounselorSchool.school_id).where(
             CounselorSchool.counselor_id == counselor.id, CounselorSchool.school_id == school.id
         )
     )
     if covered is None:
-        raise UsageError(f"{who} is not a counselor of {school.code} ({school.name})")
+        raise UsageError(
+            _("{who} is not a counselor of {code} ({name})").format(
+                who=who, code=school.code, name=school.name
+            )
+        )
     return school.id
 
 
 def _positive_id(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**31:
-        raise argparse.ArgumentTypeError(f"expected an id such as 12, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            _("expected an id such as 12, got {text!r}").format(text=text)
+        )
     return int(text)
 
 
@@ -346,7 +374,9 @@ async def _duty_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions.begin() as session:
         shift = await session.get(DutyShift, args.shift)
         if shift is None:
-            raise NotFoundError(f"no shift #{args.shift} (see `heartguard duty list`)")
+            raise NotFoundError(
+                _("no shift #{shift} (see `heartguard duty list`)").format(shift=args.shift)
+            )
         await session.delete(shift)
         audit(
             session,
@@ -402,7 +432,7 @@ async def _duty_list(_args: argparse.Namespace, settings: Settings) -> int:
 
 async def _duty_check(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.days <= 31:
-        raise UsageError("--days: expected a number from 1 to 31")
+        raise UsageError(_("--days: expected a number from 1 to 31"))
     async with open_app(settings) as app, app.sessions() as session:
         report = await coverage_report(
             session,
@@ -434,7 +464,7 @@ async def _duty_check(args: argparse.Namespace, settings: Settings) -> int:
 async def _duty_off(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions.begin() as session:
         if await session.get(Counselor, args.counselor) is None:
-            raise NotFoundError(f"no counselor #{args.counselor}")
+            raise NotFoundError(_("no counselor #{counselor}").format(counselor=args.counselor))
         session.add(
             DutyOverride(counselor_id=args.counselor, day=args.day, kind="off", created_at=utcnow())
         )

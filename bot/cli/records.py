@@ -97,7 +97,9 @@ def _case_ref(text: str) -> CaseRef:
     ref = parse_case_ref(text)
     if ref is None:
         raise argparse.ArgumentTypeError(
-            f"expected a case id or number such as 12 or 2026-00012, got {text!r}"
+            _("expected a case id or number such as 12 or 2026-00012, got {text!r}").format(
+                text=text
+            )
         )
     return ref
 
@@ -146,7 +148,7 @@ def _print_file(file: StudentFile) -> None:
 async def _file(args: argparse.Namespace, settings: Settings) -> int:
     export = "json" if args.json else ("html" if args.format == "html" else None)
     if args.out and export is None:
-        raise UsageError("--out writes an export: add --json or --format html")
+        raise UsageError(_("--out writes an export: add --json or --format html"))
     async with open_app(settings) as app:
         files = StudentFiles(app.sessions, app.cipher, settings)
         file = await files.by_number(
@@ -190,7 +192,9 @@ async def _mark(args: argparse.Namespace, settings: Settings) -> int:
         async with app.sessions() as session:
             case = await session.get(Case, args.case.case_id)
             if case is None or not args.case.matches(case):
-                raise NotFoundError(f"no case {args.case} (see `heartguard cases list`)")
+                raise NotFoundError(
+                    _("no case {case} (see `heartguard cases list`)").format(case=args.case)
+                )
         try:
             done = await Feedback(app.sessions, app.cipher).mark(
                 case.id, mark, actor_of(args), utcnow()

@@ -41,7 +41,7 @@ def register(commands: Any) -> None:
 
 async def _weekly(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "pdf" and not args.out:
-        raise UsageError("a PDF needs --out FILE (it is not text for a terminal)")
+        raise UsageError(_("a PDF needs --out FILE (it is not text for a terminal)"))
     now = utcnow()
     week = args.week or Week.containing(now, settings.schools.default_timezone).previous().label
     async with open_app(settings) as app:
