@@ -5,13 +5,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 
-.PHONY: demo run test test-sqlite test-pg lint bench model clean
+.PHONY: demo run test test-sqlite test-pg lint bench model messages clean
 
+# Quiet: pip's and setuptools' output goes to .venv/install.log, shown only when it fails.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
-	touch $(STAMP)
+	@echo "Installing HeartGuard into $(VENV) (a minute or two the first time) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -m pip install --quiet -e '.[dev,train]' >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
+	@echo "Installed. Run ./heartguard from here, or put it on your PATH: export PATH=\"$(CURDIR)/$(BIN):\$$PATH\""
 
 demo: $(STAMP)
 	$(BIN)/heartguard --config $(CONFIG) demo
@@ -40,8 +45,17 @@ bench: $(STAMP)
 
 # Retrain the detector's learned model from the corpus (fixed seed: the same bytes every time).
 model: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	@$(BIN)/python -m pip install --quiet -e '.[dev,train]' > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
 	$(BIN)/heartguard risk train
+
+# The command line's messages: extract those marked with _() / N_() and merge them into
+# bot/locale/{zh,en}.po; then translate the new entries (tests/bot/test_translation.py checks).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --omit-header --sort-output -w 100 \
+		-o bot/locale/heartguard.pot .
+	for lang in zh en; do $(BIN)/pybabel update -i bot/locale/heartguard.pot -l $$lang \
+		-o bot/locale/$$lang.po -w 100 --ignore-obsolete --no-fuzzy-matching; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

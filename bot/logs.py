@@ -43,13 +43,17 @@ CAPPED: dict[str, int] = {
     "uvicorn.access": logging.WARNING,
 }
 # Libraries that narrate routine work at INFO (alembic's two lines per command, APScheduler's
-# every run): quiet unless --debug asks for everything (they never carry what people wrote).
+# every run): quiet unless -v (their INFO) or --debug (everything) asks (they never carry what
+# people wrote).
 QUIET = ("alembic", "apscheduler")
 _installed: logging.Handler | None = None
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Send logs to stderr with the secret filter; replaces only the handler installed here."""
+def configure_logging(level: str, secrets: Iterable[str] = (), *, verbose: bool = False) -> None:
+    """Send logs to stderr with the secret filter; replaces only the handler installed here.
+
+    ``verbose`` (``-v``) lets the quiet libraries' INFO lines through.
+    """
     global _installed
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -64,6 +68,5 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     for name, floor in CAPPED.items():
         logging.getLogger(name).setLevel(max(floor, wanted))
     for name in QUIET:
-        logging.getLogger(name).setLevel(
-            logging.DEBUG if wanted <= logging.DEBUG else logging.WARNING
-        )
+        quiet = logging.INFO if verbose else logging.WARNING
+        logging.getLogger(name).setLevel(logging.DEBUG if wanted <= logging.DEBUG else quiet)

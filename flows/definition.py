@@ -20,6 +20,7 @@ A flow file ``flows/definitions/<name>.toml`` looks like this::
     actions = []                    # run on entry, before the texts
     params = []                     # param sources filling placeholders in say/ask
     variants = { phq_a = "x.q1" }   # ask this text instead when the condition holds
+    cancel_text = "x.closed"        # reply to /cancel here, instead of the flow's
 
     [[states.ask_mood.go]]          # tried in order; the first that matches wins
     to = "next_state"
@@ -66,6 +67,7 @@ CRISIS_ENTRIES = ("high", "imminent")
 
 _FLOW_KEYS = {"entries", "requires", "commands", "on_leave", "cancel_text", "description"}
 _STATE_KEYS = {
+    "cancel_text",
     "say",
     "ask",
     "input",
@@ -119,6 +121,7 @@ class StateDef:
     go: tuple[Go, ...] = ()
     final: bool = False
     then: str | None = None
+    cancel_text: str | None = None
 
     @property
     def waits(self) -> bool:
@@ -137,6 +140,7 @@ class StateDef:
     def text_ids(self) -> tuple[str, ...]:
         """Every catalog key this state can send."""
         ids = [*self.say, *([self.ask] if self.ask else []), *(v for _, v in self.variants)]
+        ids.extend([self.cancel_text] if self.cancel_text else [])
         if self.input != "system":
             ids.extend(self.label_id(key) for key in self.options)
         return tuple(ids)
@@ -251,6 +255,7 @@ def _parse_state(name: str, table: object, where: str) -> StateDef:
         go=tuple(_parse_go(g, f"{where}.go[{i}]") for i, g in enumerate(go_list)),
         final=final,
         then=reader.string("then"),
+        cancel_text=reader.string("cancel_text"),
     )
     if final and (state.go or state.input != "none"):
         raise DefinitionError(f"{where}: a final state takes no input and has no 'go'")

@@ -252,6 +252,8 @@ class FlowEngine:
             self._cancel(turn, fresh=fresh)
         elif name == "help":
             turn.say(texts.HELP)
+            if turn.flow != CRISIS:  # in a crisis, the lines and the question only
+                turn.say(self._commands_text(turn))
             self._continue(turn, fresh=fresh)
         elif name not in self._commands:
             turn.say(texts.COMMAND_UNKNOWN)
@@ -270,6 +272,13 @@ class FlowEngine:
                 turn.say(texts.ONBOARD_FIRST)
                 self._continue(turn, fresh=fresh or turn.flow == HOME)
 
+    @staticmethod
+    def _commands_text(turn: Turn) -> str:
+        """The commands this student can use, for /help."""
+        if not turn.profile.onboarded:
+            return texts.HELP_COMMANDS_NEW
+        return texts.HELP_COMMANDS_LIMITED if turn.restricted else texts.HELP_COMMANDS
+
     def _holds(self, turn: Turn, command: str) -> bool:
         """A high-risk message never takes the student out of the crisis flow; help still works."""
         return (
@@ -281,7 +290,9 @@ class FlowEngine:
             turn.say(texts.CANCEL_NOTHING)
             self._continue(turn, fresh=fresh)
             return
-        cancel_text = self.flows[turn.flow].cancel_text
+        flow = self.flows[turn.flow]
+        state = flow.states.get(turn.state)
+        cancel_text = (state.cancel_text if state else None) or flow.cancel_text
         self._leave(turn)
         turn.paused = None
         turn.say(cancel_text)

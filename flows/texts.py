@@ -8,6 +8,10 @@ TOO_LONG = "input.too_long"
 STALE_BUTTON = "input.stale_button"
 MEDIA = "input.media"
 HELP = "help.text"
+# After the help text: the commands this student can use (all, limited, or only /start).
+HELP_COMMANDS = "help.commands"
+HELP_COMMANDS_LIMITED = "help.commands_limited"
+HELP_COMMANDS_NEW = "help.commands_new"
 CANCEL_DONE = "cancel.done"
 CANCEL_NOTHING = "cancel.nothing"
 COMMAND_UNKNOWN = "command.unknown"
@@ -35,6 +39,9 @@ ENGINE_TEXTS = frozenset(
         STALE_BUTTON,
         MEDIA,
         HELP,
+        HELP_COMMANDS,
+        HELP_COMMANDS_LIMITED,
+        HELP_COMMANDS_NEW,
         CANCEL_DONE,
         CANCEL_NOTHING,
         COMMAND_UNKNOWN,

@@ -23,7 +23,8 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None in memory)."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -41,7 +42,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     target: str | URL = url
     if is_sqlite(url):
-        path = _sqlite_file(url)
+        path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         target = make_url(url).set(drivername=f"sqlite+{sqlite.DRIVER}")
@@ -50,7 +51,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(target, **kwargs)
     if is_sqlite(url):
-        _configure_sqlite(engine, _sqlite_file(url))
+        _configure_sqlite(engine, sqlite_file(url))
     return engine
 
 

@@ -120,3 +120,16 @@ def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.delenv("HEARTGUARD_CONFIG", raising=False)
     monkeypatch.delenv("HEARTGUARD_TELEGRAM_TOKEN", raising=False)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _english_command_line(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI speaks English in tests whatever the developer's locale (zh tests ask for it)."""
+    from bot.translation import use
+
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    use("en")
+    yield
+    use("en")

@@ -19,6 +19,8 @@ from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
 from bot.services import api_tokens, console_login
+from bot.translation import _
+from core.clock import local_text
 
 ACTOR = "cli:admin"
 
@@ -32,18 +34,18 @@ def _duration(text: str) -> timedelta:
 
 def register(commands: Any) -> None:
     """``heartguard tokens issue|list|revoke``."""
-    tokens = commands.add_parser("tokens", help="bearer tokens for the integration API")
+    tokens = commands.add_parser("tokens", help=_("bearer tokens for the integration API"))
     ts = tokens.add_subparsers(dest="tokens_command", metavar="ACTION")
     ts.required = True
-    issue = ts.add_parser("issue", help="a token that acts as a counselor (printed once)")
+    issue = ts.add_parser("issue", help=_("a token that acts as a counselor (printed once)"))
     issue.add_argument("--counselor", type=int, required=True, metavar="ID")
-    issue.add_argument("--ttl", type=_duration, help="validity (default: access.token_ttl)")
-    issue.add_argument("--label", default="", help="what the token is for")
+    issue.add_argument("--ttl", type=_duration, help=_("validity (default: access.token_ttl)"))
+    issue.add_argument("--label", default="", help=_("what the token is for"))
     issue.set_defaults(handler=run_async(_issue))
-    ts.add_parser("list", help="every token: id, counselor, state").set_defaults(
+    ts.add_parser("list", help=_("every token: id, counselor, state")).set_defaults(
         handler=run_async(_list)
     )
-    revoke = ts.add_parser("revoke", help="revoke a token at once")
+    revoke = ts.add_parser("revoke", help=_("revoke a token at once"))
     revoke.add_argument("token", type=int, metavar="ID")
     revoke.set_defaults(handler=run_async(_revoke))
 
@@ -51,11 +53,11 @@ def register(commands: Any) -> None:
 def register_password(counselors: Any) -> None:
     """``heartguard counselors password ID [--totp]``."""
     password = counselors.add_parser(
-        "password", help="set a counselor's console password (read from the terminal)"
+        "password", help=_("set a counselor's console password (read from the terminal)")
     )
     password.add_argument("counselor", type=int, metavar="ID")
     password.add_argument(
-        "--totp", action="store_true", help="also require a TOTP code; prints the secret once"
+        "--totp", action="store_true", help=_("also require a TOTP code; prints the secret once")
     )
     password.set_defaults(handler=run_async(_password))
 
@@ -68,7 +70,8 @@ async def _issue(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(f"token #{issued.id} for counselor #{issued.counselor_id}:")
     print(issued.token)
-    print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC. It is shown only now: store it safely.")
+    expires = local_text(issued.expires_at, settings.schools.default_timezone)
+    print(f"expires {expires}. It is shown only now: store it safely.")
     return 0
 
 
@@ -91,7 +94,7 @@ async def _revoke(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions.begin() as session:
         done = await api_tokens.revoke(session, args.token, now=utcnow(), actor=ACTOR)
     if not done:
-        raise HeartGuardError(f"no live token #{args.token}")
+        raise HeartGuardError(_("no live token #{token}").format(token=args.token))
     print(f"ok: token #{args.token} revoked")
     return 0
 
@@ -100,7 +103,7 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("new console password: ")
         if getpass.getpass("again: ") != first:
-            raise HeartGuardError("the two passwords differ")
+            raise HeartGuardError(_("the two passwords differ"))
         return first
     return sys.stdin.readline().rstrip("\r\n")
 

@@ -14,13 +14,18 @@ from sqlalchemy import select
 from bot.bootstrap import open_app, safe_url, upgrade_database
 from bot.cli import records
 from bot.cli.access import register_password
+from bot.cli.arguments import text_encoding
 from bot.cli.files import stage_output, write_output
 from bot.cli.main import run_async, utcnow
 from bot.config.durations import parse_duration
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError, UsageError
 from bot.services import admin, enrollment, roster_edits, roster_import
+from bot.services.contacts import CONTACT_CHANNELS, check_contact
 from bot.services.one_time_codes import check_ttl
+from bot.services.roster_order import roster_key
+from bot.translation import _
+from core.clock import local_text
 from storage import keycheck
 from storage.migrate import current_revision, head_revision
 from storage.models import SchoolClass, Student
@@ -33,73 +38,82 @@ def _duration(text: str) -> timedelta:
     try:
         return parse_duration(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(_(str(exc))) from None
 
 
 def _grade(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected a number from 1 to 12") from None
+        raise argparse.ArgumentTypeError(_("expected a number from 1 to 12")) from None
     if not 1 <= value <= 12:
-        raise argparse.ArgumentTypeError("expected a number from 1 to 12")
+        raise argparse.ArgumentTypeError(_("expected a number from 1 to 12"))
     return value
 
 
 def register(commands: Any) -> None:
     """Add the admin command groups."""
-    db = commands.add_parser("db", help="migrate and maintain the database")
+    db = commands.add_parser("db", help=_("migrate and maintain the database"))
     dbs = db.add_subparsers(dest="db_command", metavar="ACTION")
     dbs.required = True
-    dbs.add_parser("upgrade", help="create or migrate the schema (safe to repeat)").set_defaults(
+    dbs.add_parser("upgrade", help=_("create or migrate the schema (safe to repeat)")).set_defaults(
         handler=run_async(_db_upgrade)
     )
-    dbs.add_parser("current", help="show the schema revision").set_defaults(
+    dbs.add_parser("current", help=_("show the schema revision")).set_defaults(
         handler=run_async(_db_current)
     )
     dbs.add_parser(
-        "rotate-key", help="re-encrypt stored text under the first HEARTGUARD_DATA_KEY"
+        "rotate-key", help=_("re-encrypt stored text under the first HEARTGUARD_DATA_KEY")
     ).set_defaults(handler=run_async(_db_rotate))
 
-    schools = commands.add_parser("schools", help="add and list schools")
+    schools = commands.add_parser("schools", help=_("add and list schools"))
     ss = schools.add_subparsers(dest="schools_command", metavar="ACTION")
     ss.required = True
-    add = ss.add_parser("add", help="add a school")
-    add.add_argument("code", help="short unique code, e.g. BB-SY01")
-    add.add_argument("name", help="full name, e.g. 北碚实验中学")
-    add.add_argument("--timezone", default=None, help="IANA zone (default from config)")
+    add = ss.add_parser("add", help=_("add a school"))
+    add.add_argument("code", help=_("short unique code, e.g. BB-SY01"))
+    add.add_argument("name", help=_("full name, e.g. 北碚实验中学"))
+    add.add_argument("--timezone", default=None, help=_("IANA zone (default from config)"))
     add.set_defaults(handler=run_async(_schools_add))
-    ss.add_parser("list", help="list schools").set_defaults(handler=run_async(_schools_list))
+    ss.add_parser("list", help=_("list schools")).set_defaults(handler=run_async(_schools_list))
 
-    classes = commands.add_parser("classes", help="add and list classes")
+    classes = commands.add_parser("classes", help=_("add and list classes"))
     cs = classes.add_subparsers(dest="classes_command", metavar="ACTION")
     cs.required = True
-    cadd = cs.add_parser("add", help="add a class to a school")
-    cadd.add_argument("school", help="school code or name")
-    cadd.add_argument("name", help="class name, e.g. 初二(3)班")
-    cadd.add_argument("--grade", type=_grade, required=True, help="grade 1-12")
+    cadd = cs.add_parser("add", help=_("add a class to a school"))
+    cadd.add_argument("school", help=_("school code or name"))
+    cadd.add_argument("name", help=_("class name, e.g. 初二(3)班"))
+    cadd.add_argument("--grade", type=_grade, required=True, help=_("grade 1-12"))
     cadd.set_defaults(handler=run_async(_classes_add))
-    clist = cs.add_parser("list", help="list classes")
-    clist.add_argument("--school", help="only this school")
+    clist = cs.add_parser("list", help=_("list classes"))
+    clist.add_argument("--school", help=_("only this school"))
     clist.set_defaults(handler=run_async(_classes_list))
 
-    counselors = commands.add_parser("counselors", help="add and list counselors")
+    counselors = commands.add_parser("counselors", help=_("add and list counselors"))
     cos = counselors.add_subparsers(dest="counselors_command", metavar="ACTION")
     cos.required = True
-    coadd = cos.add_parser("add", help="add a counselor")
+    coadd = cos.add_parser("add", help=_("add a counselor"))
     coadd.add_argument("name")
     coadd.add_argument("--role", required=True, choices=admin.ROLES)
-    coadd.add_argument("--school", action="append", default=[], help="school code (repeatable)")
-    for channel in admin.CONTACT_CHANNELS:
-        coadd.add_argument(f"--{channel}", metavar="ADDRESS", help=f"{channel} contact")
+    coadd.add_argument("--school", action="append", default=[], help=_("school code (repeatable)"))
+    for channel in CONTACT_CHANNELS:
+        coadd.add_argument(
+            f"--{channel}", metavar="ADDRESS", help=_("{channel} contact").format(channel=channel)
+        )
+    coadd.add_argument(
+        "--link-later",
+        action="store_true",
+        help=_("no contact yet: the counselor links Telegram with `counselors code ID`"),
+    )
     coadd.set_defaults(handler=run_async(_counselors_add))
-    cos.add_parser("list", help="list counselors").set_defaults(handler=run_async(_counselors_list))
+    cos.add_parser("list", help=_("list counselors")).set_defaults(
+        handler=run_async(_counselors_list)
+    )
     colink = cos.add_parser(
-        "code", help="a one-time code the counselor sends to the bot as /link CODE"
+        "code", help=_("a one-time code the counselor sends to the bot as /link CODE")
     )
     colink.add_argument("counselor", type=int, metavar="ID")
     colink.add_argument(
-        "--ttl", type=_duration, default=timedelta(hours=24), help="validity (default 24h)"
+        "--ttl", type=_duration, default=timedelta(hours=24), help=_("validity (default 24h)")
     )
     colink.set_defaults(handler=run_async(_counselors_code))
     for action, help_text in (
@@ -113,76 +127,82 @@ def register(commands: Any) -> None:
         toggle.add_argument("counselor", type=int, metavar="ID")
         toggle.set_defaults(handler=run_async(_counselors_active), active=action == "activate")
     cocontacts = cos.add_parser(
-        "contacts", help="add or remove a counselor's contacts (tried in the order shown)"
+        "contacts", help=_("add or remove a counselor's contacts (tried in the order shown)")
     )
     cocontacts.add_argument("counselor", type=int, metavar="ID")
-    for channel in admin.CONTACT_CHANNELS:
-        cocontacts.add_argument(f"--{channel}", metavar="ADDRESS", help=f"add a {channel} contact")
+    for channel in CONTACT_CHANNELS:
+        cocontacts.add_argument(
+            f"--{channel}",
+            metavar="ADDRESS",
+            help=_("add a {channel} contact").format(channel=channel),
+        )
     cocontacts.add_argument(
         "--remove",
         action="append",
         default=[],
         metavar="CHANNEL:ADDRESS",
-        help="remove a contact, e.g. email:old@school.cn (repeatable)",
+        help=_("remove a contact, e.g. email:old@school.cn (repeatable)"),
     )
-    cocontacts.add_argument("--first", action="store_true", help="try the new contacts first")
+    cocontacts.add_argument("--first", action="store_true", help=_("try the new contacts first"))
     cocontacts.set_defaults(handler=run_async(_counselors_contacts))
     register_password(cos)
 
-    students = commands.add_parser("students", help="import and list students")
+    students = commands.add_parser("students", help=_("import and list students"))
     sts = students.add_subparsers(dest="students_command", metavar="ACTION")
     sts.required = True
     imp = sts.add_parser(
         "import",
-        help="import a CSV roster (school, class, grade, student_number, name, guardian_consent)",
+        help=_(
+            "import a CSV roster (school, class, grade, student_number, name, guardian_consent)"
+        ),
     )
-    imp.add_argument("file", help="CSV file (UTF-8 or GBK)")
-    imp.add_argument("--skip-bad-rows", action="store_true", help="import the good rows anyway")
-    imp.add_argument("--encoding", help="force a text encoding, e.g. gbk")
-    imp.add_argument("--dry-run", action="store_true", help="validate only")
+    imp.add_argument("file", help=_("CSV file (UTF-8 or GBK)"))
+    imp.add_argument("--skip-bad-rows", action="store_true", help=_("import the good rows anyway"))
+    imp.add_argument("--encoding", type=text_encoding, help=_("force a text encoding, e.g. gbk"))
+    imp.add_argument("--dry-run", action="store_true", help=_("validate only"))
     imp.set_defaults(handler=run_async(_students_import))
     consent = sts.add_parser(
-        "consent", help="record a guardian's consent that arrived after the roster import"
+        "consent", help=_("record a guardian's consent that arrived after the roster import")
     )
-    consent.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
-    consent.add_argument("--school", required=True, help="school code or name")
+    consent.add_argument("student_number", metavar="NUMBER", help=_("student number, e.g. S001"))
+    consent.add_argument("--school", required=True, help=_("school code or name"))
     given = consent.add_mutually_exclusive_group(required=True)
-    given.add_argument("--guardian", action="store_true", help="the guardian consented")
-    given.add_argument("--withdraw", action="store_true", help="the guardian withdrew consent")
+    given.add_argument("--guardian", action="store_true", help=_("the guardian consented"))
+    given.add_argument("--withdraw", action="store_true", help=_("the guardian withdrew consent"))
     consent.set_defaults(handler=run_async(_students_consent))
-    move = sts.add_parser("move", help="put a student in another class of their school")
-    move.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
-    move.add_argument("--school", required=True, help="school code or name")
-    move.add_argument("--class", dest="class_name", required=True, help="a class of that school")
+    move = sts.add_parser("move", help=_("put a student in another class of their school"))
+    move.add_argument("student_number", metavar="NUMBER", help=_("student number, e.g. S001"))
+    move.add_argument("--school", required=True, help=_("school code or name"))
+    move.add_argument("--class", dest="class_name", required=True, help=_("a class of that school"))
     move.set_defaults(handler=run_async(_students_move))
     remove = sts.add_parser(
         "remove",
-        help="take a student off the roster (pending: deleted; enrolled: erased like /delete)",
+        help=_("take a student off the roster (pending: deleted; enrolled: erased like /delete)"),
     )
-    remove.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
-    remove.add_argument("--school", required=True, help="school code or name")
+    remove.add_argument("student_number", metavar="NUMBER", help=_("student number, e.g. S001"))
+    remove.add_argument("--school", required=True, help=_("school code or name"))
     remove.set_defaults(handler=run_async(_students_remove))
-    slist = sts.add_parser("list", help="list a school's students")
+    slist = sts.add_parser("list", help=_("list a school's students"))
     slist.add_argument("--school", required=True)
     slist.set_defaults(handler=run_async(_students_list))
     records.register_students(sts)
 
-    codes_parser = commands.add_parser("codes", help="issue and export enrollment codes")
+    codes_parser = commands.add_parser("codes", help=_("issue and export enrollment codes"))
     cds = codes_parser.add_subparsers(dest="codes_command", metavar="ACTION")
     cds.required = True
-    issue = cds.add_parser("issue", help="issue one-time codes for a school, class or student")
+    issue = cds.add_parser("issue", help=_("issue one-time codes for a school, class or student"))
     issue.add_argument("--school", required=True)
-    issue.add_argument("--class", dest="class_name", help="only this class")
-    issue.add_argument("--student", dest="student_number", help="only this student number")
-    issue.add_argument("--ttl", type=_duration, help="validity, e.g. 14d (default from config)")
+    issue.add_argument("--class", dest="class_name", help=_("only this class"))
+    issue.add_argument("--student", dest="student_number", help=_("only this student number"))
+    issue.add_argument("--ttl", type=_duration, help=_("validity, e.g. 14d (default from config)"))
     issue.add_argument(
-        "--include-enrolled", action="store_true", help="also students already linked to a chat"
+        "--include-enrolled", action="store_true", help=_("also students already linked to a chat")
     )
-    issue.add_argument("--out", help="write the CSV here (default: stdout)")
+    issue.add_argument("--out", help=_("write the CSV here (default: stdout)"))
     issue.set_defaults(handler=run_async(_codes_issue))
-    export = cds.add_parser("export", help="export a school's live codes as CSV")
+    export = cds.add_parser("export", help=_("export a school's live codes as CSV"))
     export.add_argument("--school", required=True)
-    export.add_argument("--out", help="write the CSV here (default: stdout)")
+    export.add_argument("--out", help=_("write the CSV here (default: stdout)"))
     export.set_defaults(handler=run_async(_codes_export))
 
 
@@ -191,9 +211,13 @@ async def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
         before, after = await upgrade_database(app, utcnow())
     url = safe_url(settings.database.url)
     if before == after:
-        print(f"ok: {url} is already at {after}")
+        print(_("ok: {url} is already at {after}").format(url=url, after=after))
     else:
-        print(f"ok: migrated {url} from {before or 'empty'} to {after}")
+        print(
+            _("ok: migrated {url} from {before} to {after}").format(
+                url=url, before=before or _("empty"), after=after
+            )
+        )
     return 0
 
 
@@ -210,9 +234,9 @@ async def _db_rotate(_args: argparse.Namespace, settings: Settings) -> int:
         # Only once every value is under the first key: processes still on the old one refuse.
         async with app.sessions.begin() as session:
             await keycheck.rotated(session, app.cipher, utcnow())
-    print(f"ok: re-encrypted {count} value(s) under the first key")
+    print(_("ok: re-encrypted {count} value(s) under the first key").format(count=count))
     if app.cipher.key_count > 1:
-        print("the old key(s) can now be removed from HEARTGUARD_DATA_KEY")
+        print(_("the old key(s) can now be removed from HEARTGUARD_DATA_KEY"))
     return 0
 
 
@@ -226,7 +250,7 @@ async def _schools_add(args: argparse.Namespace, settings: Settings) -> int:
             now=utcnow(),
             actor=ACTOR,
         )
-        print(f"ok: school {school.code} ({school.name})")
+        print(_("ok: school {code} ({name})").format(code=school.code, name=school.name))
     return 0
 
 
@@ -239,7 +263,7 @@ async def _schools_list(_args: argparse.Namespace, settings: Settings) -> int:
             f"{row.students} students"
         )
     if not rows:
-        print("no schools yet: heartguard schools add CODE NAME", file=sys.stderr)
+        print(_("no schools yet: heartguard schools add CODE NAME"), file=sys.stderr)
     return 0
 
 
@@ -253,7 +277,7 @@ async def _classes_add(args: argparse.Namespace, settings: Settings) -> int:
             now=utcnow(),
             actor=ACTOR,
         )
-        print(f"ok: class {klass.name} (grade {klass.grade})")
+        print(_("ok: class {name} (grade {grade})").format(name=klass.name, grade=klass.grade))
     return 0
 
 
@@ -265,7 +289,20 @@ async def _classes_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _counselors_add(args: argparse.Namespace, settings: Settings) -> int:
-    contacts = [(c, getattr(args, c)) for c in admin.CONTACT_CHANNELS if getattr(args, c)]
+    # Checked before the database opens: a typo costs nothing.
+    contacts = [
+        (c, check_contact(c, getattr(args, c)))
+        for c in CONTACT_CHANNELS
+        if getattr(args, c) is not None
+    ]
+    if not contacts and not args.link_later:
+        raise UsageError(
+            _(
+                "a counselor needs at least one contact: --telegram, --email, --wecom, "
+                "--dingtalk, --webhook or --phone (alerts never go to a phone number); or "
+                "--link-later, to link their Telegram with `heartguard counselors code ID`"
+            )
+        )
     async with open_app(settings) as app, app.sessions.begin() as session:
         counselor = await admin.add_counselor(
             session,
@@ -276,7 +313,11 @@ async def _counselors_add(args: argparse.Namespace, settings: Settings) -> int:
             now=utcnow(),
             actor=ACTOR,
         )
-        print(f"ok: counselor #{counselor.id} {counselor.name} ({counselor.role})")
+        print(
+            _("ok: counselor #{id} {name} ({role})").format(
+                id=counselor.id, name=counselor.name, role=counselor.role
+            )
+        )
     return 0
 
 
@@ -294,9 +335,18 @@ async def _counselors_code(args: argparse.Namespace, settings: Settings) -> int:
         issued = await counselor_links.issue(
             session, args.counselor, ttl=args.ttl, now=utcnow(), actor=ACTOR
         )
-    print(f"code for counselor #{issued.counselor_id} {issued.counselor_name}: {issued.code}")
-    print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; single use.")
-    print(f"The counselor sends this to the bot in a private chat: /link {issued.code}")
+    print(
+        _("code for counselor #{counselor_id} {counselor_name}: {code}").format(
+            counselor_id=issued.counselor_id, counselor_name=issued.counselor_name, code=issued.code
+        )
+    )
+    expires = local_text(issued.expires_at, settings.schools.default_timezone)
+    print(_("expires {expires}; single use.").format(expires=expires))
+    print(
+        _("The counselor sends this to the bot in a private chat: /link {code}").format(
+            code=issued.code
+        )
+    )
     return 0
 
 
@@ -305,23 +355,33 @@ async def _counselors_active(args: argparse.Namespace, settings: Settings) -> in
         counselor = await admin.set_counselor_active(
             session, args.counselor, active=args.active, now=utcnow(), actor=ACTOR
         )
-        state = "active" if counselor.active else "inactive"
-        print(f"ok: counselor #{counselor.id} {counselor.name} is {state}")
+        state = _("active") if counselor.active else _("inactive")
+        print(
+            _("ok: counselor #{id} {name} is {state}").format(
+                id=counselor.id, name=counselor.name, state=state
+            )
+        )
     return 0
 
 
 def _contact_ref(text: str) -> tuple[str, str]:
     channel, sep, address = text.partition(":")
     if not sep:
-        raise UsageError(f"--remove {text!r}: expected CHANNEL:ADDRESS, e.g. email:a@b.cn")
+        raise UsageError(
+            _("--remove {text!r}: expected CHANNEL:ADDRESS, e.g. email:a@b.cn").format(text=text)
+        )
     return channel.strip(), address
 
 
 async def _counselors_contacts(args: argparse.Namespace, settings: Settings) -> int:
-    add = [(c, getattr(args, c)) for c in admin.CONTACT_CHANNELS if getattr(args, c)]
+    add = [
+        (c, check_contact(c, getattr(args, c)))
+        for c in CONTACT_CHANNELS
+        if getattr(args, c) is not None
+    ]
     remove = [_contact_ref(ref) for ref in args.remove]
     if not add and not remove:
-        raise UsageError("nothing to change: give a contact to add (--email …) or --remove")
+        raise UsageError(_("nothing to change: give a contact to add (--email …) or --remove"))
     async with open_app(settings) as app, app.sessions.begin() as session:
         contacts = await admin.change_contacts(
             session,
@@ -332,7 +392,7 @@ async def _counselors_contacts(args: argparse.Namespace, settings: Settings) -> 
             now=utcnow(),
             actor=ACTOR,
         )
-    print(f"ok: counselor #{args.counselor} contacts, in order:")
+    print(_("ok: counselor #{counselor} contacts, in order:").format(counselor=args.counselor))
     for channel, address in contacts:
         print(f"  {channel}\t{address}")
     return 0
@@ -343,7 +403,9 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         raw = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        raise UsageError(
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     async with open_app(settings) as app, app.sessions() as session, session.begin():
         report = await roster_import.import_roster(
             session,
@@ -359,24 +421,44 @@ async def _students_import(args: argparse.Namespace, settings: Settings) -> int:
     for problem in report.problems:
         print(f"{path}: {problem}", file=sys.stderr)
     if report.encoding != "utf-8":
-        print(f"note: read {path} as {report.encoding.upper()}", file=sys.stderr)
+        print(
+            _("note: read {path} as {value}").format(path=path, value=report.encoding.upper()),
+            file=sys.stderr,
+        )
     if refuse:
         print(
-            f"heartguard: error: {len(report.problems)} bad row(s); nothing imported "
-            "(fix them, or pass --skip-bad-rows)",
+            _(
+                "heartguard: error: {problems} bad row(s); nothing imported "
+                "(fix them, or pass --skip-bad-rows)"
+            ).format(problems=len(report.problems)),
             file=sys.stderr,
         )
         return 1
     for line in report.lines():
         print(f"{path}: {line}")
-    imported, updated = ("imported", "updated")
+    summary = _(
+        "ok: imported {imported} new student(s), updated {updated}{enrolled}, {unchanged} "
+        "unchanged, {classes_created} new class(es), {problems} row(s) skipped"
+    )
     if args.dry_run:
-        imported, updated = "would import", "would update"
-    enrolled = f" ({report.updated_enrolled} enrolled)" if report.updated_enrolled else ""
+        summary = _(
+            "ok: would import {imported} new student(s), would update {updated}{enrolled}, "
+            "{unchanged} unchanged, {classes_created} new class(es), {problems} row(s) skipped"
+        )
+    enrolled = (
+        _(" ({count} enrolled)").format(count=report.updated_enrolled)
+        if report.updated_enrolled
+        else ""
+    )
     print(
-        f"ok: {imported} {report.imported} new student(s), {updated} {report.updated}{enrolled}, "
-        f"{report.unchanged} unchanged, {report.classes_created} new class(es), "
-        f"{len(report.problems)} row(s) skipped"
+        summary.format(
+            imported=report.imported,
+            updated=report.updated,
+            enrolled=enrolled,
+            unchanged=report.unchanged,
+            classes_created=report.classes_created,
+            problems=len(report.problems),
+        )
     )
     return 0
 
@@ -391,10 +473,18 @@ async def _students_consent(args: argparse.Namespace, settings: Settings) -> int
             now=utcnow(),
             actor=ACTOR,
         )
-        state = "has guardian consent" if student.guardian_consent else "has no guardian consent"
+        state = (
+            _("has guardian consent") if student.guardian_consent else _("has no guardian consent")
+        )
         print(
-            f"ok: {student.student_number} {student.display_name} {state} "
-            "(from their next message, and on codes issued from now on)"
+            _(
+                "ok: {student_number} {display_name} {state} "
+                "(from their next message, and on codes issued from now on)"
+            ).format(
+                student_number=student.student_number,
+                display_name=student.display_name,
+                state=state,
+            )
         )
     return 0
 
@@ -411,9 +501,15 @@ async def _students_move(args: argparse.Namespace, settings: Settings) -> int:
         )
     who = f"{move.student_number} {move.name} ({move.school})"
     if not move.changed:
-        print(f"ok: {who} is already in {move.after}; nothing changed")
+        print(
+            _("ok: {who} is already in {after}; nothing changed").format(who=who, after=move.after)
+        )
     else:
-        print(f"ok: {who} moved from {move.before} to {move.after} (grade {move.grade})")
+        print(
+            _("ok: {who} moved from {before} to {after} (grade {grade})").format(
+                who=who, before=move.before, after=move.after, grade=move.grade
+            )
+        )
     return 0
 
 
@@ -427,20 +523,26 @@ async def _students_remove(args: argparse.Namespace, settings: Settings) -> int:
             actor=ACTOR,
         )
     who = f"{gone.student_number} {gone.name} ({gone.school})"
-    codes = f"{gone.unused_codes} unused code(s)"
+    codes = _("{count} unused code(s)").format(count=gone.unused_codes)
     if gone.status_before == "pending":
-        print(f"ok: removed {who}, who had not enrolled, with {codes}")
+        print(
+            _("ok: removed {who}, who had not enrolled, with {codes}").format(who=who, codes=codes)
+        )
     else:
         print(
-            f"ok: removed {who}: their messages, check-ins, safety plan and chat link are "
-            f"erased, with {codes}"
+            _(
+                "ok: removed {who}: their messages, check-ins, safety plan and chat link are "
+                "erased, with {codes}"
+            ).format(who=who, codes=codes)
         )
     if gone.kept_records:
         days = settings.privacy.safety_record_retention_days
         print(
-            f"their {gone.kept_records} safety record(s) (risk assessments, case requests, "
-            f"cases) are kept {days} day(s) from when they were made or closed, then the daily "
-            "retention job deletes them with the student's record"
+            _(
+                "their {kept_records} safety record(s) (risk assessments, case requests, cases) "
+                "are kept {days} day(s) from when they were made or closed, then the daily "
+                "retention job deletes them with the student's record"
+            ).format(kept_records=gone.kept_records, days=days)
         )
     return 0
 
@@ -459,9 +561,9 @@ async def _students_list(args: argparse.Namespace, settings: Settings) -> int:
             .join(SchoolClass, Student.class_id == SchoolClass.id, isouter=True)
             # Students taken off the roster (no number) stay only for their safety records.
             .where(Student.school_id == school.id, Student.student_number.is_not(None))
-            .order_by(SchoolClass.name, Student.student_number)
         )
-        for number, name, klass, grade, status in rows.all():
+        ordered = sorted(rows.all(), key=lambda row: roster_key(row[3], row[2], row[0]))
+        for number, name, klass, grade, status in ordered:
             print(f"{number}\t{name}\t{klass or '-'}\tgrade {grade}\t{status}")
     return 0
 
@@ -485,7 +587,9 @@ async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 school = await admin.school_by_ref(session, args.school)
                 if not issued:
-                    raise HeartGuardError("no students to issue codes for (all enrolled already?)")
+                    raise HeartGuardError(
+                        _("no students to issue codes for (all enrolled already?)")
+                    )
                 # The file first: if it cannot be written, the new codes roll back and the
                 # codes teachers already hold stay valid.
                 staged = stage_output(args.out, enrollment.to_csv(issued, school.timezone))
@@ -494,7 +598,7 @@ async def _codes_issue(args: argparse.Namespace, settings: Settings) -> int:
                 staged.discard()
             raise
         staged.publish()
-    print(f"ok: issued {len(issued)} code(s)", file=sys.stderr)
+    print(_("ok: issued {value} code(s)").format(value=len(issued)), file=sys.stderr)
     return 0
 
 
@@ -505,5 +609,5 @@ async def _codes_export(args: argparse.Namespace, settings: Settings) -> int:
         )
         school = await admin.school_by_ref(session, args.school)
     write_output(args.out, enrollment.to_csv(live, school.timezone))
-    print(f"ok: exported {len(live)} live code(s)", file=sys.stderr)
+    print(_("ok: exported {value} live code(s)").format(value=len(live)), file=sys.stderr)
     return 0

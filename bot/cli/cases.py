@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,14 +20,17 @@ from bot.bootstrap import (
     open_runtime,
 )
 from bot.cli import records, takeover
+from bot.cli.arguments import iso_day
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import Settings
 from bot.errors import NotFoundError, UsageError
 from bot.services.admin import school_by_ref
 from bot.services.case_refs import CaseRef, parse_case_ref
+from bot.services.contacts import check_contact
 from bot.services.counselor_desk import case_subject
 from bot.services.coverage_report import HOW_TO_CONFIGURE, coverage_report
-from core.clock import WEEKDAYS
+from bot.translation import _
+from core.clock import WEEKDAYS, local_text
 from escalation.actions import Actor, CaseActionError
 from escalation.cases import case_number
 from escalation.lifecycle import ACTIONS, RESOLUTIONS
@@ -52,7 +55,9 @@ def _case_ref(text: str) -> CaseRef:
     ref = parse_case_ref(text)
     if ref is None:
         raise argparse.ArgumentTypeError(
-            f"expected a case id or number such as 12 or 2026-00012, got {text!r}"
+            _("expected a case id or number such as 12 or 2026-00012, got {text!r}").format(
+                text=text
+            )
         )
     return ref
 
@@ -63,38 +68,40 @@ async def _resolve(session: AsyncSession, args: argparse.Namespace) -> int:
         counselor = await session.get(Counselor, args.as_counselor)
         if counselor is None:
             raise NotFoundError(
-                f"no counselor #{args.as_counselor} (see `heartguard counselors list`)"
+                _("no counselor #{as_counselor} (see `heartguard counselors list`)").format(
+                    as_counselor=args.as_counselor
+                )
             )
     ref: CaseRef = args.case
     case = await session.get(Case, ref.case_id)
     if case is None or not ref.matches(case):
-        raise NotFoundError(f"no case {ref} (see `heartguard cases list`)")
+        raise NotFoundError(_("no case {ref} (see `heartguard cases list`)").format(ref=ref))
     return case.id
 
 
 def register(commands: Any) -> None:
     """Add the green-channel command groups."""
-    cases = commands.add_parser("cases", help="list, show and act on green-channel cases")
+    cases = commands.add_parser("cases", help=_("list, show and act on green-channel cases"))
     cs = cases.add_subparsers(dest="cases_command", metavar="ACTION")
     cs.required = True
-    listing = cs.add_parser("list", help="one line per case (open ones unless --all)")
-    listing.add_argument("--all", action="store_true", help="include resolved and closed")
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing = cs.add_parser("list", help=_("one line per case (open ones unless --all)"))
+    listing.add_argument("--all", action="store_true", help=_("include resolved and closed"))
+    listing.add_argument("--json", action="store_true", help=_("print JSON"))
     listing.set_defaults(handler=run_async(_list))
-    show = cs.add_parser("show", help="a case and its timeline (the read is recorded)")
-    show.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
-    show.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
+    show = cs.add_parser("show", help=_("a case and its timeline (the read is recorded)"))
+    show.add_argument("case", type=_case_ref, help=_("case id or number (12 or 2026-00012)"))
+    show.add_argument("--as-counselor", type=int, metavar="ID", help=_("act as this counselor"))
     show.set_defaults(handler=run_async(_show))
     for action in ("ack", "contacted", "refer", "resolve", "reopen", "note"):
-        sub = cs.add_parser(action, help=f"{action} a case")
-        sub.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
-        sub.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
+        sub = cs.add_parser(action, help=_("{action} a case").format(action=action))
+        sub.add_argument("case", type=_case_ref, help=_("case id or number (12 or 2026-00012)"))
+        sub.add_argument("--as-counselor", type=int, metavar="ID", help=_("act as this counselor"))
         if action == "resolve":
             # No default: an outcome nobody chose would be a false record.
             sub.add_argument(
                 "--resolution",
                 choices=RESOLUTIONS,
-                help=f"the outcome (required): {', '.join(RESOLUTIONS)}",
+                help=_("the outcome (required): {choices}").format(choices=", ".join(RESOLUTIONS)),
             )
         if action == "note":
             sub.add_argument("text")
@@ -102,45 +109,47 @@ def register(commands: Any) -> None:
     takeover.register(cs)
     records.register_cases(cs)
 
-    duty = commands.add_parser("duty", help="duty shifts and date overrides")
+    duty = commands.add_parser("duty", help=_("duty shifts and date overrides"))
     ds = duty.add_subparsers(dest="duty_command", metavar="ACTION")
     ds.required = True
-    add = ds.add_parser("add", help="a weekly shift: counselor, tier, days and local times")
+    add = ds.add_parser("add", help=_("a weekly shift: counselor, tier, days and local times"))
     add.add_argument("counselor", type=int)
     add.add_argument("--tier", choices=("school", "district"), required=True)
-    add.add_argument("--school", help="school code (school tier)")
-    add.add_argument("--days", default="mon,tue,wed,thu,fri", help="e.g. mon,tue or all")
-    add.add_argument("--from", dest="start", required=True, help="local start, HH:MM")
-    add.add_argument("--to", dest="end", required=True, help="local end, HH:MM (may wrap midnight)")
+    add.add_argument("--school", help=_("school code (school tier)"))
+    add.add_argument("--days", default="mon,tue,wed,thu,fri", help=_("e.g. mon,tue or all"))
+    add.add_argument("--from", dest="start", required=True, help=_("local start, HH:MM"))
+    add.add_argument(
+        "--to", dest="end", required=True, help=_("local end, HH:MM (may wrap midnight)")
+    )
     add.set_defaults(handler=run_async(_duty_add))
-    remove = ds.add_parser("remove", help="remove a weekly shift (ids from `duty list`)")
+    remove = ds.add_parser("remove", help=_("remove a weekly shift (ids from `duty list`)"))
     remove.add_argument("shift", type=_positive_id, metavar="ID")
     remove.set_defaults(handler=run_async(_duty_remove))
-    ds.add_parser("list", help="every shift and override, with names").set_defaults(
+    ds.add_parser("list", help=_("every shift and override, with names")).set_defaults(
         handler=run_async(_duty_list)
     )
     check = ds.add_parser(
-        "check", help="hours over the coming days when nobody on duty can be reached"
+        "check", help=_("hours over the coming days when nobody on duty can be reached")
     )
-    check.add_argument("--days", type=int, default=7, help="how far ahead (1-31, default 7)")
-    check.add_argument("--json", action="store_true", help="print JSON (for monitoring)")
+    check.add_argument("--days", type=int, default=7, help=_("how far ahead (1-31, default 7)"))
+    check.add_argument("--json", action="store_true", help=_("print JSON (for monitoring)"))
     check.set_defaults(handler=run_async(_duty_check))
-    off = ds.add_parser("off", help="a counselor off duty on a date (holiday, leave)")
+    off = ds.add_parser("off", help=_("a counselor off duty on a date (holiday, leave)"))
     off.add_argument("counselor", type=int)
-    off.add_argument("day", type=date.fromisoformat, help="YYYY-MM-DD")
+    off.add_argument("day", type=iso_day, help=_("YYYY-MM-DD"))
     off.set_defaults(handler=run_async(_duty_off))
 
-    hospitals = commands.add_parser("hospitals", help="referral hospitals")
+    hospitals = commands.add_parser("hospitals", help=_("referral hospitals"))
     hs = hospitals.add_subparsers(dest="hospitals_command", metavar="ACTION")
     hs.required = True
-    hadd = hs.add_parser("add", help="add a referral hospital and its channel")
+    hadd = hs.add_parser("add", help=_("add a referral hospital and its channel"))
     hadd.add_argument("name")
     hadd.add_argument("--channel", choices=("webhook", "email", "wecom", "dingtalk"), required=True)
-    hadd.add_argument("--address", required=True, help="URL or e-mail address")
+    hadd.add_argument("--address", required=True, help=_("URL or e-mail address"))
     hadd.set_defaults(handler=run_async(_hospital_add))
-    hs.add_parser("list", help="list hospitals").set_defaults(handler=run_async(_hospital_list))
+    hs.add_parser("list", help=_("list hospitals")).set_defaults(handler=run_async(_hospital_list))
 
-    worker = commands.add_parser("worker", help="run the green-channel engine on its own")
+    worker = commands.add_parser("worker", help=_("run the green-channel engine on its own"))
     worker.set_defaults(handler=run_async(_worker))
 
 
@@ -148,9 +157,11 @@ def _minutes(text: str) -> int:
     try:
         hour, minute = (int(p) for p in text.split(":"))
     except ValueError:
-        raise UsageError(f"time {text!r}: expected HH:MM") from None
+        raise UsageError(_("time {text!r}: expected HH:MM").format(text=text)) from None
     if not (0 <= hour <= 24 and 0 <= minute < 60) or hour * 60 + minute > 1440:
-        raise UsageError(f"time {text!r}: expected HH:MM between 00:00 and 24:00")
+        raise UsageError(
+            _("time {text!r}: expected HH:MM between 00:00 and 24:00").format(text=text)
+        )
     return hour * 60 + minute
 
 
@@ -206,7 +217,8 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     zone = ZoneInfo(who.timezone or settings.schools.default_timezone)
 
     def local(at: datetime) -> str:
-        return f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S %z}"
+        # The headings name the zone; each line gives the offset.
+        return local_text(at, zone.key, seconds=True, named=False)
 
     print(
         f"case {case_number(case)} (#{case.id}) {case.priority} {case.status}"
@@ -216,7 +228,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"school: {who.school or '(anonymous: the district team)'}")
     print(f"class: {who.class_name or '-'}")
     print(f"reason: {case.reason}; categories: {', '.join(case.categories) or '-'}")
-    print(f"opened: {local(case.created_at)} ({zone.key})")
+    print(f"opened: {local_text(case.created_at, zone.key, seconds=True)}")
     if who.scores:
         print("check-ins:")
         for score in who.scores:
@@ -234,10 +246,14 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _act(args: argparse.Namespace, settings: Settings) -> int:
     if args.action not in ACTIONS:
-        raise UsageError(f"unknown action {args.action}")
+        raise UsageError(_("unknown action {action}").format(action=args.action))
     resolution = getattr(args, "resolution", None)
     if args.action == "resolve" and resolution is None:
-        raise UsageError(f"cases resolve needs --resolution: one of {', '.join(RESOLUTIONS)}")
+        raise UsageError(
+            _("cases resolve needs --resolution: one of {value}").format(
+                value=", ".join(RESOLUTIONS)
+            )
+        )
     async with open_runtime(settings) as runtime:
         async with runtime.sessions() as session:
             case_id = await _resolve(session, args)
@@ -259,15 +275,17 @@ async def _act(args: argparse.Namespace, settings: Settings) -> int:
 async def _duty_add(args: argparse.Namespace, settings: Settings) -> int:
     days = WEEKDAYS if args.days == "all" else tuple(d.strip() for d in args.days.split(","))
     if any(d not in WEEKDAYS for d in days):
-        raise UsageError("--days: expected names like mon,tue,wed or all")
+        raise UsageError(_("--days: expected names like mon,tue,wed or all"))
     start, end = _minutes(args.start), _minutes(args.end)
     if start == end:
-        raise UsageError("--from and --to are the same time")
+        raise UsageError(_("--from and --to are the same time"))
     async with open_app(settings) as app, app.sessions.begin() as session:
         counselor = await session.get(Counselor, args.counselor)
         if counselor is None:
             raise NotFoundError(
-                f"no counselor #{args.counselor} (see `heartguard counselors list`)"
+                _("no counselor #{counselor} (see `heartguard counselors list`)").format(
+                    counselor=args.counselor
+                )
             )
         school_id = await _shift_school(session, counselor, args.tier, args.school)
         now = utcnow()
@@ -300,35 +318,51 @@ async def _shift_school(
     session: AsyncSession, counselor: Counselor, tier: str, school_ref: str | None
 ) -> int | None:
     """The school a shift is for, refusing counselors who cannot take it (one line each)."""
-    who = f"counselor #{counselor.id} {counselor.name}"
+    who = _("counselor #{id} {name}").format(id=counselor.id, name=counselor.name)
     if not counselor.active:
-        raise UsageError(f"{who} is inactive (heartguard counselors activate {counselor.id})")
+        raise UsageError(
+            _("{who} is inactive (heartguard counselors activate {id})").format(
+                who=who, id=counselor.id
+            )
+        )
     if tier == "district":
         if school_ref:
-            raise UsageError("a district shift covers every school: leave out --school")
+            raise UsageError(_("a district shift covers every school: leave out --school"))
         if counselor.role != "district_crisis":
             raise UsageError(
-                f"{who} is a {counselor.role}; district shifts are for the district crisis team"
+                _("{who} is a {role}; district shifts are for the district crisis team").format(
+                    who=who, role=counselor.role
+                )
             )
         return None
     if not school_ref:
-        raise UsageError("a school-tier shift needs --school")
+        raise UsageError(_("a school-tier shift needs --school"))
     school = await school_by_ref(session, school_ref)
     if counselor.role != "school_counselor":
-        raise UsageError(f"{who} is a {counselor.role}; school shifts are for school counselors")
+        raise UsageError(
+            _("{who} is a {role}; school shifts are for school counselors").format(
+                who=who, role=counselor.role
+            )
+        )
     covered = await session.scalar(
         select(CounselorSchool.school_id).where(
             CounselorSchool.counselor_id == counselor.id, CounselorSchool.school_id == school.id
         )
     )
     if covered is None:
-        raise UsageError(f"{who} is not a counselor of {school.code} ({school.name})")
+        raise UsageError(
+            _("{who} is not a counselor of {code} ({name})").format(
+                who=who, code=school.code, name=school.name
+            )
+        )
     return school.id
 
 
 def _positive_id(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**31:
-        raise argparse.ArgumentTypeError(f"expected an id such as 12, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            _("expected an id such as 12, got {text!r}").format(text=text)
+        )
     return int(text)
 
 
@@ -340,7 +374,9 @@ async def _duty_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions.begin() as session:
         shift = await session.get(DutyShift, args.shift)
         if shift is None:
-            raise NotFoundError(f"no shift #{args.shift} (see `heartguard duty list`)")
+            raise NotFoundError(
+                _("no shift #{shift} (see `heartguard duty list`)").format(shift=args.shift)
+            )
         await session.delete(shift)
         audit(
             session,
@@ -396,7 +432,7 @@ async def _duty_list(_args: argparse.Namespace, settings: Settings) -> int:
 
 async def _duty_check(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.days <= 31:
-        raise UsageError("--days: expected a number from 1 to 31")
+        raise UsageError(_("--days: expected a number from 1 to 31"))
     async with open_app(settings) as app, app.sessions() as session:
         report = await coverage_report(
             session,
@@ -428,7 +464,7 @@ async def _duty_check(args: argparse.Namespace, settings: Settings) -> int:
 async def _duty_off(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings) as app, app.sessions.begin() as session:
         if await session.get(Counselor, args.counselor) is None:
-            raise NotFoundError(f"no counselor #{args.counselor}")
+            raise NotFoundError(_("no counselor #{counselor}").format(counselor=args.counselor))
         session.add(
             DutyOverride(counselor_id=args.counselor, day=args.day, kind="off", created_at=utcnow())
         )
@@ -437,13 +473,12 @@ async def _duty_off(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _hospital_add(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.address.strip():
-        raise UsageError("--address must not be empty")
+    address = check_contact(args.channel, args.address, "--address")
     async with open_app(settings) as app, app.sessions.begin() as session:
         hospital = Hospital(
             name=args.name,
             channel=args.channel,
-            address=args.address.strip(),
+            address=address,
             active=True,
             created_at=utcnow(),
         )

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.config.settings import DatabaseSettings, EmailSettings, Settings, Teleg
 from bot.errors import HeartGuardError
 from bot.services import admin, enrollment, roster_import
 from bot.services.pipeline import Outcome
+from bot.translation import _
 from escalation.duty import round_the_clock
 from storage.models import School
 
@@ -46,9 +48,9 @@ DEMO_ROSTER = (
 
 def register(commands: Any) -> None:
     """Add the chat and demo commands."""
-    chat = commands.add_parser("chat", help="talk to HeartGuard in the terminal")
+    chat = commands.add_parser("chat", help=_("talk to HeartGuard in the terminal"))
     chat.add_argument(
-        "--student", default=None, help="chat identity (default: a fresh anonymous demo student)"
+        "--student", default=None, help=_("chat identity (default: a fresh anonymous demo student)")
     )
     chat.add_argument(
         "--jsonl",
@@ -57,9 +59,10 @@ def register(commands: Any) -> None:
     )
     chat.set_defaults(handler=run_async(_chat))
     demo = commands.add_parser(
-        "demo", help="migrate, seed a demo school, and start a chat (the embedded SQLite default)"
+        "demo",
+        help=_("migrate, seed a demo school, and start a chat (the embedded SQLite default)"),
     )
-    demo.set_defaults(handler=run_async(_demo))
+    demo.set_defaults(handler=run_async(_demo), no_database=True)
 
 
 def console_for(runtime: Runtime) -> Console:
@@ -89,8 +92,22 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def seed_demo(app: AppContext) -> str:
-    """A demo school, class, counselor and roster; returns a fresh enrollment code."""
+@dataclass(frozen=True)
+class DemoCodes:
+    """Fresh enrollment codes: a pupil who may use every feature, and one who may not."""
+
+    full: str
+    limited: str
+
+
+# 小林 (grade 8, guardian consent): check-ins, the safety plan, reminders, everything.
+FULL_PUPIL = "D001"
+# 小吴 (grade 5, under 14, no guardian consent): the limited menu such a pupil sees.
+LIMITED_PUPIL = "D003"
+
+
+async def seed_demo(app: AppContext) -> DemoCodes:
+    """A demo school, class, counselor and roster; returns fresh enrollment codes."""
     now = utcnow()
     async with app.sessions.begin() as session:
         school = await session.scalar(select(School).where(School.code == DEMO_SCHOOL))
@@ -137,7 +154,8 @@ async def seed_demo(app: AppContext) -> str:
             actor="demo",
             include_enrolled=True,
         )
-    return issued[0].code
+    by_number = {item.student_number: item.code for item in issued}
+    return DemoCodes(full=by_number[FULL_PUPIL], limited=by_number[LIMITED_PUPIL])
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -209,7 +227,7 @@ async def _demo(_args: argparse.Namespace, configured: Settings) -> int:
     )
     async with open_app(settings, need_schema=False) as app:
         await upgrade_database(app, utcnow())
-        code = await seed_demo(app)
+        codes = await seed_demo(app)
         runtime = build_runtime(app, clock=utcnow, plugs={TELEGRAM: None})
         # No timer runs in the demo: a case asked for from the page is taken in at once.
         green = runtime.green.engine
@@ -219,7 +237,11 @@ async def _demo(_args: argparse.Namespace, configured: Settings) -> int:
                 print("心卫 HeartGuard 演示 / demo")
                 print(f"数据库 / database: {DEMO_DATABASE}")
                 print("(the demo's own database; the configured one is never touched)")
-                print(f"示范学校的入学码 / a demo enrollment code: {code}")
+                print(f"入学码（初二，监护人已同意，全部功能）/ enrollment code: {codes.full}")
+                print(
+                    f"另一个入学码（五年级，未满14岁且无监护人同意，功能受限）/ a pupil under 14 "
+                    f"without guardian consent, to see the limited menu: {codes.limited}"
+                )
                 if page:
                     print(f"学生聊天页 / the student chat page: {page}")
                 print("试试：做一次心情小调查（/checkin），或者说说心里话。")

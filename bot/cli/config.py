@@ -6,11 +6,12 @@ import argparse
 import asyncio
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.bootstrap import coverage_warnings, open_app
+from bot.config.durations import format_duration
 from bot.config.masking import mask_value
 from bot.config.settings import (
     ENV_DATA_KEY,
@@ -25,18 +26,19 @@ from bot.config.settings import (
     resolve_config_path,
 )
 from bot.errors import HeartGuardError
+from bot.translation import _
 
 
 def register(commands: Any) -> None:
     """Add the config command group."""
-    config = commands.add_parser("config", help="validate or show configuration")
+    config = commands.add_parser("config", help=_("validate or show configuration"))
     sub = config.add_subparsers(dest="config_command", metavar="ACTION")
     sub.required = True
-    check = sub.add_parser("check", help="validate a config file and report every problem")
-    check.add_argument("path", nargs="?", help="file to check (default: the active config)")
+    check = sub.add_parser("check", help=_("validate a config file and report every problem"))
+    check.add_argument("path", nargs="?", help=_("file to check (default: the active config)"))
     check.set_defaults(handler=_check, skip_settings=True)
-    show = sub.add_parser("show", help="print the effective settings as JSON (secrets masked)")
-    show.set_defaults(handler=_show)
+    show = sub.add_parser("show", help=_("print the effective settings as JSON (secrets masked)"))
+    show.set_defaults(handler=_show, no_database=True)
 
 
 def _check(args: argparse.Namespace, _settings: Settings) -> int:
@@ -67,10 +69,25 @@ def _warn_coverage(settings: Settings) -> None:
         print(f"warning: {line}")
 
 
+def _readable(value: Any) -> Any:
+    """Durations as the config file writes them ("30m", not "PT30M"); times and dates as text."""
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): _readable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_readable(item) for item in value]
+    return value
+
+
 def _show(_args: argparse.Namespace, settings: Settings) -> int:
     # Every printed value goes through the masker: passwords in URLs (the database URL from
     # $HEARTGUARD_DATABASE_URL included), token-like URL parts and secret-named keys.
-    data = mask_value("", settings.model_dump(mode="json"))
+    data = mask_value("", _readable(settings.model_dump()))
 
     def given(value: object) -> str:
         return "set" if value is not None else "not set"

@@ -8,19 +8,20 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
+from bot.translation import _
 
 
 def register(commands: Any) -> None:
     """Add the flows command group."""
-    flows = commands.add_parser("flows", help="validate and draw the conversation flows")
+    flows = commands.add_parser("flows", help=_("validate and draw the conversation flows"))
     sub = flows.add_subparsers(dest="flows_command", metavar="ACTION")
     sub.required = True
     sub.add_parser(
         "check",
-        help="unreachable states, dead ends, unknown conditions/actions, missing texts",
+        help=_("unreachable states, dead ends, unknown conditions/actions, missing texts"),
     ).set_defaults(handler=_check, skip_settings=True)
-    graph = sub.add_parser("graph", help="print a flow as a Mermaid state diagram")
-    graph.add_argument("name", help="flow name, e.g. checkin")
+    graph = sub.add_parser("graph", help=_("print a flow as a Mermaid state diagram"))
+    graph.add_argument("name", help=_("flow name, e.g. checkin"))
     graph.set_defaults(handler=_graph, skip_settings=True)
 
 

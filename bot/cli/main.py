@@ -11,6 +11,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli.options import arrange
+from bot.cli.whereabouts import check_whereabouts
 from bot.config.settings import (
     Settings,
     database_password,
@@ -19,6 +21,7 @@ from bot.config.settings import (
 )
 from bot.errors import ConfigError, HeartGuardError
 from bot.logs import configure_logging
+from bot.translation import _, language_of, use
 from storage.faults import describe
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that says which command a usage error belongs to, in one line."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, _("{prog}: error: {message}").format(prog=self.prog, message=message) + "\n")
 
 
 def utcnow() -> datetime:
@@ -55,14 +58,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="heartguard",
-        description="HeartGuard (心卫): support and crisis triage for school students.",
+        description=_("HeartGuard (心卫): support and crisis triage for school students."),
     )
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="config file (default: $HEARTGUARD_CONFIG, else ./config.toml, else built-ins)",
+        help=_("config file (default: $HEARTGUARD_CONFIG, else ./config.toml, else built-ins)"),
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument(
+        "--debug", action="store_true", help=_("show tracebacks of internal errors")
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help=_("also show the libraries' routine lines (alembic, APScheduler)"),
+    )
+    parser.add_argument(
+        "--lang",
+        dest="ui_lang",
+        choices=("zh", "en"),
+        help=_("language of messages (default: from LANG); reports follow it"),
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     config.register(commands)
@@ -74,18 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    use(language_of(argv, os.environ))
+    parser = build_parser()
     for arg in argv:
         # Bytes that are not UTF-8 reach Python as lone surrogates, which no database or
         # file takes: name the argument here rather than fail deep inside a command.
         if any("\ud800" <= char <= "\udfff" for char in arg):
             shown = arg.encode("utf-8", "backslashreplace").decode("utf-8")
-            parser.error(f"argument '{shown}' is not valid UTF-8 text")
-    args = parser.parse_args(argv)
+            parser.error(_("argument '{shown}' is not valid UTF-8 text").format(shown=shown))
+    arranged = arrange(parser, argv)
+    if arranged.json_refused:
+        parser.error(_("--json: this command has no JSON output"))
+    args = parser.parse_args(arranged.argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        parser.error("choose a command")
+        parser.error(_("choose a command"))
     try:
         settings = _settings_for(args)
         secrets = [
@@ -108,17 +129,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(
             "DEBUG" if args.debug else settings.logging.level,
             [*secrets, *([password] if password else [])],
+            verbose=args.verbose,
         )
+        if not getattr(args, "skip_settings", False) and not getattr(args, "no_database", False):
+            check_whereabouts(settings, os.environ)
         return handler(args, settings)
     except ConfigError as exc:
         for line in exc.problems:
-            print(f"heartguard: config: {line}", file=sys.stderr)
+            print(_("heartguard: config: {problem}").format(problem=line), file=sys.stderr)
         return 1
     except HeartGuardError as exc:
-        print(f"heartguard: error: {exc}", file=sys.stderr)
+        print(_("heartguard: error: {message}").format(message=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("heartguard: interrupted", file=sys.stderr)
+        print(_("heartguard: interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`heartguard risk eval … | head`): not an error of ours.
@@ -131,11 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         cause = describe(exc)
         if cause is not None:
             # A read-only database or a full disk is the administrator's to fix: say which.
-            print(f"heartguard: error: {cause} ({type(exc).__name__})", file=sys.stderr)
+            message = f"{cause} ({type(exc).__name__})"
+            print(_("heartguard: error: {message}").format(message=message), file=sys.stderr)
             return 1
         log.debug("internal error", exc_info=True)
         print(
-            f"heartguard: internal error ({type(exc).__name__}); run with --debug for details",
+            _("heartguard: internal error ({kind}); run with --debug for details").format(
+                kind=type(exc).__name__
+            ),
             file=sys.stderr,
         )
         return 70

@@ -20,6 +20,8 @@ from bot.services.reports.feedback import Feedback
 from bot.services.reports.file_html import render_file_html
 from bot.services.reports.student_file import StudentFile, StudentFiles
 from bot.services.reports.watch_list import WatchList
+from bot.translation import _
+from core.clock import local_text
 from escalation.actions import Actor, CaseActionError
 from storage.models import Case
 
@@ -34,50 +36,60 @@ def register_students(sts: Any) -> None:
     """Add ``students file`` and ``students watch`` to the students group."""
     file = sts.add_parser(
         "file",
-        help="a student's mental-health file (the view is recorded; exports need the "
-        "district role)",
+        help=_(
+            "a student's mental-health file (the view is recorded; exports need the district role)"
+        ),
     )
-    file.add_argument("student_number", metavar="NUMBER", help="student number, e.g. S001")
-    file.add_argument("--school", required=True, help="school code or name")
-    file.add_argument("--json", action="store_true", help="export as JSON (district role)")
+    file.add_argument("student_number", metavar="NUMBER", help=_("student number, e.g. S001"))
+    file.add_argument("--school", required=True, help=_("school code or name"))
+    file.add_argument("--json", action="store_true", help=_("export as JSON (district role)"))
     file.add_argument(
-        "--format", choices=("text", "html"), default="text", help="html: an export (district role)"
+        "--format",
+        choices=("text", "html"),
+        default="text",
+        help=_("html: an export (district role)"),
     )
-    file.add_argument("--out", help="write the export here (default: stdout)")
+    file.add_argument("--out", help=_("write the export here (default: stdout)"))
     file.add_argument("--lang", choices=("zh", "en"), default="zh")
-    file.add_argument("--as-counselor", type=int, metavar="ID", help="look as this counselor")
+    file.add_argument("--as-counselor", type=int, metavar="ID", help=_("look as this counselor"))
     file.set_defaults(handler=run_async(_file))
     watch = sts.add_parser(
         "watch",
-        help="students whose scores rose, who fell silent after a "
-        "positive ASQ, or whose follow-up is overdue",
+        help=_(
+            "students whose scores rose, who fell silent after a "
+            "positive ASQ, or whose follow-up is overdue"
+        ),
     )
-    watch.add_argument("--school", help="one school (default: every school in your scope)")
-    watch.add_argument("--json", action="store_true", help="export as JSON (district role)")
-    watch.add_argument("--as-counselor", type=int, metavar="ID", help="look as this counselor")
+    watch.add_argument("--school", help=_("one school (default: every school in your scope)"))
+    watch.add_argument("--json", action="store_true", help=_("export as JSON (district role)"))
+    watch.add_argument("--as-counselor", type=int, metavar="ID", help=_("look as this counselor"))
     watch.set_defaults(handler=run_async(_watch))
 
 
 def register_cases(cs: Any) -> None:
     """Add ``cases mark`` to the cases group."""
-    mark = cs.add_parser("mark", help="mark a case's alert as confirmed risk or a false alarm")
-    mark.add_argument("case", type=_case_ref, help="case id or number (12 or 2026-00012)")
+    mark = cs.add_parser("mark", help=_("mark a case's alert as confirmed risk or a false alarm"))
+    mark.add_argument("case", type=_case_ref, help=_("case id or number (12 or 2026-00012)"))
     which = mark.add_mutually_exclusive_group(required=True)
-    which.add_argument("--confirmed", action="store_true", help="the risk was real")
-    which.add_argument("--false-alarm", action="store_true", help="the alert was a false alarm")
-    mark.add_argument("--as-counselor", type=int, metavar="ID", help="act as this counselor")
+    which.add_argument("--confirmed", action="store_true", help=_("the risk was real"))
+    which.add_argument("--false-alarm", action="store_true", help=_("the alert was a false alarm"))
+    mark.add_argument("--as-counselor", type=int, metavar="ID", help=_("act as this counselor"))
     mark.set_defaults(handler=run_async(_mark))
 
 
 def register_risk(sub: Any) -> None:
     """Add ``risk feedback`` to the risk group."""
-    feedback = sub.add_parser("feedback", help="counselors' marks on alerts, for tuning")
-    feedback.add_argument("--export", action="store_true", required=True, help="write them out")
+    feedback = sub.add_parser("feedback", help=_("counselors' marks on alerts, for tuning"))
+    feedback.add_argument("--export", action="store_true", required=True, help=_("write them out"))
     feedback.add_argument(
-        "--with-text", action="store_true", help="add the flagged message (district role; audited)"
+        "--with-text",
+        action="store_true",
+        help=_("add the flagged message (district role; audited)"),
     )
-    feedback.add_argument("--out", help="write JSON lines here (default: stdout)")
-    feedback.add_argument("--as-counselor", type=int, metavar="ID", help="export as this counselor")
+    feedback.add_argument("--out", help=_("write JSON lines here (default: stdout)"))
+    feedback.add_argument(
+        "--as-counselor", type=int, metavar="ID", help=_("export as this counselor")
+    )
     feedback.set_defaults(handler=run_async(_feedback))
 
 
@@ -85,13 +97,15 @@ def _case_ref(text: str) -> CaseRef:
     ref = parse_case_ref(text)
     if ref is None:
         raise argparse.ArgumentTypeError(
-            f"expected a case id or number such as 12 or 2026-00012, got {text!r}"
+            _("expected a case id or number such as 12 or 2026-00012, got {text!r}").format(
+                text=text
+            )
         )
     return ref
 
 
 def _local(at: datetime | None, zone: ZoneInfo) -> str:
-    return "-" if at is None else f"{at.astimezone(zone):%Y-%m-%d %H:%M}"
+    return "-" if at is None else local_text(at, zone.key, named=False)
 
 
 def _print_file(file: StudentFile) -> None:
@@ -103,6 +117,7 @@ def _print_file(file: StudentFile) -> None:
     )
     consent = "yes" if file.guardian_consent else "no"
     needed = " (needed: under the consent age)" if file.consent_needed else ""
+    print(f"times in {zone.key}")
     print(f"consent: {_local(file.consent_at, zone)}; guardian consent: {consent}{needed}")
     print(f"reminders: {file.reminders_sent} sent, {file.reminders_missed} missed")
     print(f"check-ins ({zone.key}):")
@@ -133,7 +148,7 @@ def _print_file(file: StudentFile) -> None:
 async def _file(args: argparse.Namespace, settings: Settings) -> int:
     export = "json" if args.json else ("html" if args.format == "html" else None)
     if args.out and export is None:
-        raise UsageError("--out writes an export: add --json or --format html")
+        raise UsageError(_("--out writes an export: add --json or --format html"))
     async with open_app(settings) as app:
         files = StudentFiles(app.sessions, app.cipher, settings)
         file = await files.by_number(
@@ -177,7 +192,9 @@ async def _mark(args: argparse.Namespace, settings: Settings) -> int:
         async with app.sessions() as session:
             case = await session.get(Case, args.case.case_id)
             if case is None or not args.case.matches(case):
-                raise NotFoundError(f"no case {args.case} (see `heartguard cases list`)")
+                raise NotFoundError(
+                    _("no case {case} (see `heartguard cases list`)").format(case=args.case)
+                )
         try:
             done = await Feedback(app.sessions, app.cipher).mark(
                 case.id, mark, actor_of(args), utcnow()

@@ -17,30 +17,31 @@ from bot.services.reports.report_csv import render_csv
 from bot.services.reports.report_html import render_html
 from bot.services.reports.weekly_reports import WeeklyReports
 from bot.services.reports.weeks import Week
+from bot.translation import _
 
 
 def register(commands: Any) -> None:
     """Add the report command group."""
-    report = commands.add_parser("report", help="weekly school and district reports")
+    report = commands.add_parser("report", help=_("weekly school and district reports"))
     sub = report.add_subparsers(dest="report_command", metavar="ACTION")
     sub.required = True
     weekly = sub.add_parser(
-        "weekly", help="one week beside the week before (small cells suppressed; no names)"
+        "weekly", help=_("one week beside the week before (small cells suppressed; no names)")
     )
     scope = weekly.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--school", help="school code or name")
-    scope.add_argument("--district", action="store_true", help="the whole district")
-    weekly.add_argument("--week", help="ISO week, e.g. 2026-W49 (default: last week)")
+    scope.add_argument("--school", help=_("school code or name"))
+    scope.add_argument("--district", action="store_true", help=_("the whole district"))
+    weekly.add_argument("--week", help=_("ISO week, e.g. 2026-W49 (default: last week)"))
     weekly.add_argument("--format", choices=("html", "csv", "pdf"), default="html")
-    weekly.add_argument("--out", help="write here (default: stdout; PDF needs --out)")
+    weekly.add_argument("--out", help=_("write here (default: stdout; PDF needs --out)"))
     weekly.add_argument("--lang", choices=("zh", "en"), default="zh")
-    weekly.add_argument("--as-counselor", type=int, metavar="ID", help="as this counselor")
+    weekly.add_argument("--as-counselor", type=int, metavar="ID", help=_("as this counselor"))
     weekly.set_defaults(handler=run_async(_weekly))
 
 
 async def _weekly(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "pdf" and not args.out:
-        raise UsageError("a PDF needs --out FILE (it is not text for a terminal)")
+        raise UsageError(_("a PDF needs --out FILE (it is not text for a terminal)"))
     now = utcnow()
     week = args.week or Week.containing(now, settings.schools.default_timezone).previous().label
     async with open_app(settings) as app:

@@ -10,41 +10,44 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
+from bot.translation import _
 
 
 def register(commands: Any) -> None:
     """Add the risk command group."""
-    risk = commands.add_parser("risk", help="run the risk detector")
+    risk = commands.add_parser("risk", help=_("run the risk detector"))
     sub = risk.add_subparsers(dest="risk_command", metavar="ACTION")
     sub.required = True
-    scan = sub.add_parser("scan", help="assess one message per stdin line; JSON lines out")
+    scan = sub.add_parser("scan", help=_("assess one message per stdin line; JSON lines out"))
     scan.add_argument(
         "--jsonl",
         action="store_true",
         help='read JSON lines {"text": ..., "window": [...]} instead of plain text',
     )
     scan.set_defaults(handler=_scan, skip_settings=True)
-    explain = sub.add_parser("explain", help="print a readable breakdown for one message")
+    explain = sub.add_parser("explain", help=_("print a readable breakdown for one message"))
     explain.add_argument("text")
     explain.add_argument(
         "--window",
         action="append",
         default=[],
-        help="an earlier message (repeatable, oldest first)",
+        help=_("an earlier message (repeatable, oldest first)"),
     )
     explain.set_defaults(handler=_explain, skip_settings=True)
-    evaluate = sub.add_parser("eval", help="score the detector on a labelled TSV")
+    evaluate = sub.add_parser("eval", help=_("score the detector on a labelled TSV"))
     evaluate.add_argument(
         "file",
-        help="TSV with 'level' (or PsySUICIDE 'labels') and 'text' columns, or a"
-        " conversation set (conv, turn, minutes, level, text)",
+        help=_(
+            "TSV with 'level' (or PsySUICIDE 'labels') and 'text' columns, or a"
+            " conversation set (conv, turn, minutes, level, text)"
+        ),
     )
-    evaluate.add_argument("--no-misses", action="store_true", help="do not list the misses")
+    evaluate.add_argument("--no-misses", action="store_true", help=_("do not list the misses"))
     evaluate.set_defaults(handler=_eval, skip_settings=True)
     train = sub.add_parser(
-        "train", help="train the learned model from the corpus (needs the [train] extra)"
+        "train", help=_("train the learned model from the corpus (needs the [train] extra)")
     )
-    train.add_argument("--out", help="where to write the model file (default: the packaged one)")
+    train.add_argument("--out", help=_("where to write the model file (default: the packaged one)"))
     train.set_defaults(handler=_train, skip_settings=True)
     from bot.cli import records  # imports the runtime: only when the parser is built
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from bot.cli.main import run_async
 from bot.config.settings import Settings
+from bot.translation import _
 
 
 def register(commands: Any) -> None:
     """Add the run command."""
     run = commands.add_parser(
         "run",
-        help="run the Telegram bot and/or the web chat (and WeChat), with the green channel",
+        help=_("run the Telegram bot and/or the web chat (and WeChat), with the green channel"),
     )
     run.set_defaults(handler=run_async(_run))
 

@@ -16,26 +16,28 @@ from bot.cli.main import run_async
 from bot.config.settings import Settings
 from bot.errors import HeartGuardError
 from bot.services.takeover import TakeoverResult
+from bot.translation import _
+from core.clock import local_text
 from escalation.actions import CaseActionError
 from escalation.takeover import TakeoverRefused
 
 
 def register(cases: Any) -> None:
     """Add take, reply and handback under ``heartguard cases``."""
-    take = cases.add_parser("take", help="take over the student's chat as a counselor")
+    take = cases.add_parser("take", help=_("take over the student's chat as a counselor"))
     take.add_argument("case", type=int)
     take.add_argument("--as-counselor", type=int, metavar="ID", required=True)
     take.set_defaults(handler=run_async(_take))
-    reply = cases.add_parser("reply", help="write to the student of a chat you took over")
+    reply = cases.add_parser("reply", help=_("write to the student of a chat you took over"))
     reply.add_argument("case", type=int)
     reply.add_argument("text")
     reply.add_argument("--as-counselor", type=int, metavar="ID", required=True)
     reply.set_defaults(handler=run_async(_reply))
-    back = cases.add_parser("handback", help="give a taken chat back to the bot")
+    back = cases.add_parser("handback", help=_("give a taken chat back to the bot"))
     back.add_argument("case", type=int)
-    back.add_argument("--note", default="", help="a note for the timeline (stored encrypted)")
+    back.add_argument("--note", default="", help=_("a note for the timeline (stored encrypted)"))
     back.add_argument(
-        "--as-counselor", type=int, metavar="ID", help="the holder (default: administrator)"
+        "--as-counselor", type=int, metavar="ID", help=_("the holder (default: administrator)")
     )
     back.set_defaults(handler=run_async(_handback))
 
@@ -56,7 +58,7 @@ async def _take(args: argparse.Namespace, settings: Settings) -> int:
             raise HeartGuardError(str(exc)) from None
     for line in result.recent:
         who = "student" if line.from_student else "counselor"
-        print(f"{line.at:%m-%d %H:%M} {who}: {line.text}")
+        print(f"{local_text(line.at, settings.schools.default_timezone)} {who}: {line.text}")
     return _report(result, "taken")
 
 

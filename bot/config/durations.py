@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.translation import N_
+
 _PART = re.compile(r"(\d+)\s*(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-EXPECTED = 'expected a positive duration like "10m"'
+EXPECTED = N_('expected a positive duration like "10m"')
 
 
 def parse_duration(value: object) -> timedelta:

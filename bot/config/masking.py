@@ -20,7 +20,7 @@ _SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 # Names that contain a secret word but hold no secret (a path to the key file, say).
-_NOT_SECRET_NAME = re.compile(r"_(file|path|chars|days|url)$|^key_file$", re.IGNORECASE)
+_NOT_SECRET_NAME = re.compile(r"_(file|path|chars|days|url|ttl)$|^key_file$", re.IGNORECASE)
 # A path segment that looks generated: 16+ URL-safe characters with letters and digits
 # (heartbeat check ids, robot keys, webhook tokens).
 _TOKEN = re.compile(r"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}")

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from bot.config.durations import parse_duration
+from bot.config.problems import problems_from
 from bot.config.web import (
     ENV_WEB_SECRET,
     ENV_WECHAT_AES_KEY,
@@ -38,6 +39,7 @@ from bot.config.web import (
     WeChatSettings,
 )
 from bot.errors import ConfigError
+from bot.translation import N_
 from escalation.lease import RECORD_MARGIN, longest_send, shortest_lease
 
 ENV_CONFIG = "HEARTGUARD_CONFIG"
@@ -64,7 +66,7 @@ def _parse_clock(value: object) -> time:
             return time(int(hour), int(minute))
         except ValueError:
             pass
-    raise ValueError('expected a local time like "16:30"')
+    raise ValueError(N_('expected a local time like "16:30"'))
 
 
 Clock = Annotated[time, BeforeValidator(_parse_clock)]
@@ -88,8 +90,18 @@ class DatabaseSettings(_Section):
     @classmethod
     def _known_driver(cls, value: str) -> str:
         # sqlite+aiosqlite:// is what earlier versions wrote; it means the same database.
+        # A plain postgresql:// (as psql and most hosts write it) means the asyncpg driver.
+        value = value.strip()
+        for plain in ("postgresql://", "postgres://"):
+            if value.startswith(plain):
+                value = "postgresql+asyncpg://" + value.removeprefix(plain)
         if not value.startswith(("sqlite://", "sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError('expected a URL starting with "sqlite://" or "postgresql+asyncpg://"')
+            raise ValueError(
+                N_(
+                    'expected a URL starting with "sqlite:///" (a file) or "postgresql://", '
+                    "e.g. postgresql://heartguard@db.internal/heartguard"
+                )
+            )
         return value
 
 
@@ -113,7 +125,7 @@ class TelegramSettings(_Section):
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSettings:
         if self.mode == "webhook" and not self.webhook_public_url:
-            raise ValueError("webhook mode needs webhook_public_url")
+            raise ValueError(N_("webhook mode needs webhook_public_url"))
         return self
 
     @field_validator("webhook_secret")
@@ -130,7 +142,7 @@ class TelegramSettings(_Section):
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError('expected an http(s) URL such as "http://127.0.0.1:8081/bot"')
+            raise ValueError(N_('expected an http(s) URL such as "http://127.0.0.1:8081/bot"'))
         return value
 
 
@@ -169,10 +181,10 @@ class SchoolSettings(_Section):
         seen: set[int] = set()
         for band in value:
             if band.min_grade > band.max_grade:
-                raise ValueError("min_grade is above max_grade")
+                raise ValueError(N_("min_grade is above max_grade"))
             grades = set(range(band.min_grade, band.max_grade + 1))
             if grades & seen:
-                raise ValueError("grade bands overlap")
+                raise ValueError(N_("grade bands overlap"))
             seen |= grades
         return value
 
@@ -182,7 +194,7 @@ class SchoolSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError('expected an IANA time zone like "Asia/Shanghai"') from None
+            raise ValueError(N_('expected an IANA time zone like "Asia/Shanghai"')) from None
         return value
 
 
@@ -249,9 +261,9 @@ class ShiftSettings(_Section):
     @model_validator(mode="after")
     def _school_tier_needs_school(self) -> ShiftSettings:
         if self.tier == "school" and not self.school:
-            raise ValueError("a school-tier shift needs school (the school code)")
+            raise ValueError(N_("a school-tier shift needs school (the school code)"))
         if self.start == self.end:
-            raise ValueError("start and end are the same time")
+            raise ValueError(N_("start and end are the same time"))
         return self
 
 
@@ -308,7 +320,7 @@ class TermDates(_Section):
     @model_validator(mode="after")
     def _ordered(self) -> TermDates:
         if self.end < self.start:
-            raise ValueError("term end is before its start")
+            raise ValueError(N_("term end is before its start"))
         return self
 
 
@@ -331,7 +343,7 @@ class ReminderSettings(_Section):
     @classmethod
     def _positive_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(day <= 0 for day in value):
-            raise ValueError("expected positive day numbers like [1, 3, 7]")
+            raise ValueError(N_("expected positive day numbers like [1, 3, 7]"))
         return tuple(sorted(set(value)))
 
 
@@ -347,7 +359,7 @@ def _parse_weekly_at(value: object) -> str:
         if len(parts) == 2 and parts[0] in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
             clock = _parse_clock(parts[1])
             return f"{parts[0]} {clock:%H:%M}"
-    raise ValueError('expected a weekday and a local time like "mon 08:00"')
+    raise ValueError(N_('expected a weekday and a local time like "mon 08:00"'))
 
 
 class ReportSettings(_Section):
@@ -509,7 +521,7 @@ class TakeoverSettings(_Section):
     @classmethod
     def _sensible(cls, value: timedelta) -> timedelta:
         if not timedelta(minutes=1) <= value <= timedelta(hours=2):
-            raise ValueError('expected a duration from "1m" to "2h", such as "5m"')
+            raise ValueError(N_('expected a duration from "1m" to "2h", such as "5m"'))
         return value
 
 
@@ -561,43 +573,6 @@ class Settings(_Section):
             if not self.wechat.app_id:
                 problems.append("wechat.app_id: required when wechat.enabled")
         return problems
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith(("function-after", "function-before")) or part in {
-            "literal['polling','webhook']",
-        }:
-            continue
-        else:
-            out += ("." if out else "") + part
-    return out or "(top level)"
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    msg = str(error["msg"])
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    if msg.startswith("Value error, "):
-        msg = msg.removeprefix("Value error, ")
-    if msg.startswith("Input should be "):
-        msg = "expected " + msg.removeprefix("Input should be ")
-    return msg
-
-
-def problems_from(exc: ValidationError, source: str) -> list[str]:
-    """Turn a pydantic error into one line per problem: ``file: key.path: what is expected``."""
-    lines = []
-    for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
-        lines.append(f"{source}: {_location(loc)}: {_message(error)}")
-    return lines
 
 
 def _secrets(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -693,7 +668,8 @@ def settings_from_mapping(
         raw["telegram"] = telegram
     elif "telegram" not in raw:
         raw["telegram"] = {"token": secrets["token"], "webhook_secret": secrets["webhook_secret"]}
-    if env.get(ENV_DATABASE_URL, "").strip() and isinstance(raw.get("database", {}), dict):
+    env_url = bool(env.get(ENV_DATABASE_URL, "").strip())
+    if env_url and isinstance(raw.get("database", {}), dict):
         raw["database"] = {**raw.get("database", {}), "url": env[ENV_DATABASE_URL].strip()}
     escalation = raw.get("escalation", {})
     if isinstance(escalation, dict):
@@ -723,7 +699,8 @@ def settings_from_mapping(
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems_from(exc, source)) from None
+        from_env: dict[tuple[str, ...], str] = {("database", "url"): ENV_DATABASE_URL}
+        raise ConfigError(problems_from(exc, source, from_env if env_url else None)) from None
     crossed = settings.cross_problems()
     if crossed:
         raise ConfigError([f"{source}: {line}" for line in crossed])
@@ -758,7 +735,39 @@ def resolve_config_path(explicit: str | None, environ: Mapping[str, str]) -> Pat
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Load settings from ``path``, or the built-in defaults when it is None."""
+    """Load settings from ``path``, or the built-in defaults when it is None.
+
+    Relative file paths in a config file (a SQLite database, the generated key) are taken from
+    the file's folder, so ``--config /srv/hg/config.toml`` run from anywhere finds the same data.
+    """
     if path is None:
         return settings_from_mapping({}, source="<defaults>", environ=environ)
-    return settings_from_mapping(read_toml(path), source=str(path), environ=environ)
+    settings = settings_from_mapping(read_toml(path), source=str(path), environ=environ)
+    env = os.environ if environ is None else environ
+    return beside(settings, path.parent, database=not env.get(ENV_DATABASE_URL, "").strip())
+
+
+def beside(settings: Settings, folder: Path, *, database: bool = True) -> Settings:
+    """Settings whose relative file paths are taken from ``folder`` (the config file's)."""
+    if folder == Path():
+        return settings
+    key_file, secret_file = Path(settings.privacy.key_file), Path(settings.web.secret_file)
+    update: dict[str, Any] = {}
+    if not key_file.is_absolute():
+        privacy = settings.privacy.model_copy(update={"key_file": str(folder / key_file)})
+        update["privacy"] = privacy
+    if not secret_file.is_absolute():
+        web = settings.web.model_copy(update={"secret_file": str(folder / secret_file)})
+        update["web"] = web
+    url = settings.database.url
+    scheme, sep, rest = url.partition(":///")
+    if (
+        database
+        and scheme.startswith("sqlite")
+        and sep
+        and rest
+        and not rest.startswith(("/", ":memory:", "file:"))
+    ):
+        located = f"{scheme}:///{folder / rest}"
+        update["database"] = settings.database.model_copy(update={"url": located})
+    return settings.model_copy(update=update) if update else settings

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.durations import parse_duration
+from bot.translation import N_
 
 ENV_WEB_SECRET = "HEARTGUARD_WEB_SECRET"  # noqa: S105 (a variable name, not a secret)
 ENV_WECHAT_TOKEN = "HEARTGUARD_WECHAT_TOKEN"  # noqa: S105
@@ -96,14 +97,14 @@ class WeChatSettings(_Section):
     @classmethod
     def _path_shape(cls, value: str) -> str:
         if not _PATH.fullmatch(value) or value == "/":
-            raise ValueError('expected a path such as "/wechat"')
+            raise ValueError(N_('expected a path such as "/wechat"'))
         return value.rstrip("/")
 
     @field_validator("api_base_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
         if not value:
-            raise ValueError('expected an http(s) URL such as "https://api.weixin.qq.com"')
+            raise ValueError(N_('expected an http(s) URL such as "https://api.weixin.qq.com"'))
         return _http_url(value, "https://api.weixin.qq.com")
 
     @field_validator("aes_key")

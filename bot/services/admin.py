@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFoundError, UsageError
+from bot.services.contacts import CONTACT_CHANNELS, check_contact
+from bot.translation import _
 from storage.audit import audit
 from storage.models import (
     Counselor,
@@ -22,7 +24,6 @@ from storage.models import (
 )
 
 ROLES = ("school_counselor", "district_crisis", "hospital_liaison", "admin")
-CONTACT_CHANNELS = ("telegram", "email", "wecom", "dingtalk", "webhook", "phone", "console")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -36,7 +37,9 @@ async def school_by_ref(session: AsyncSession, ref: str) -> School:
     if school is None:
         school = await session.scalar(select(School).where(School.name == ref.strip()))
     if school is None:
-        raise NotFoundError(f"unknown school {ref!r} (see `heartguard schools list`)")
+        raise NotFoundError(
+            _("unknown school {ref!r} (see `heartguard schools list`)").format(ref=ref)
+        )
     return school
 
 
@@ -45,17 +48,19 @@ async def add_school(
 ) -> School:
     """Create a school with a short unique code."""
     if not _CODE.match(code):
-        raise UsageError("school code: expected 1-32 letters, digits, '-' or '_'")
+        raise UsageError(_("school code: expected 1-32 letters, digits, '-' or '_'"))
     if not name.strip():
-        raise UsageError("school name: must not be empty")
+        raise UsageError(_("school name: must not be empty"))
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(
-            f'timezone: expected an IANA zone like "Asia/Shanghai", got {timezone!r}'
+            _('timezone: expected an IANA zone like "Asia/Shanghai", got {timezone!r}').format(
+                timezone=timezone
+            )
         ) from None
     if await session.scalar(select(School.id).where(School.code == code)) is not None:
-        raise UsageError(f"school code {code!r} already exists")
+        raise UsageError(_("school code {code!r} already exists").format(code=code))
     school = School(code=code, name=name.strip(), timezone=timezone, created_at=now)
     session.add(school)
     await session.flush()
@@ -75,9 +80,9 @@ async def add_class(
 ) -> SchoolClass:
     """Create a class in a school."""
     if not 1 <= grade <= 12:
-        raise UsageError("grade: expected a number from 1 to 12")
+        raise UsageError(_("grade: expected a number from 1 to 12"))
     if not name.strip():
-        raise UsageError("class name: must not be empty")
+        raise UsageError(_("class name: must not be empty"))
     school = await school_by_ref(session, school_ref)
     existing = await session.scalar(
         select(SchoolClass.id).where(
@@ -85,7 +90,9 @@ async def add_class(
         )
     )
     if existing is not None:
-        raise UsageError(f"class {name!r} already exists in {school.code}")
+        raise UsageError(
+            _("class {name!r} already exists in {code}").format(name=name, code=school.code)
+        )
     klass = SchoolClass(school_id=school.id, name=name.strip(), grade=grade, created_at=now)
     session.add(klass)
     await session.flush()
@@ -100,11 +107,16 @@ async def add_class(
     return klass
 
 
-def _check_contact(channel: str, address: str) -> None:
+def _check_removal(channel: str, address: str) -> None:
+    # Not checked by format: a contact stored before formats were checked can still go.
     if channel not in CONTACT_CHANNELS:
-        raise UsageError(f"contact channel: expected one of {', '.join(CONTACT_CHANNELS)}")
+        raise UsageError(
+            _("--remove: expected a channel of {value}").format(value=", ".join(CONTACT_CHANNELS))
+        )
     if not address.strip():
-        raise UsageError(f"{channel} contact: must not be empty")
+        raise UsageError(
+            _("--remove {channel}: the address must not be empty").format(channel=channel)
+        )
 
 
 async def add_counselor(
@@ -119,21 +131,19 @@ async def add_counselor(
 ) -> Counselor:
     """Create a counselor with their schools and contact channels (in preference order)."""
     if role not in ROLES:
-        raise UsageError(f"role: expected one of {', '.join(ROLES)}")
+        raise UsageError(_("role: expected one of {value}").format(value=", ".join(ROLES)))
     if not name.strip():
-        raise UsageError("counselor name: must not be empty")
+        raise UsageError(_("counselor name: must not be empty"))
     scope = "school" if role == "school_counselor" else "district"
     if scope == "school" and not school_refs:
-        raise UsageError("a school counselor needs at least one --school")
+        raise UsageError(_("a school counselor needs at least one --school"))
+    checked = [(channel, check_contact(channel, address)) for channel, address in contacts]
     counselor = Counselor(name=name.strip(), role=role, scope=scope, created_at=now)
     for ref in school_refs:
         school = await school_by_ref(session, ref)
         counselor.schools.append(CounselorSchool(school_id=school.id))
-    for rank, (channel, address) in enumerate(contacts):
-        _check_contact(channel, address)
-        counselor.contacts.append(
-            CounselorContact(channel=channel, address=address.strip(), rank=rank)
-        )
+    for rank, (channel, address) in enumerate(checked):
+        counselor.contacts.append(CounselorContact(channel=channel, address=address, rank=rank))
     session.add(counselor)
     await session.flush()
     audit(
@@ -151,7 +161,11 @@ async def counselor_by_id(session: AsyncSession, counselor_id: int) -> Counselor
     """A counselor with their contacts loaded, or a one-line error."""
     counselor = await session.get(Counselor, counselor_id)
     if counselor is None:
-        raise UsageError(f"no counselor #{counselor_id} (see `heartguard counselors list`)")
+        raise UsageError(
+            _("no counselor #{counselor_id} (see `heartguard counselors list`)").format(
+                counselor_id=counselor_id
+            )
+        )
     await session.refresh(counselor, ["contacts"])
     return counselor
 
@@ -194,13 +208,18 @@ async def change_contacts(
     error, so a typo never passes silently.
     """
     counselor = await counselor_by_id(session, counselor_id)
-    for channel, address in [*add, *remove]:
-        _check_contact(channel, address)
+    add = [(channel, check_contact(channel, address)) for channel, address in add]
+    for channel, address in remove:
+        _check_removal(channel, address)
     kept = sorted(counselor.contacts, key=lambda c: c.rank)
     for channel, address in remove:
         match = [c for c in kept if (c.channel, c.address) == (channel, address.strip())]
         if not match:
-            raise UsageError(f"counselor #{counselor_id} has no {channel} contact {address!r}")
+            raise UsageError(
+                _("counselor #{counselor_id} has no {channel} contact {address!r}").format(
+                    counselor_id=counselor_id, channel=channel, address=address
+                )
+            )
         for contact in match:
             kept.remove(contact)
             await session.delete(contact)
@@ -306,8 +325,10 @@ async def record_guardian_consent(
     )
     if student is None:
         raise NotFoundError(
-            f"no student {student_number!r} in {school.code} "
-            f"(see `heartguard students list --school {school.code}`)"
+            _(
+                "no student {student_number!r} in {code} "
+                "(see `heartguard students list --school {code}`)"
+            ).format(student_number=student_number, code=school.code)
         )
     if student.guardian_consent != consent:
         student.guardian_consent = consent

@@ -24,6 +24,8 @@ from bot.services.one_time_codes import (
     revoke_unused,
     spend,
 )
+from bot.services.roster_order import roster_key
+from core.clock import local_text
 from storage.audit import audit
 from storage.crypto import DataCipher
 from storage.models import EnrollmentCode, SchoolClass, Student
@@ -77,7 +79,10 @@ async def issue_codes(
         query = query.where(Student.student_number == student_number)
     if not include_enrolled:
         query = query.where(Student.status == "pending")
-    rows = (await session.execute(query.order_by(SchoolClass.name, Student.student_number))).all()
+    rows = sorted(
+        (await session.execute(query)).all(),
+        key=lambda row: roster_key(row[0].grade, row[1], row[0].student_number),
+    )
     if student_number and not rows:
         raise NotFoundError(
             f"no pending student {student_number!r} in {school.code} "
@@ -137,7 +142,9 @@ async def unused_codes(
             EnrollmentCode.revoked_at.is_(None),
             EnrollmentCode.expires_at > now,
         )
-        .order_by(SchoolClass.name, Student.student_number)
+    )
+    ordered = sorted(
+        rows.all(), key=lambda row: roster_key(row[1].grade, row[2], row[1].student_number)
     )
     return [
         IssuedCode(
@@ -148,15 +155,15 @@ async def unused_codes(
             student.display_name,
             code.expires_at,
         )
-        for code, student, klass in rows.all()
+        for code, student, klass in ordered
     ]
 
 
 def to_csv(codes: list[IssuedCode], tz_name: str) -> str:
-    """CSV for teachers, with a UTF-8 BOM so Excel shows Chinese names correctly."""
-    from zoneinfo import ZoneInfo
+    """CSV for teachers, with a UTF-8 BOM so Excel shows Chinese names correctly.
 
-    zone = ZoneInfo(tz_name)
+    Expiry is the school's local time with its offset and zone, as everywhere a person reads.
+    """
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
@@ -169,7 +176,7 @@ def to_csv(codes: list[IssuedCode], tz_name: str) -> str:
                 item.student_number,
                 item.name,
                 item.code,
-                item.expires_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                local_text(item.expires_at, tz_name),
             ]
         )
     return out.getvalue()

@@ -14,6 +14,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
+from bot.translation import _
 from storage.audit import audit
 from storage.models import School, SchoolClass, Student
 
@@ -101,9 +102,14 @@ def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
     if encoding:
         try:
             return raw.decode(encoding), encoding
-        except (LookupError, UnicodeDecodeError) as exc:
+        except LookupError:
             raise UsageError(
-                f"cannot read the file as {encoding}: {exc.__class__.__name__}"
+                _("{encoding!r} is not a known text encoding").format(encoding=encoding)
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"the file is not {encoding} text (byte {exc.start + 1} cannot be read as "
+                f"{encoding}); leave out --encoding to have it detected"
             ) from None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -190,6 +196,8 @@ def parse(text: str) -> tuple[list[RosterRow], list[str]]:
             continue
         first_seen[seen_key] = line
         rows.append(row)
+    if not rows and not problems:
+        raise UsageError(_("the file has a header but no students: nothing to import"))
     return rows, problems
 
 
@@ -280,7 +288,7 @@ async def import_roster(
     classes = await _classes(session, schools.values())
     # A class has one grade: the database's, else the first line that names the class.
     grades = {key: klass.grade for key, klass in classes.items()}
-    for row, _ in writes:
+    for row, _unused in writes:
         key = (schools[row.school].id, row.class_name)
         grade = grades.setdefault(key, row.grade)
         if grade != row.grade:

@@ -153,7 +153,7 @@ def test_the_cli_prints_a_token_once_and_revokes_it(
     cli_env: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert main(["db", "upgrade"]) == 0
-    assert main(["counselors", "add", "周老师", "--role", "district_crisis"]) == 0
+    assert main(["counselors", "add", "周老师", "--role", "district_crisis", "--link-later"]) == 0
     capsys.readouterr()
     assert main(["tokens", "issue", "--counselor", "1", "--ttl", "7d", "--label", "区平台"]) == 0
     out = capsys.readouterr().out

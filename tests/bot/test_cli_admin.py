@@ -92,7 +92,10 @@ def test_counselors_change_contacts_and_leave_the_green_channel(
         (["codes", "issue", "--school", "NOPE"], "unknown school 'NOPE'"),
         (["students", "import", "/nonexistent.csv"], "cannot read /nonexistent.csv"),
         (["schools", "add", "bad code!", "x"], "school code: expected"),
-        (["counselors", "add", "x", "--role", "school_counselor"], "needs at least one --school"),
+        (
+            ["counselors", "add", "x", "--role", "school_counselor", "--phone", "13800138000"],
+            "needs at least one --school",
+        ),
     ],
 )
 def test_bad_input_gets_one_line_and_non_zero_exit(

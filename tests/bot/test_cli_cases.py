@@ -81,7 +81,7 @@ def test_show_names_the_student_in_local_time_with_scores_in_order(
     assert "student: 甲同学 (S1)" in out
     assert "school: BB01 北碚一中" in out
     assert "class: 初二(3)班" in out
-    assert "opened: 2026-11-02 10:00:00 +0800 (Asia/Shanghai)" in out
+    assert "opened: 2026-11-02 10:00:00 +08:00 (Asia/Shanghai)" in out
     assert "PHQ-9 12 (moderate)" in out
     assert "GAD-7 16 (severe)" in out
     timeline = out.split("timeline (Asia/Shanghai):\n", 1)[1].splitlines()

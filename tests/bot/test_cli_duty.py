@@ -33,8 +33,18 @@ def refused(capsys: Capture, *args: str, code: int = 1) -> str:
 def roster(cli_env: Path, capsys: Capture) -> None:
     ok(capsys, "schools", "add", "BB01", "北碚一中")
     ok(capsys, "schools", "add", "BB02", "北碚二中")
-    ok(capsys, "counselors", "add", "陈老师", "--role", "school_counselor", "--school", "BB01")
-    ok(capsys, "counselors", "add", "区危机组", "--role", "district_crisis")
+    ok(
+        capsys,
+        "counselors",
+        "add",
+        "陈老师",
+        "--role",
+        "school_counselor",
+        "--school",
+        "BB01",
+        "--link-later",
+    )
+    ok(capsys, "counselors", "add", "区危机组", "--role", "district_crisis", "--link-later")
 
 
 SHIFT = ("--from", "08:00", "--to", "17:00")

@@ -48,7 +48,7 @@ def test_the_database_password_from_the_environment_is_masked(
     assert data["escalation"]["heartbeat_url"] == "https://hc.example/ping/***?token=***&x=1"
     assert data["secrets"]["HEARTGUARD_DATABASE_URL"] == "set (overrides database.url)"
     assert data["secrets"]["HEARTGUARD_SMTP_PASSWORD"] == "set"
-    assert data["privacy"]["key_file"] == "var/data.key"  # a path, not a secret
+    assert data["privacy"]["key_file"] == str(tmp_path / "var/data.key")  # a path, not a secret
 
 
 def test_a_password_in_the_config_file_is_refused(tmp_path: Path, capsys: Capture) -> None:

@@ -35,3 +35,12 @@ def test_debug_never_opens_the_libraries_that_log_what_people_wrote(root: loggin
     assert not logging.getLogger("telegram.ext.Application").isEnabledFor(logging.DEBUG)
     assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
     assert logging.getLogger("bot.services.pipeline").isEnabledFor(logging.DEBUG)
+
+
+def test_verbose_lets_the_quiet_libraries_info_through(root: logging.Logger) -> None:
+    configure_logging("INFO")
+    assert not logging.getLogger("alembic.runtime.migration").isEnabledFor(logging.INFO)
+    configure_logging("INFO", verbose=True)
+    assert logging.getLogger("alembic.runtime.migration").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("apscheduler").isEnabledFor(logging.DEBUG)
+    configure_logging("INFO")

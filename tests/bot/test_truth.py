@@ -149,7 +149,7 @@ async def test_a_counselor_on_an_unusable_channel_is_not_promised(
 
 async def test_a_school_counselor_on_duty_is_told_and_paged(app: AppContext) -> None:
     school, _ = await school_and_student(app)
-    await counselor(app, [("phone", "1380"), ("console", "chen")], duty_school=school)
+    await counselor(app, [("phone", "13800138000"), ("console", "chen")], duty_school=school)
     said, _ = await say(app, CRISIS)
     assert TOLD_SCHOOL in said
     assert NOBODY not in said

@@ -162,7 +162,7 @@ def test_a_command_mid_flow_is_honoured(chat: Chat) -> None:
     chat.command("checkin")
     chat.say("3")
     result = chat.command("help")
-    assert ids(result) == ["help.text", "checkin.note.q"]
+    assert ids(result) == ["help.text", "help.commands", "checkin.note.q"]
     assert chat.where == ("checkin", "anything_else")
     result = chat.say("/talk")
     assert chat.where == ("talk", "when")
@@ -176,7 +176,7 @@ def test_help_and_cancel_work_as_typed_words_in_both_languages(chat: Chat) -> No
     assert ids(chat.say("help"))[0] == "help.text"
     assert ids(chat.say("帮助"))[0] == "help.text"
     assert chat.where == ("settings", "menu")
-    assert ids(chat.say("Exit"))[0] == "settings.closed"
+    assert ids(chat.say("Exit"))[0] == "settings.cancelled"
     assert chat.where == ("home", "menu")
 
 

@@ -121,6 +121,10 @@ def test_cli_text_view_prints_local_times(
     assert main(["students", "file", "S00001", "--school", "R00", "--as-counselor", "1"]) == 0
     out = capsys.readouterr().out
     assert "check-ins (Asia/Shanghai)" in out
+    assert "times in Asia/Shanghai" in out
+    checkin_lines = out.split("check-ins (Asia/Shanghai):\n", 1)[1].split("cases:", 1)[0]
+    assert checkin_lines.strip()
+    assert all(" +08:00 " in line for line in checkin_lines.splitlines())
     assert "warning_signs: 睡不着的时候" in out
     [(actor, action, subject, details)] = audit_rows(district_url)
     assert (actor, action, subject, details) == ("counselor:1", "student_file_viewed", "1", {})

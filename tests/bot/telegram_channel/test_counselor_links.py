@@ -91,7 +91,7 @@ async def test_a_chat_moves_to_the_counselor_whose_code_it_sent(
 def test_the_cli_prints_a_code_and_the_link_command(
     cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["counselors", "add", "丙老师", "--role", "district_crisis"]) == 0
+    assert main(["counselors", "add", "丙老师", "--role", "district_crisis", "--link-later"]) == 0
     capsys.readouterr()
     assert main(["counselors", "code", "1", "--ttl", "2h"]) == 0
     out = capsys.readouterr().out
