@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.counselor_desk import CaseSubject, CaseView, CounselorDesk, Who, case_subject
+from bot.services.transcript import SHOWN_CHANNELS
 from core.clock import Clock
 from escalation.actions import Actor, CaseActionError, NotAllowedError, can_see
 from escalation.cases import record
@@ -211,6 +212,9 @@ class CaseFiles:
             Message.student_id == student_id,
             Message.id > after,
             Message.kind.not_in(("reminder", "file")),
+            # A counselor's words to a web or WeChat student are stored twice: the takeover's
+            # record and the line the student was shown; the console shows the line.
+            ~((Message.kind == "counselor") & Message.channel.in_(SHOWN_CHANNELS)),
         )
         if after:
             rows = (await session.scalars(query.order_by(Message.id).limit(MESSAGES))).all()

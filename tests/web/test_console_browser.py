@@ -1,0 +1,139 @@
+"""The console in headless Chromium, beside a student on the chat page, against HeartGuard.
+
+A counselor signs in; a web-chat student in crisis appears in the open queue without a
+reload; the counselor opens the case, takes the conversation over and writes; the student's
+page shows the counselor's words, the student's answer appears on the console without a
+reload; the counselor hands back. No student text reaches any log on the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from chat_driver import ChatDriver
+from console_kit import PASSWORD, seed_console
+from heartguard_server import RunningHeartGuard, heartguard_settings
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver import Chrome
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+from test_chat_e2e import CRISIS, crisis_lines_in_chat, enrol
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+WAIT_SECONDS = 30
+WORDS = "我是陈老师，我在这里陪着你。你现在安全吗？"
+ANSWER = "我还在楼顶，有点害怕"
+
+
+@pytest.fixture
+def seeded(db_url: str) -> dict[str, Any]:
+    return asyncio.run(seed_console(db_url))
+
+
+@pytest.fixture
+def server(db_url: str, seeded: dict[str, Any]) -> Iterator[RunningHeartGuard]:
+    running = RunningHeartGuard(heartguard_settings(db_url))
+    running.start()
+    yield running
+    running.stop()
+
+
+def wait(driver: Chrome, condition: Callable[[Chrome], object]) -> None:
+    WebDriverWait(
+        driver,
+        WAIT_SECONDS,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    ).until(condition)
+
+
+def sign_in(driver: Chrome, url: str, who: str) -> None:
+    driver.get(url + "/console/signin")
+    driver.find_element(By.ID, "who").send_keys(who)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD, Keys.ENTER)
+    wait(driver, lambda d: d.current_url.endswith("/console"))
+
+
+def console_lines(driver: Chrome, sender: str) -> list[str]:
+    nodes = driver.find_elements(By.CSS_SELECTOR, f"#conversation .from-{sender} .text")
+    return [node.text for node in nodes]
+
+
+def same_page(driver: Chrome) -> bool:
+    return driver.execute_script("return window.hgSamePage === true;") is True
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sign_in_shows_the_queue_and_refuses_a_wrong_password(
+    server: RunningHeartGuard, chromium: Chrome
+) -> None:
+    chromium.get(server.url + "/console")
+    assert chromium.current_url.endswith("/console/signin")
+    chromium.find_element(By.ID, "who").send_keys("陈老师")
+    chromium.find_element(By.ID, "password").send_keys("not the password", Keys.ENTER)
+    wait(chromium, lambda d: d.find_elements(By.CSS_SELECTOR, ".error"))
+    sign_in(chromium, server.url, "陈老师")
+    assert "没有待处理的案例" in chromium.find_element(By.ID, "queue").text
+    chromium.find_element(By.LINK_TEXT, "值班 Duty").click()
+    wait(chromium, lambda d: d.find_elements(By.ID, "on-duty"))
+    assert "陈老师" in chromium.find_element(By.ID, "on-duty").text
+
+
+def test_crisis_live_in_the_queue_takeover_talk_and_hand_back(
+    server: RunningHeartGuard,
+    seeded: dict[str, Any],
+    make_chromium: Callable[..., Chrome],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    console = make_chromium()
+    student = make_chromium(width=375, height=700, mobile=True)
+    sign_in(console, server.url, "陈老师")
+    console.execute_script("window.hgSamePage = true;")
+
+    chat = ChatDriver(student, server.url)
+    chat.open()
+    enrol(chat, seeded["codes"]["S001"])
+    chat.type(CRISIS)
+    chat.wait(lambda _: crisis_lines_in_chat(chat))
+
+    # The case arrives in the open queue by itself.
+    wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#queue-rows tr.p-emergency a"))
+    assert same_page(console)
+    assert "测试甲" in console.find_element(By.ID, "queue").text
+    console.find_element(By.CSS_SELECTOR, "#queue-rows tr.p-emergency a").click()
+    wait(console, lambda d: d.find_elements(By.ID, "conversation"))
+    assert CRISIS in console_lines(console, "student")
+    assert "示例中学" in console.page_source
+
+    console.find_element(By.ID, "take").click()
+    wait(console, lambda d: d.find_elements(By.ID, "handback"))
+    chat.wait(lambda _: any("陈老师来了" in text for text in chat.bubbles("bot")))
+
+    console.execute_script("window.hgSamePage = true;")
+    console.find_element(By.ID, "reply-text").send_keys(WORDS, Keys.ENTER)
+    chat.wait(lambda _: any(WORDS in text for text in chat.bubbles("counselor")))
+    wait(console, lambda _: any(WORDS in text for text in console_lines(console, "counselor")))
+    assert len(console_lines(console, "counselor")) == 1  # the words once, as the student saw
+
+    chat.type(ANSWER)
+    wait(console, lambda _: ANSWER in console_lines(console, "student"))
+    assert same_page(console)  # the conversation arrived without a reload
+
+    console.find_element(By.ID, "handback-note").send_keys("学生已联系家长")
+    console.find_element(By.ID, "handback").click()
+    wait(console, lambda d: d.find_elements(By.ID, "take"))
+    chat.wait(lambda _: any("陈老师先离开了" in text for text in chat.bubbles("bot")))
+    assert "学生已联系家长" in console.page_source  # the note is on the timeline
+
+    # HeartGuard's own loggers (the browser driver's log what it types, by design).
+    ours = [r for r in caplog.records if not r.name.startswith(("selenium", "urllib3"))]
+    assert ours
+    for record in ours:
+        message = record.getMessage()
+        for text in (CRISIS, WORDS, ANSWER, "学生已联系家长"):
+            assert text not in message, record.name
