@@ -25,7 +25,7 @@ from escalation import duty
 from escalation.actions import Actor, CaseService
 from escalation.queue import QueueItem
 from escalation.roster import ShiftSpec
-from escalation.takeover import Owner
+from escalation.takeover import Owner, TakeoverRefused
 from storage.models import Counselor, CounselorSchool, School
 
 # What a counselor is told after an action, in both languages.
@@ -123,11 +123,13 @@ class ConsoleDesk:
         if action == "take":
             result = await self.takeover.take(case_id, counselor)
         elif action == "reply":
-            state, holder = await self.takeover.state_of(case_id)
-            if holder != counselor or state not in (Owner.COUNSELOR, Owner.QUIET):
-                # Writing is taking: the API's one call, the console's "send" on a free chat.
+            try:
+                result = await self.takeover.reply(case_id, counselor, command.text)
+            except TakeoverRefused:
+                # Writing is taking: the API's one call, the console's "send" on a free chat
+                # (a chat another counselor holds still refuses the take).
                 await self.takeover.take(case_id, counselor)
-            result = await self.takeover.reply(case_id, counselor, command.text)
+                result = await self.takeover.reply(case_id, counselor, command.text)
         elif action == "handback":
             result = await self.takeover.hand_back(case_id, counselor, command.note)
         else:
