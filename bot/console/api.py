@@ -25,7 +25,7 @@ from bot.services.case_file import CaseFile, CaseFiles
 from bot.services.counselor_desk import Who
 from bot.web.forms import read_body
 from bot.web.guard import BodyTooLarge
-from escalation.actions import CaseActionError, NotAllowedError
+from escalation.actions import CaseActionError
 from escalation.queue import QueueItem
 from escalation.takeover import TakeoverRefused
 from storage.models import Case
@@ -211,13 +211,11 @@ class IntegrationApi:
             return _error(422, str(exc))
         try:
             outcome = await self.desk.act(who, case_id, command)
-        except NotAllowedError:
-            return _error(404, "no such case")
         except (CaseActionError, TakeoverRefused) as exc:
-            message = str(exc)
-            if message.startswith("no case #"):
+            # Missing or outside the scope: 404 alike; a colleague out of scope is a 409.
+            if isinstance(exc, CaseActionError) and not await self.files.visible(case_id, who):
                 return _error(404, "no such case")
-            return _error(409, message)
+            return _error(409, str(exc))
         body: dict[str, Any] = {"ok": True, "message": outcome.message}
         if action == "reply":
             body["delivered"] = outcome.delivered

@@ -20,7 +20,7 @@ from bot.console.commands import BadCommand, parse
 from bot.console.site import ConsoleSite
 from bot.services.case_file import CaseFiles, open_case
 from bot.services.counselor_desk import Who
-from escalation.actions import CaseActionError, NotAllowedError
+from escalation.actions import CaseActionError
 from escalation.duty import DutyError
 from escalation.lifecycle import RESOLUTIONS
 from escalation.notifiers.render import PRIORITY, STATUS, WISHES
@@ -160,13 +160,11 @@ class ConsolePages:
         try:
             command = parse(fields.get("action", ""), fields)
             outcome = await self.desk.act(desk.who, case_id, command)
-        except NotAllowedError:
-            if wants_json:
-                return JSONResponse({"ok": False, "error": "not found"}, status_code=404)
-            return self.site.not_found(request, desk)
         except (BadCommand, CaseActionError, TakeoverRefused) as exc:
             message = str(exc)
-            if message.startswith("no case #"):
+            if isinstance(exc, CaseActionError) and not await self.files.visible(case_id, desk.who):
+                if wants_json:
+                    return JSONResponse({"ok": False, "error": "not found"}, status_code=404)
                 return self.site.not_found(request, desk)
             if wants_json:
                 return JSONResponse({"ok": False, "error": message}, status_code=409)

@@ -157,6 +157,14 @@ class CaseFiles:
         async with self.sessions() as session:
             return await self._case(session, case_id, who)
 
+    async def visible(self, case_id: int, who: Who) -> bool:
+        """Whether the case exists and is in the counselor's scope (to explain a refusal)."""
+        try:
+            await self.case(case_id, who)
+        except CaseActionError:
+            return False
+        return True
+
     async def colleagues(self, case: Case, who: Who) -> list[tuple[int, str]]:
         """Active counselors (not ``who``) whose scope covers the case: transfer targets."""
         async with self.sessions() as session:

@@ -221,3 +221,44 @@ def test_duty_page_and_an_ad_hoc_shift(server: RunningHeartGuard) -> None:
         assert "区老师" in web.get("/console/duty").text.split("District team", 1)[1]
         ended = web.post("/console/duty/shift", data={"csrf": csrf, "do": "end"})
         assert "done=" in ended.headers["location"]
+
+
+def test_take_transfer_to_a_colleague_and_to_the_district(
+    server: RunningHeartGuard, db_url: str, seeded: dict[str, Any]
+) -> None:
+    case_id = asyncio.run(open_case_for(db_url, "S001"))
+    url = f"/console/cases/{case_id}/act"
+    with client(server) as chen, client(server) as qu:
+        sign_in(chen, "陈老师")
+        sign_in(qu, "区老师")
+        csrf = csrf_of(chen.get(f"/console/cases/{case_id}").text)
+        qu_csrf = csrf_of(qu.get(f"/console/cases/{case_id}").text)
+        assert (
+            "error="
+            not in chen.post(url, data={"csrf": csrf, "action": "take"}).headers["location"]
+        )
+        # Held by 陈老师: 区老师 cannot write into it, and is told why.
+        refused = qu.post(url, data={"csrf": qu_csrf, "action": "reply", "text": "你好"})
+        assert "error=" in refused.headers["location"]
+        moved = chen.post(
+            url,
+            data={
+                "csrf": csrf,
+                "action": "transfer",
+                "to": str(seeded["district"]),
+                "note": "请区里接手",
+            },
+        )
+        assert "error=" not in moved.headers["location"], moved.headers["location"]
+        page = qu.get(f"/console/cases/{case_id}")
+        assert 'id="handback"' in page.text  # 区老师 holds it now
+        assert "请区里接手" in page.text
+        released = qu.post(
+            url, data={"csrf": qu_csrf, "action": "transfer", "to": "district", "note": ""}
+        )
+        assert "error=" not in released.headers["location"], released.headers["location"]
+        # A colleague out of the case's scope is refused.
+        wrong = chen.post(url, data={"csrf": csrf, "action": "transfer", "to": str(seeded["wang"])})
+        assert "error=" in wrong.headers["location"]
+    actions = [action for _, action, _ in asyncio.run(events(db_url, case_id))]
+    assert "transferred" in actions or any("transfer" in a for a in actions)
