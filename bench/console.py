@@ -203,8 +203,8 @@ async def act(client: httpx.AsyncClient, csrf: str, case_id: int, **fields: str)
 
 async def conversations(
     url: str, db: str, count: int, rounds: int
-) -> tuple[list[float], list[float]]:
-    """(counselor → student latencies, baseline student → bot latencies)."""
+) -> tuple[list[float], list[float], list[float]]:
+    """(counselor → student latencies, baseline student → bot latencies, one at a time)."""
     pages = [Page(url) for _ in range(count)]
     others = [Page(url) for _ in range(count)]
     await asyncio.gather(*(page.open() for page in pages + others))
@@ -228,6 +228,7 @@ async def conversations(
                 return await asyncio.wait_for(arrived, 30) - started
 
             ours += await asyncio.gather(*(one(p, c) for p, c in zip(pages, cases, strict=True)))
+        alone = [await one(pages[0], cases[0], n) for n in range(rounds, rounds + 20)]
         await client.aclose()
 
         async def baseline(page: Page) -> float:
@@ -236,7 +237,7 @@ async def conversations(
             return await asyncio.wait_for(arrived, 30) - started
 
         base = list(await asyncio.gather(*(baseline(page) for page in others)))
-        return ours, base
+        return ours, base, alone
     finally:
         await asyncio.gather(*(page.close() for page in pages + others))
 
@@ -294,7 +295,7 @@ async def run(backend: str, url: str, count: int, rounds: int, crises: int) -> N
     with web_bench.Server(url) as base:
         await web_bench.first_replies(base, 3)  # warm: connections, statement caches
         await open_cases_for(url)  # the warm-up students' cases stay out of the rounds
-        ours, baseline = await conversations(base, url, count, rounds)
+        ours, baseline, alone = await conversations(base, url, count, rounds)
         seen, replies = await crisis_to_console(base, crises)
     print(f"{backend}: the console, {count} conversations taken over at once")
     print("  counselor message → web-chat student's page:")
@@ -305,6 +306,7 @@ async def run(backend: str, url: str, count: int, rounds: int, crises: int) -> N
         f"    counselor / baseline: p50 {o50 / b50:.2f}x, p99 {o99 / b99:.2f}x;"
         f" p99 {verdict} the 500 ms target"
     )
+    report("one message at a time (the others' pages still open)", alone)
     print("  crisis message → its case on an open console:")
     s50, s99 = report("student's post to the queue poll answering", seen)
     r50, r99 = report("baseline: the same post to the student's first reply", replies)
