@@ -8,6 +8,7 @@ turns "outside your schools" into a 404, anything else into a sentence.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from bot.services.case_file import CaseFiles
 from bot.services.counselor_desk import CounselorDesk, Who
 from bot.services.coverage_report import CoverageReport, coverage_report
 from bot.services.takeover import TakeoverService
+from bot.services.web_sessions import REMEMBER_SECONDS
 from core.clock import Clock
 from escalation import duty
 from escalation.actions import Actor, CaseService
@@ -76,14 +78,29 @@ class ConsoleDesk:
         self.channels = channels
         self.configured = tuple(configured)
         self.district_zone = district_zone
+        self._who: dict[int, tuple[Who | None, float]] = {}
 
     async def who(self, counselor_id: int) -> Who | None:
-        """The counselor, while active (a deactivated one loses the console at once)."""
+        """The counselor, while active.
+
+        Every console request asks (a page's polls too): the answer is trusted for
+        REMEMBER_SECONDS, as sessions are, so a deactivated counselor loses the console within
+        that time; every action is checked again by the service that takes it.
+        """
+        remembered = self._who.get(counselor_id)
+        if remembered is not None and time.monotonic() - remembered[1] < REMEMBER_SECONDS:
+            return remembered[0]
         async with self.sessions() as session:
             counselor = await session.get(Counselor, counselor_id)
-        if counselor is None or not counselor.active:
-            return None
-        return Who(counselor.id, counselor.name)
+        found = (
+            Who(counselor.id, counselor.name)
+            if counselor is not None and counselor.active
+            else None
+        )
+        if len(self._who) > 1000:
+            self._who.clear()
+        self._who[counselor_id] = (found, time.monotonic())
+        return found
 
     async def queue(self, who: Who, limit: int = 200) -> Sequence[QueueItem]:
         """Open cases in scope: most urgent, then longest waiting, first."""
