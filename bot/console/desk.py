@@ -28,7 +28,7 @@ from escalation.actions import Actor, CaseService
 from escalation.queue import QueueItem
 from escalation.roster import ShiftSpec
 from escalation.takeover import Owner, TakeoverRefused
-from storage.models import Counselor, CounselorSchool, School
+from storage.models import ConversationOwner, Counselor, CounselorSchool, School
 
 # What a counselor is told after an action, in both languages.
 DONE = {
@@ -107,16 +107,27 @@ class ConsoleDesk:
         return await self.desk.queue(who, limit)
 
     async def holders(self, items: Sequence[QueueItem]) -> dict[int, str]:
-        """Who holds each queued case's conversation, by case id (names; none: the bot)."""
+        """Who holds each queued case's student's chat, by case id (none: the bot).
+
+        One query for the whole queue (a live queue asks on every change).
+        """
+        students = {item.case.student_id: item.case.id for item in items}
+        if not students:
+            return {}
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(ConversationOwner.student_id, ConversationOwner.state, Counselor.name)
+                    .outerjoin(Counselor, Counselor.id == ConversationOwner.counselor_id)
+                    .where(ConversationOwner.student_id.in_(students))
+                )
+            ).all()
         found: dict[int, str] = {}
-        for item in items:
-            state, counselor_id = await self.takeover.state_of(item.case.id)
-            if counselor_id is not None:
-                async with self.sessions() as session:
-                    counselor = await session.get(Counselor, counselor_id)
-                found[item.case.id] = counselor.name if counselor is not None else "?"
-            elif state is not Owner.BOT:
-                found[item.case.id] = state.value
+        for student_id, state, name in rows:
+            if name is not None:
+                found[students[student_id]] = name
+            elif state != Owner.BOT.value:
+                found[students[student_id]] = state
         return found
 
     async def act(self, who: Who, case_id: int, command: Command) -> Outcome:

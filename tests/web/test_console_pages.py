@@ -237,6 +237,8 @@ def test_take_transfer_to_a_colleague_and_to_the_district(
             "error="
             not in chen.post(url, data={"csrf": csrf, "action": "take"}).headers["location"]
         )
+        rows = qu.get("/console").text.split('id="queue-rows"', 1)[1]
+        assert "陈老师" in rows  # the queue says who holds the chat
         # Held by 陈老师: 区老师 cannot write into it, and is told why.
         refused = qu.post(url, data={"csrf": qu_csrf, "action": "reply", "text": "你好"})
         assert "error=" in refused.headers["location"]
