@@ -12,7 +12,7 @@ Nothing here logs a student's words; they live in the returned objects only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -96,6 +96,8 @@ class CaseFile:
     lines: tuple[ConversationLine, ...]
     assessments: tuple[Assessment, ...]
     alerts: tuple[Paged, ...]
+    # Event actors as people read them ("counselor:3" → the counselor's name).
+    actors: dict[str, str] = field(default_factory=dict)
 
     @property
     def case(self) -> Case:
@@ -132,6 +134,7 @@ class CaseFiles:
                 self._record_read(session, case, who, len(rows))
             assessments = await self._assessments(session, case, rows)
             alerts = await self._alerts(session, case.id)
+            actors = await self._actors(session, [event.actor for event in view.events])
         return CaseFile(
             view,
             subject,
@@ -139,6 +142,7 @@ class CaseFiles:
             tuple(self._line(row) for row in rows),
             assessments,
             alerts,
+            actors,
         )
 
     async def lines_after(
@@ -202,6 +206,19 @@ class CaseFiles:
         if not await can_see(session, Actor.counselor(who.counselor_id), case):
             raise NotAllowedError(f"case #{case_id} is outside your schools")
         return case
+
+    async def _actors(self, session: AsyncSession, labels: Sequence[str]) -> dict[str, str]:
+        ids = {
+            int(label.split(":", 1)[1])
+            for label in labels
+            if label.startswith("counselor:") and label.split(":", 1)[1].isdigit()
+        }
+        if not ids:
+            return {}
+        rows = await session.execute(
+            select(Counselor.id, Counselor.name).where(Counselor.id.in_(ids))
+        )
+        return {f"counselor:{row[0]}": row[1] for row in rows.all()}
 
     def _record_read(self, session: AsyncSession, case: Case, who: Who, count: int) -> None:
         # Every read of a student's words is on the case's timeline, with who read how many.

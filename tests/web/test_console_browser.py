@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from chat_driver import ChatDriver
-from console_kit import PASSWORD, seed_console
+from console_kit import PASSWORD, open_case_for, seed_console
 from heartguard_server import RunningHeartGuard, heartguard_settings
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver import Chrome
@@ -137,3 +137,32 @@ def test_crisis_live_in_the_queue_takeover_talk_and_hand_back(
         message = record.getMessage()
         for text in (CRISIS, WORDS, ANSWER, "学生已联系家长"):
             assert text not in message, record.name
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_with_javascript_off_forms_still_do_everything(
+    server: RunningHeartGuard, db_url: str, chromium_nojs: Chrome
+) -> None:
+    case_id = asyncio.run(open_case_for(db_url, "S002"))
+    sign_in(chromium_nojs, server.url, "陈老师")
+    chromium_nojs.find_element(By.CSS_SELECTOR, f"a[href='/console/cases/{case_id}']").click()
+    wait(chromium_nojs, lambda d: d.find_elements(By.ID, "take"))
+    assert "越快越好" in chromium_nojs.find_element(By.ID, "wishes").text
+    chromium_nojs.find_element(By.ID, "ack").click()
+    wait(
+        chromium_nojs,
+        lambda d: "已确认 Acknowledged" in d.find_element(By.CSS_SELECTOR, ".flash").text,
+    )
+    chromium_nojs.find_element(By.ID, "take").click()
+    wait(chromium_nojs, lambda d: d.find_elements(By.ID, "handback"))
+    chromium_nojs.find_element(By.ID, "reply-text").send_keys(WORDS)
+    chromium_nojs.find_element(By.CSS_SELECTOR, "#reply button").click()
+    wait(
+        chromium_nojs, lambda _: any(WORDS in t for t in console_lines(chromium_nojs, "counselor"))
+    )
+    chromium_nojs.find_element(By.ID, "note-text").send_keys("下午约了面谈")
+    chromium_nojs.find_element(By.ID, "note").click()
+    wait(
+        chromium_nojs, lambda d: "下午约了面谈" in d.find_element(By.CSS_SELECTOR, ".timeline").text
+    )
+    assert "陈老师" in chromium_nojs.find_element(By.CSS_SELECTOR, ".timeline").text
