@@ -1,36 +1,44 @@
-"""Live console pages: long polls woken by the live hub, and what wakes them.
+"""Live console pages: an event stream and long polls woken by the live hub, and what wakes them.
 
-A queue page asks ``/console/queue/poll?v=<version>`` and gets the new rows as soon as the
-queue it shows changed; a case page asks ``/console/cases/{id}/poll?after=<line>`` and gets
-the conversation's new lines. Both wait on the hub: the student's key (a line stored in this
+A queue page listens on ``/console/queue/events`` (Server-Sent Events: the new rows each time
+the queue it shows changes), or where events are blocked asks ``/console/queue/poll?v=<version>``;
+a case page asks ``/console/cases/{id}/poll?after=<line>`` and gets the conversation's new
+lines. Both wait on the hub: the student's key (a line stored in this
 process), the counselor's key (their inbox), and the console key, which
 :class:`ConsoleWatcher` sets when any process stored a case event or a message (one small
-query per process every quarter second, whatever the number of open pages).
+query per process every quarter second, whatever the number of open pages: the newest case,
+case event and message ids).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bot.channels.inbox import InboxItem
 from bot.console.pages import ConsolePages
 from bot.services.case_file import CaseFiles
+from bot.services.counselor_desk import Who
 from bot.web.live import LiveHub, student_key
 from escalation.actions import CaseActionError
-from storage.models import CaseEvent, Message
+from storage.models import Case, CaseEvent, Message
 
 log = logging.getLogger(__name__)
 CONSOLE_KEY = "console"
 # A long poll answers unchanged after this long; the page asks again at once.
 POLL_WAIT = 25.0
+# An event stream sends a comment this often (proxies close idle streams at 30-60 s).
+KEEPALIVE = 20.0
 # How often a process looks for events and messages other processes stored.
 WATCH_EVERY = 0.25
 
@@ -53,15 +61,22 @@ class ConsoleWatcher:
         self.sessions = sessions
         self.hub = hub
         self.interval = interval
-        self._last: tuple[int, int] | None = None
+        self._last: tuple[int, int, int] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def look(self) -> bool:
         """One look; True (and pages woken) when something new was stored."""
         async with self.sessions() as session:
-            events = await session.scalar(select(func.max(CaseEvent.id)))
-            messages = await session.scalar(select(func.max(Message.id)))
-        now = (events or 0, messages or 0)
+            row = (
+                await session.execute(
+                    select(
+                        select(func.max(Case.id)).scalar_subquery(),
+                        select(func.max(CaseEvent.id)).scalar_subquery(),
+                        select(func.max(Message.id)).scalar_subquery(),
+                    )
+                )
+            ).one()
+        now = (row[0] or 0, row[1] or 0, row[2] or 0)
         changed = self._last is not None and now != self._last
         self._last = now
         if changed:
@@ -110,8 +125,15 @@ class ConsoleStream:
     """``/console/queue/poll`` and ``/console/cases/{id}/poll``."""
 
     def __init__(
-        self, pages: ConsolePages, files: CaseFiles, hub: LiveHub, *, wait: float = POLL_WAIT
+        self,
+        pages: ConsolePages,
+        files: CaseFiles,
+        hub: LiveHub,
+        *,
+        wait: float = POLL_WAIT,
+        keepalive: float = KEEPALIVE,
     ) -> None:
+        self.keepalive = keepalive
         self.pages = pages
         self.site = pages.site
         self.files = files
@@ -121,6 +143,7 @@ class ConsoleStream:
     def routes(self) -> list[Route]:
         """The polls' routes."""
         return [
+            Route("/console/queue/events", self.queue_events, methods=["GET"]),
             Route("/console/queue/poll", self.queue, methods=["GET"]),
             Route("/console/cases/{case:int}/poll", self.case, methods=["GET"]),
         ]
@@ -136,6 +159,43 @@ class ConsoleStream:
         event.clear()
         return not self.hub.closing
 
+    def _rows_html(self, rows: list[dict[str, Any]]) -> str:
+        return self.site.templates.get_template("queue_rows.html").render(rows=rows)
+
+    async def queue_events(self, request: Request) -> Response:
+        """Server-Sent Events: the queue's rows whenever they differ from what the page shows."""
+        desk = await self.site.signed_in(request, touch=False)
+        if desk is None:
+            return Response("signed out", status_code=401, media_type="text/plain")
+        return StreamingResponse(
+            self._queue_events(request, desk.who, request.query_params.get("v", "")),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def _queue_events(self, request: Request, who: Who, known: str) -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        loop = asyncio.get_running_loop()
+        with self.hub.listen(CONSOLE_KEY, counselor_key(who.counselor_id)) as woken:
+            while not self.hub.closing:
+                try:
+                    rows, version = await self.pages.queue_rows(who)
+                except Exception as exc:  # the database went away: end, the page comes back
+                    log.warning("queue stream ended: %s", type(exc).__name__)
+                    return
+                if version != known:
+                    known = version
+                    data = json.dumps({"version": version, "html": self._rows_html(rows)})
+                    yield f"data: {data}\n\n"
+                if await self._sleep(woken, loop.time() + self.keepalive):
+                    continue
+                if self.hub.closing:
+                    return
+                yield ": keepalive\n\n"
+                # A session that ended (signed out, idle on a shared computer) ends the stream.
+                if await self.site.signed_in(request, touch=False) is None:
+                    return
+
     async def queue(self, request: Request) -> Response:
         """The queue's rows once they differ from version ``v`` (or the same after a wait)."""
         desk = await self.site.signed_in(request, touch=False)
@@ -149,10 +209,7 @@ class ConsoleStream:
                 rows, version = await self.pages.queue_rows(desk.who)
                 if version != known or not await self._sleep(woken, deadline):
                     break
-        html = self.site.templates.get_template("queue_rows.html").render(
-            rows=rows, local=self.site._local
-        )
-        return JSONResponse({"version": version, "html": html})
+        return JSONResponse({"version": version, "html": self._rows_html(rows)})
 
     async def case(self, request: Request) -> Response:
         """The conversation's lines after ``after``, as soon as there is one."""

@@ -101,9 +101,12 @@ def test_crisis_live_in_the_queue_takeover_talk_and_hand_back(
     chat.type(CRISIS)
     chat.wait(lambda _: crisis_lines_in_chat(chat))
 
-    # The case arrives in the open queue by itself.
+    # The case arrives in the open queue by itself, by the queue's event stream.
     wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#queue-rows tr.p-emergency a"))
     assert same_page(console)
+    paths = [r.getMessage().split()[2] for r in caplog.records if r.name == "heartguard.web.access"]
+    # The stream is still open (its access line comes when it ends): no poll was needed.
+    assert "/console/queue/poll" not in paths
     assert "测试甲" in console.find_element(By.ID, "queue").text
     console.find_element(By.CSS_SELECTOR, "#queue-rows tr.p-emergency a").click()
     wait(console, lambda d: d.find_elements(By.ID, "conversation"))
@@ -166,3 +169,23 @@ def test_with_javascript_off_forms_still_do_everything(
         chromium_nojs, lambda d: "下午约了面谈" in d.find_element(By.CSS_SELECTOR, ".timeline").text
     )
     assert "陈老师" in chromium_nojs.find_element(By.CSS_SELECTOR, ".timeline").text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_queue_long_polls_where_the_browser_has_no_event_source(
+    server: RunningHeartGuard, db_url: str, chromium: Chrome, caplog: pytest.LogCaptureFixture
+) -> None:
+    chromium.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.EventSource;"}
+    )
+    caplog.set_level(logging.INFO, logger="heartguard.web.access")
+    sign_in(chromium, server.url, "陈老师")
+    chromium.execute_script("window.hgSamePage = true;")
+    case_id = asyncio.run(open_case_for(db_url, "S002"))
+    wait(
+        chromium, lambda d: d.find_elements(By.CSS_SELECTOR, f"a[href='/console/cases/{case_id}']")
+    )
+    assert same_page(chromium)
+    paths = [r.getMessage().split()[2] for r in caplog.records if r.name == "heartguard.web.access"]
+    assert "/console/queue/poll" in paths
+    assert "/console/queue/events" not in paths

@@ -23,17 +23,34 @@
 
   function liveQueue(table) {
     var body = document.getElementById("queue-rows");
+    function show(data) {
+      if (data && data.version !== table.getAttribute("data-version")) {
+        body.innerHTML = data.html;
+        table.setAttribute("data-version", data.version);
+      }
+    }
+    function listen() {
+      var url = table.getAttribute("data-events") + "?v=" + encodeURIComponent(table.getAttribute("data-version"));
+      var source = new EventSource(url);
+      var opened = false;
+      source.onopen = function () { opened = true; };
+      source.onmessage = function (event) {
+        try { show(JSON.parse(event.data)); } catch (e) { /* a broken event: the next one mends it */ }
+      };
+      source.onerror = function () {
+        // Never opened (blocked), or closed for good (signed out): long polling takes over,
+        // and sends a signed-out page to the sign-in form.
+        if (!opened || source.readyState === 2) { source.close(); poll(); }
+      };
+    }
     function poll() {
       var url = table.getAttribute("data-poll") + "?v=" + encodeURIComponent(table.getAttribute("data-version"));
       get(url, function (status, data) {
-        if (status === 200 && data && data.version !== table.getAttribute("data-version")) {
-          body.innerHTML = data.html;
-          table.setAttribute("data-version", data.version);
-        }
+        if (status === 200) { show(data); }
         again(poll, status);
       });
     }
-    poll();
+    if (window.EventSource && table.getAttribute("data-events")) { listen(); } else { poll(); }
     setInterval(function () {
       var spans = document.querySelectorAll(".waiting[data-since]");
       for (var i = 0; i < spans.length; i++) {
