@@ -22,6 +22,7 @@ from bot.console.desk import ConsoleDesk
 from bot.console.openapi import openapi
 from bot.services.access import Access
 from bot.services.case_file import CaseFile, CaseFiles
+from bot.services.case_refs import MAX_ID
 from bot.services.counselor_desk import Who
 from bot.web.forms import read_body
 from bot.web.guard import BodyTooLarge
@@ -152,7 +153,9 @@ class IntegrationApi:
     @staticmethod
     def _case_id(request: Request) -> int | None:
         raw = str(request.path_params["case"])
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) <= 0:
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+            return None
+        if not 0 < int(raw) <= MAX_ID:  # past every database's integer: no such case
             return None
         return int(raw)
 

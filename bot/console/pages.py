@@ -19,6 +19,7 @@ from starlette.routing import Route
 from bot.console.commands import BadCommand, parse
 from bot.console.site import ConsoleSite
 from bot.services.case_file import CaseFiles, open_case
+from bot.services.case_refs import MAX_ID
 from bot.services.counselor_desk import Who
 from escalation.actions import CaseActionError
 from escalation.duty import DutyError
@@ -118,6 +119,8 @@ class ConsolePages:
         if desk is None:
             return self.site.to_signin()
         case_id = request.path_params["case"]
+        if not 0 < case_id <= MAX_ID:
+            return self.site.not_found(request, desk)
         try:
             found = await self.files.open(case_id, desk.who)
         except CaseActionError:  # missing or outside the scope: the same 404
@@ -156,6 +159,8 @@ class ConsolePages:
                 return JSONResponse({"ok": False, "error": "会话已失效 Session expired"}, 403)
             return Response("forbidden", status_code=403, media_type="text/plain")
         desk, fields = posted
+        if not 0 < case_id <= MAX_ID:
+            return self.site.not_found(request, desk)
         back = f"/console/cases/{case_id}"
         try:
             command = parse(fields.get("action", ""), fields)

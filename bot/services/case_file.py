@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.case_refs import MAX_ID
 from bot.services.counselor_desk import CaseSubject, CaseView, CounselorDesk, Who, case_subject
 from bot.services.transcript import SHOWN_CHANNELS
 from core.clock import Clock
@@ -200,6 +201,8 @@ class CaseFiles:
     # -- helpers -------------------------------------------------------------------------------
 
     async def _case(self, session: AsyncSession, case_id: int, who: Who) -> Case:
+        if not 0 < case_id <= MAX_ID:  # a number no database column holds: no such case
+            raise CaseActionError(f"no case #{case_id}")
         case = await session.get(Case, case_id)
         if case is None:
             raise CaseActionError(f"no case #{case_id}")

@@ -63,7 +63,7 @@ def test_another_schools_case_is_404_and_never_shown(
     with api(server, token) as client:
         listed = client.get("/cases").json()["cases"]
         assert [case["id"] for case in listed] == [own]
-        for path in (f"/cases/{other}", "/cases/999999", "/cases/abc"):
+        for path in (f"/cases/{other}", "/cases/999999", "/cases/abc", "/cases/9999999999"):
             missing = client.get(path)
             assert missing.status_code == 404
             assert "外校丙" not in missing.text

@@ -152,6 +152,9 @@ def test_another_schools_case_is_404_on_pages_and_posts(
         assert f"/console/cases/{other}" not in queue.text
         assert "外校丙" not in queue.text
         csrf = csrf_of(queue.text)
+        assert web.get("/console/cases/99999999999").status_code == 404
+        huge = web.post("/console/cases/99999999999/act", data={"csrf": csrf, "action": "ack"})
+        assert huge.status_code == 404
         missing = web.get("/console/cases/999999")
         hidden = web.get(f"/console/cases/{other}")
         assert missing.status_code == hidden.status_code == 404
