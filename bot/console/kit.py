@@ -81,7 +81,7 @@ def console_groups(runtime: Runtime, signer: Signer) -> list[RouteGroup]:
         zone=settings.schools.default_timezone,
     )
     pages = ConsolePages(site, files)
-    stream = ConsoleStream(pages, files, runtime.live)
+    stream = ConsoleStream(pages, files, runtime.live, takeover=runtime.takeover)
     watcher = ConsoleWatcher(runtime.sessions, runtime.live)
     # The student's words while a counselor holds the chat wake that counselor's pages.
     runtime.takeover.inbox.attach(ConsoleInbox(runtime.live))

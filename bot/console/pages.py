@@ -144,6 +144,7 @@ class ConsolePages:
             "hospitals": hospitals,
             "resolutions": [(code, RESOLUTION_WORDS.get(code, code)) for code in RESOLUTIONS],
             "after": found.lines[-1].id if found.lines else 0,
+            "owner_key": f"{found.view.owner}:{found.view.owner_id or ''}",
             "flash": request.query_params.get("done", ""),
             "error": request.query_params.get("error", ""),
         }

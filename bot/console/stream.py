@@ -29,6 +29,7 @@ from bot.channels.inbox import InboxItem
 from bot.console.pages import ConsolePages
 from bot.services.case_file import CaseFiles
 from bot.services.counselor_desk import Who
+from bot.services.takeover import TakeoverService
 from bot.web.live import LiveHub, student_key
 from escalation.actions import CaseActionError
 from storage.models import Case, CaseEvent, Message
@@ -130,9 +131,11 @@ class ConsoleStream:
         files: CaseFiles,
         hub: LiveHub,
         *,
+        takeover: TakeoverService,
         wait: float = POLL_WAIT,
         keepalive: float = KEEPALIVE,
     ) -> None:
+        self.takeover = takeover
         self.keepalive = keepalive
         self.pages = pages
         self.site = pages.site
@@ -240,5 +243,12 @@ class ConsoleStream:
                     {**line.as_json(), "time": self.site._local(line.at, "%H:%M")} for line in lines
                 ],
                 "status": case.status,
+                # Who holds the chat now: the page reloads when it changed (the quiet timer
+                # gave it back, a colleague passed it on) so its buttons tell the truth.
+                "owner": await self._owner(case),
             }
         )
+
+    async def _owner(self, case: Case) -> str:
+        state, counselor_id = await self.takeover.state_of(case.id)
+        return f"{state.value}:{counselor_id or ''}"

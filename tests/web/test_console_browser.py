@@ -189,3 +189,20 @@ def test_the_queue_long_polls_where_the_browser_has_no_event_source(
     paths = [r.getMessage().split()[2] for r in caplog.records if r.name == "heartguard.web.access"]
     assert "/console/queue/poll" in paths
     assert "/console/queue/events" not in paths
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_case_page_follows_the_chat_changing_hands(
+    server: RunningHeartGuard, db_url: str, seeded: dict[str, Any], chromium: Chrome
+) -> None:
+    case_id = asyncio.run(open_case_for(db_url, "S002"))
+    sign_in(chromium, server.url, "陈老师")
+    chromium.get(f"{server.url}/console/cases/{case_id}")
+    assert chromium.find_elements(By.ID, "take")
+    assert server.process is not None
+    takeover = server.process.runtime.takeover
+    server.call(takeover.take(case_id, seeded["district"]))
+    server.call(takeover.reply(case_id, seeded["district"], "区老师在这里"))
+    # The colleague's words arrive, and the page reloads to say who holds the chat now.
+    wait(chromium, lambda d: "区老师 接手中" in d.find_element(By.ID, "owner").text)
+    assert any("区老师在这里" in text for text in console_lines(chromium, "counselor"))

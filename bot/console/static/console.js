@@ -90,6 +90,12 @@
             addLine(box, data.lines[i]);
             box.setAttribute("data-after", String(data.lines[i].id));
           }
+          var changed = (data.owner && data.owner !== box.getAttribute("data-owner")) ||
+            (data.status && data.status !== box.getAttribute("data-status"));
+          // The chat changed hands or the case moved on: show the buttons that apply now,
+          // unless the counselor is typing (their words stay; the next line reloads).
+          var typing = document.getElementById("reply-text");
+          if (changed && !(typing && typing.value)) { window.location.reload(); return; }
         }
         if (status === 404) { return; }
         again(poll, status);
