@@ -120,6 +120,7 @@ def test_crisis_live_in_the_queue_takeover_talk_and_hand_back(
     console.execute_script("window.hgSamePage = true;")
     console.find_element(By.ID, "reply-text").send_keys(WORDS, Keys.ENTER)
     chat.wait(lambda _: any(WORDS in text for text in chat.bubbles("counselor")))
+    assert len(chat.bubbles("counselor")) == 1  # once, though stored as record and as line
     wait(console, lambda _: any(WORDS in text for text in console_lines(console, "counselor")))
     assert len(console_lines(console, "counselor")) == 1  # the words once, as the student saw
 
