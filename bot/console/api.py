@@ -17,19 +17,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.console.commands import BadCommand, parse
-from bot.console.desk import ConsoleDesk
 from bot.console.openapi import openapi
 from bot.services.access import Access
+from bot.services.case_commands import BadCommand, parse
 from bot.services.case_file import CaseFile, CaseFiles
 from bot.services.case_refs import MAX_ID
+from bot.services.console_desk import ConsoleDesk
 from bot.services.counselor_desk import Who
 from bot.web.forms import read_body
 from bot.web.guard import BodyTooLarge
 from escalation.actions import CaseActionError
 from escalation.queue import QueueItem
 from escalation.takeover import TakeoverRefused
-from storage.models import Case
 
 log = logging.getLogger(__name__)
 BODY_LIMIT = 64 * 1024
@@ -48,7 +47,7 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def case_json(case: Case, school: str | None, student: str) -> dict[str, Any]:
+def case_json(case: Any, school: str | None, student: str) -> dict[str, Any]:
     """A case's summary."""
     return {
         "id": case.id,

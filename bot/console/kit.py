@@ -9,11 +9,11 @@ from starlette.staticfiles import StaticFiles
 
 from bot.console.api import IntegrationApi
 from bot.console.assets import STATIC_DIR, STATIC_PREFIX
-from bot.console.desk import ConsoleDesk
 from bot.console.pages import ConsolePages
 from bot.console.site import LIFETIME, SHARED_IDLE, ConsoleSite
 from bot.console.stream import ConsoleInbox, ConsoleStream, ConsoleWatcher
 from bot.services.case_file import CaseFiles
+from bot.services.console_desk import ConsoleDesk
 from bot.services.counselor_desk import CounselorDesk
 from bot.services.web_sessions import SessionStore
 from bot.web.app import RouteGroup
@@ -82,7 +82,7 @@ def console_groups(runtime: Runtime, signer: Signer) -> list[RouteGroup]:
     )
     pages = ConsolePages(site, files)
     stream = ConsoleStream(pages, files, runtime.live, takeover=runtime.takeover)
-    watcher = ConsoleWatcher(runtime.sessions, runtime.live)
+    watcher = ConsoleWatcher(files.high_water, runtime.live)
     # The student's words while a counselor holds the chat wake that counselor's pages.
     runtime.takeover.inbox.attach(ConsoleInbox(runtime.live))
     console = RouteGroup(

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.console.commands import BadCommand, parse
 from bot.console.site import ConsoleSite
+from bot.services.case_commands import BadCommand, parse
 from bot.services.case_file import CaseFiles, open_case
 from bot.services.case_refs import MAX_ID
 from bot.services.counselor_desk import Who

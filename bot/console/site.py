@@ -21,8 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from bot.console.assets import TEMPLATES_DIR
-from bot.console.desk import ConsoleDesk
 from bot.services.access import Access
+from bot.services.console_desk import ConsoleDesk
 from bot.services.counselor_desk import Who
 from bot.web.forms import BadForm, read_form
 from bot.web.guard import BodyTooLarge

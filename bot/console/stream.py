@@ -16,11 +16,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -32,7 +30,6 @@ from bot.services.counselor_desk import Who
 from bot.services.takeover import TakeoverService
 from bot.web.live import LiveHub, student_key
 from escalation.actions import CaseActionError
-from storage.models import Case, CaseEvent, Message
 
 log = logging.getLogger(__name__)
 CONSOLE_KEY = "console"
@@ -54,12 +51,12 @@ class ConsoleWatcher:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        high_water: Callable[[], Awaitable[tuple[int, int, int]]],
         hub: LiveHub,
         *,
         interval: float = WATCH_EVERY,
     ) -> None:
-        self.sessions = sessions
+        self.high_water = high_water
         self.hub = hub
         self.interval = interval
         self._last: tuple[int, int, int] | None = None
@@ -67,17 +64,7 @@ class ConsoleWatcher:
 
     async def look(self) -> bool:
         """One look; True (and pages woken) when something new was stored."""
-        async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    select(
-                        select(func.max(Case.id)).scalar_subquery(),
-                        select(func.max(CaseEvent.id)).scalar_subquery(),
-                        select(func.max(Message.id)).scalar_subquery(),
-                    )
-                )
-            ).one()
-        now = (row[0] or 0, row[1] or 0, row[2] or 0)
+        now = await self.high_water()
         changed = self._last is not None and now != self._last
         self._last = now
         if changed:
@@ -245,10 +232,10 @@ class ConsoleStream:
                 "status": case.status,
                 # Who holds the chat now: the page reloads when it changed (the quiet timer
                 # gave it back, a colleague passed it on) so its buttons tell the truth.
-                "owner": await self._owner(case),
+                "owner": await self._owner(case_id),
             }
         )
 
-    async def _owner(self, case: Case) -> str:
-        state, counselor_id = await self.takeover.state_of(case.id)
+    async def _owner(self, case_id: int) -> str:
+        state, counselor_id = await self.takeover.state_of(case_id)
         return f"{state.value}:{counselor_id or ''}"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.case_refs import MAX_ID
@@ -28,6 +28,7 @@ from escalation.lifecycle import is_open
 from storage.crypto import DataCipher
 from storage.models import (
     Case,
+    CaseEvent,
     Counselor,
     CounselorSchool,
     Hospital,
@@ -161,6 +162,20 @@ class CaseFiles:
         """The case row alone, scope-checked, nothing recorded (a queue's refresh)."""
         async with self.sessions() as session:
             return await self._case(session, case_id, who)
+
+    async def high_water(self) -> tuple[int, int, int]:
+        """The newest case, case event and message ids: what a console watcher compares."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(
+                        select(func.max(Case.id)).scalar_subquery(),
+                        select(func.max(CaseEvent.id)).scalar_subquery(),
+                        select(func.max(Message.id)).scalar_subquery(),
+                    )
+                )
+            ).one()
+        return (row[0] or 0, row[1] or 0, row[2] or 0)
 
     async def visible(self, case_id: int, who: Who) -> bool:
         """Whether the case exists and is in the counselor's scope (to explain a refusal)."""

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.channels.inbox import InboxItem, InboxKind
-from bot.console.commands import BadCommand, Command, parse
 from bot.console.stream import ConsoleInbox, counselor_key
+from bot.services.case_commands import BadCommand, Command, parse
 from bot.web.live import LiveHub
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.console.commands import CASE_ACTIONS, Command
+from bot.services.case_commands import CASE_ACTIONS, Command
 from bot.services.case_file import CaseFiles
 from bot.services.counselor_desk import CounselorDesk, Who
 from bot.services.coverage_report import CoverageReport, coverage_report
