@@ -66,6 +66,8 @@ def test_sign_in_rotates_the_session_and_sign_out_ends_it(server: RunningHeartGu
         cookie = web.cookies["hg_console"]
         assert "httponly" in first.headers["set-cookie"].lower()
         queue = web.get("/console")
+        assert queue.headers["cache-control"] == "no-store"
+        assert web.get("/console/static/console.js").headers["cache-control"] == "no-cache"
         assert queue.status_code == 200
         assert "案例队列" in queue.text
         # Signing in again in the same browser gives a new session; the old id is dead.
