@@ -7,7 +7,7 @@ is :data:`PASSWORD`; 王老师 also has TOTP.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.services import admin, api_tokens, console_login, roster_import
 from storage.crypto import DataCipher
 from storage.db import create_engine, session_factory
-from storage.models import Case, Hospital, Student
+from storage.models import Case, CheckinResult, Hospital, Student
 
 PASSWORD = "correct horse battery"
 OTHER_ROSTER = (
@@ -121,6 +121,17 @@ async def open_case_for(db_url: str, number: str, priority: str = "emergency") -
                 updated_at=now,
             )
             session.add(case)
+            # A PHQ-9 the day before: the case page shows it with its band.
+            session.add(
+                CheckinResult(
+                    student_id=student.id,
+                    instrument="phq9",
+                    answers=[],
+                    score=17,
+                    band="moderately_severe",
+                    created_at=now - timedelta(days=1),
+                )
+            )
             await session.flush()
             return case.id
     finally:
@@ -129,8 +140,6 @@ async def open_case_for(db_url: str, number: str, priority: str = "emergency") -
 
 async def issue_token(db_url: str, counselor_id: int) -> tuple[int, str]:
     """A bearer token for a counselor: (its id, the token)."""
-    from datetime import timedelta
-
     engine = create_engine(db_url)
     try:
         async with session_factory(engine).begin() as session:

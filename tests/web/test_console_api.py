@@ -125,6 +125,7 @@ def test_acting_and_writing_through_the_api(
         detail = client.get(url).json()
         assert detail["student"] == "测试甲"
         assert detail["grade"] == 8
+        assert [(s["instrument"], s["score"]) for s in detail["scores"]] == [("PHQ-9", 17)]
         assert detail["owner"] == {"state": "counselor", "counselor": "陈老师"}
         assert detail["wishes"] == {"preferred_time": "asap", "preferred_channel": "chat"}
         assert any(m["sender"] == "counselor" and m["text"] == words for m in detail["messages"])

@@ -187,6 +187,8 @@ def test_acting_on_a_case_from_its_page(
         assert "测试甲" in text
         assert "初二(1)班" in text
         assert "示例中学" in text
+        assert "PHQ-9" in text
+        assert "moderately_severe" in text
         assert "越快越好" in text
         assert "在这里发消息" in text
         csrf = csrf_of(text)
