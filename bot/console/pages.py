@@ -11,6 +11,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -183,8 +184,6 @@ class ConsolePages:
         return self._back(back, done=done)
 
     def _back(self, path: str, **query: str) -> Response:
-        from urllib.parse import urlencode
-
         return RedirectResponse(f"{path}?{urlencode(query)}#actions", status_code=303)
 
     # -- duty ----------------------------------------------------------------------------------
@@ -227,7 +226,7 @@ class ConsolePages:
                 if not hours.isdigit() or not 1 <= int(hours) <= MAX_SHIFT_HOURS:
                     return self._back("/console/duty", error=f"1–{MAX_SHIFT_HOURS} hours")
                 until = await self.desk.start_shift(desk.who, int(hours))
-                done = f"值班至 On duty until {self.site._local(until)}"
+                done = f"值班至 On duty until {self.site.local(until)}"
         except DutyError as exc:
             return self._back("/console/duty", error=str(exc))
         return self._back("/console/duty", done=done)

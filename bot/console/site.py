@@ -65,9 +65,10 @@ class ConsoleSite:
         self.signer = signer
         self.zone = ZoneInfo(zone)
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-        self.templates.env.filters["local"] = self._local
+        self.templates.env.filters["local"] = self.local
 
-    def _local(self, value: Any, fmt: str = "%m-%d %H:%M") -> str:
+    def local(self, value: Any, fmt: str = "%m-%d %H:%M") -> str:
+        """A time in the district's zone, as the pages print it."""
         return value.astimezone(self.zone).strftime(fmt) if value is not None else ""
 
     # -- who -----------------------------------------------------------------------------------

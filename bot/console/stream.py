@@ -227,7 +227,7 @@ class ConsoleStream:
         return JSONResponse(
             {
                 "lines": [
-                    {**line.as_json(), "time": self.site._local(line.at, "%H:%M")} for line in lines
+                    {**line.as_json(), "time": self.site.local(line.at, "%H:%M")} for line in lines
                 ],
                 "status": case.status,
                 # Who holds the chat now: the page reloads when it changed (the quiet timer
