@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import Callable
 
 from escalation.dispatch import Dispatcher
 from escalation.notifiers.base import Alert
+from escalation.notifiers.console import ConsoleNotifier
 from escalation.notifiers.render import render, render_markdown
 from escalation.notifiers.webhook import payload
 
@@ -33,3 +36,9 @@ def test_the_dispatcher_links_counselors_only() -> None:
     assert linked._link(12, "hospital") is None  # a hospital cannot sign in
     plain = Dispatcher(None, {}, cipher=None, quote_chars=0)  # type: ignore[arg-type]
     assert plain._link(12, "counselor") is None
+
+
+def test_the_terminal_shows_the_link(make_alert: Callable[..., Alert]) -> None:
+    sink = io.StringIO()
+    asyncio.run(ConsoleNotifier(sink).send(make_alert(link=LINK)))
+    assert LINK in sink.getvalue()

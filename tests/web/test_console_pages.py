@@ -271,3 +271,16 @@ def test_take_transfer_to_a_colleague_and_to_the_district(
         assert "error=" in wrong.headers["location"]
     actions = [action for _, action, _ in asyncio.run(events(db_url, case_id))]
     assert "transferred" in actions or any("transfer" in a for a in actions)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_alerts_link_to_the_console_where_the_server_is_public(db_url: str) -> None:
+    public = heartguard_settings(db_url, web={"public_url": "https://xinwei.example.cn"})
+    running = RunningHeartGuard(public)
+    running.start()
+    try:
+        assert running.process is not None
+        dispatcher = running.process.runtime.green.engine.dispatcher
+        assert dispatcher._link(7, "counselor") == "https://xinwei.example.cn/console/cases/7"
+    finally:
+        running.stop()
