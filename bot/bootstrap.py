@@ -405,6 +405,8 @@ def build_runtime(
         send_timeout=send_timeout(settings),
         shifts=shifts,
         channels=reachable,
+        # Alerts link to the case's console page where the web server is public.
+        console_url=settings.web.public_url if settings.web.enabled else "",
     )
     auditor = Auditor(
         app.sessions,

@@ -31,6 +31,7 @@ from bot.channels.telegram.kit import plug as telegram_plug
 from bot.channels.web.kit import chat_group
 from bot.channels.wechat.kit import wechat_group
 from bot.config.settings import ENV_TOKEN, Settings
+from bot.console.kit import console_groups
 from bot.errors import HeartGuardError
 from bot.services.web_sessions import SessionStore
 from bot.web.app import RouteGroup
@@ -143,7 +144,7 @@ def fallback_page(settings: Settings) -> Fallback:
 
 
 def web_groups(runtime: Runtime, signer: Signer) -> list[RouteGroup]:
-    """Everything the web server serves, in one list (issue 14 adds the console here)."""
+    """Everything the web server serves, in one list: the chat page, the console, the API."""
     settings = runtime.settings
     watcher = LineWatcher(runtime.live, runtime.transcript.changed, runtime.transcript.newest_id)
     store = SessionStore(runtime.sessions, clock=runtime.clock)
@@ -189,6 +190,7 @@ def web_groups(runtime: Runtime, signer: Signer) -> list[RouteGroup]:
         core,
         health_group(database, runtime.scheduler.heartbeat),
         chat_group(runtime, signer),
+        *console_groups(runtime, signer),
     ]
     if settings.wechat.enabled:
         groups.append(wechat_group(runtime, signer))

@@ -103,11 +103,15 @@ class CaseService:
         *,
         note: str = "",
         resolution: str = "other",
+        hospital: int | None = None,
     ) -> Case:
-        """Apply one action; raises CaseActionError (or NotAllowedError) with a clear reason."""
+        """Apply one action; raises CaseActionError (or NotAllowedError) with a clear reason.
+
+        ``hospital``: refer to this hospital only (the console's choice), not to every one.
+        """
         async with self.sessions() as session, session.begin():
             case = await self._admit(session, case_id, action, actor, now)
-            await self._apply(session, case, action, actor, now, note, resolution)
+            await self._apply(session, case, action, actor, now, note, resolution, hospital)
         if self.on_change is not None:
             self.on_change()
         return case
@@ -178,6 +182,7 @@ class CaseService:
         now: datetime,
         note: str,
         resolution: str,
+        hospital: int | None = None,
     ) -> None:
         stop = case.status == "open"
         if action == "ack":
@@ -196,9 +201,18 @@ class CaseService:
             case.status = "referred"
             case.referred_at = now
             case.ack_expires_at = None
-            count = await enqueue_referrals(session, case, now)
+            count = await enqueue_referrals(session, case, now, hospital)
+            if hospital is not None and not count:
+                raise CaseActionError(f"no active hospital #{hospital}")
+            chosen: dict[str, Any] = {"hospital": hospital} if hospital is not None else {}
             record(
-                session, case, actor=actor.label, action="referral_sent", now=now, hospitals=count
+                session,
+                case,
+                actor=actor.label,
+                action="referral_sent",
+                now=now,
+                hospitals=count,
+                **chosen,
             )
         elif action == "resolve":
             if resolution not in RESOLUTIONS:

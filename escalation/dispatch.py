@@ -61,8 +61,11 @@ class Dispatcher:
         concurrency: int = CONCURRENCY,
         lease: timedelta = LEASE,
         send_timeout: timedelta | None = None,
+        console_url: str = "",
     ) -> None:
         self.lease = lease
+        # Where the console is served (web.public_url): alerts link to the case's page.
+        self.console_url = console_url.rstrip("/")
         self.sessions = sessions
         self.notifiers = notifiers
         self.cipher = cipher
@@ -271,9 +274,16 @@ class Dispatcher:
                     evidence_quote=await self._quote(session, assessment),
                     extra={k: str(v) for k, v in row.extra.items()},
                     wishes={k: str(v) for k, v in (case.wishes or {}).items()},
+                    link=self._link(case.id, row.recipient_type),
                 )
             )
         return alerts, stale
+
+    def _link(self, case_id: int, recipient_type: str) -> str | None:
+        # Hospitals cannot sign in to the console: their referral carries no link.
+        if not self.console_url or recipient_type != "counselor":
+            return None
+        return f"{self.console_url}/console/cases/{case_id}"
 
     async def _names(
         self, session: AsyncSession, rows: list[Notification]

@@ -64,6 +64,7 @@ class EscalationEngine:
         send_timeout: timedelta | None = None,
         shifts: Sequence[ShiftSpec] = (),
         channels: Collection[str] | None = None,
+        console_url: str = "",
     ) -> None:
         self.sessions = sessions
         self.policies = policies
@@ -83,6 +84,7 @@ class EscalationEngine:
             concurrency=concurrency,
             lease=lease,
             send_timeout=send_timeout,
+            console_url=console_url,
         )
         # The errors of the last tick (empty once a tick succeeds): the auditor reads them,
         # so a heartbeat is never pinged while ticks fail.

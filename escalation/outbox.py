@@ -85,13 +85,14 @@ async def enqueue(
     return row
 
 
-async def enqueue_referrals(session: AsyncSession, case: Case, now: datetime) -> int:
-    """A minimal referral packet to every active hospital."""
-    hospitals = (
-        await session.scalars(
-            select(Hospital).where(Hospital.active.is_(True), Hospital.disabled_at.is_(None))
-        )
-    ).all()
+async def enqueue_referrals(
+    session: AsyncSession, case: Case, now: datetime, hospital_id: int | None = None
+) -> int:
+    """A minimal referral packet to every active hospital, or to the one the counselor chose."""
+    query = select(Hospital).where(Hospital.active.is_(True), Hospital.disabled_at.is_(None))
+    if hospital_id is not None:
+        query = query.where(Hospital.id == hospital_id)
+    hospitals = (await session.scalars(query)).all()
     count = 0
     for hospital in hospitals:
         recipient = Recipient(

@@ -44,6 +44,8 @@ def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
         ("storage", ("bot", "flows", "lexicons", "escalation", "telegram")),
         # Channels only translate: no SQL, no storage; they reach the database through services.
         ("bot/channels", ("sqlalchemy", "storage")),
+        # The console and the API likewise: pages and JSON over the services.
+        ("bot/console", ("sqlalchemy", "storage")),
         # Services are channel-neutral.
         ("bot/services", ("telegram", "bot.channels.telegram", "bot.channels.console")),
     ],

@@ -46,7 +46,8 @@ class WebSettings(_Section):
     listen: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     # Where students reach the server (behind the reverse proxy): links in WeChat replies
-    # point here, and an https URL makes the session cookie Secure.
+    # and in alerts (the case's console page) point here, and an https URL makes the session
+    # cookies Secure.
     public_url: str = ""
     # Per-student flood control for the chat page, as for Telegram.
     flood_burst: int = Field(default=5, ge=1, le=100)

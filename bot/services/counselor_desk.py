@@ -118,6 +118,7 @@ class CaseView:
     owner: str = "bot"
     owner_name: str | None = None
     notes: Mapping[int, str] = field(default_factory=dict)  # event id → note, decrypted
+    owner_id: int | None = None
 
 
 class CounselorDesk:
@@ -216,6 +217,7 @@ class CounselorDesk:
             held.state.value,
             holder.name if holder is not None else None,
             notes,
+            held.counselor_id,
         )
 
     async def case(self, case_id: int) -> Case | None:

@@ -282,7 +282,9 @@ class Transcript:
         return select(Message).where(
             Message.student_id == student_id,
             Message.channel.in_(SHOWN_CHANNELS),
-            Message.kind != "reminder",
+            # A counselor's words are stored twice: the takeover's record (kind "counselor")
+            # and the line the student's port stored as shown; the page shows the latter once.
+            Message.kind.not_in(("reminder", "counselor")),
         )
 
     async def banner(self, student_id: int) -> str | None:

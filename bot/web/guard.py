@@ -36,6 +36,8 @@ SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
     (b"content-security-policy", CSP.encode("ascii")),
 )
+# Where assets are served (the chat page's, the console's): revalidated, not "no-store".
+STATIC_PATHS = ("/static/", "/console/static/")
 # Anything bigger is not something any of our pages or callers sends.
 MAX_BODY = 1024 * 1024
 
@@ -87,7 +89,7 @@ class Guard:
                     if name.decode() not in out:
                         out.append(name.decode(), value.decode())
                 if "cache-control" not in out:
-                    static = path.startswith("/static/")
+                    static = path.startswith(STATIC_PATHS)
                     out.append("Cache-Control", "no-cache" if static else "no-store")
             await send(message)
 

@@ -75,6 +75,10 @@ class LiveHub:
         """Whether this process already woke the student's pages for this line."""
         return line_id <= self._announced.get(student_id, 0)
 
+    def waiting(self, key: str) -> bool:
+        """Whether any page waits on ``key`` now (an inbox asks: is anyone looking?)."""
+        return bool(self._waiting.get(key))
+
     @property
     def listeners(self) -> int:
         """How many waits are open (for tests and logs)."""

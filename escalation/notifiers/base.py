@@ -42,6 +42,8 @@ class Alert:
     extra: Mapping[str, str] = field(default_factory=dict)
     # The student's /talk wishes, as codes: preferred_time, preferred_channel.
     wishes: Mapping[str, str] = field(default_factory=dict)
+    # The case's page on the counselor console, when the installation has a public URL.
+    link: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ class ConsoleNotifier:
             f"\n[绿色通道 green channel] {alert.kind} → {alert.recipient_name}: "
             f"case {alert.case_number} ({alert.priority}, {alert.status}), "
             f"{alert.school} {alert.class_name or ''} {alert.student_display}: "
-            f"{alert.explanation or alert.reason}\n"
+            f"{alert.explanation or alert.reason}"
+            f"{f' {alert.link}' if alert.link else ''}\n"
         )
         sink.flush()
         return SendResult.delivered()

@@ -139,6 +139,13 @@ def wish_words(wishes: Mapping[str, str]) -> tuple[str, str] | None:
     return " · ".join(zh for zh, _ in words), " · ".join(en for _, en in words)
 
 
+def _link(alert: Alert, clean: Clean) -> list[str]:
+    """The console link line, when there is one (the URL is ours: only flattened)."""
+    if not alert.link:
+        return []
+    return [f"在工作台打开 Open in the console: {one_line(alert.link)}"]
+
+
 def _lines(alert: Alert, clean: Clean) -> list[str]:
     zh, en = priority_words(alert.priority)
     number = clean(alert.case_number)
@@ -154,6 +161,7 @@ def _lines(alert: Alert, clean: Clean) -> list[str]:
             f"[{en}] HeartGuard case {number} is now: {st_en}",
             f"学校 School: {clean(alert.school)}",
             f"学生 Student: {clean(alert.student_display)}",
+            *_link(alert, clean),
         ]
     if alert.kind == "referral":
         head = [
@@ -171,6 +179,7 @@ def _lines(alert: Alert, clean: Clean) -> list[str]:
             call_zh, call_en = again
         head = [f"【{zh}】心卫绿色通道：{call_zh}", f"[{en}] HeartGuard green channel: {call_en}"]
         tail = [
+            *_link(alert, clean),
             f"请在 Telegram 中点击“确认”，或运行：heartguard cases ack {alert.case_id}",
             f"Acknowledge in Telegram, or run: heartguard cases ack {alert.case_id}",
         ]

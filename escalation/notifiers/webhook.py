@@ -100,6 +100,8 @@ def payload(alert: Alert) -> dict[str, Any]:
         "reason": alert.reason,
         "explanation": alert.explanation,
     }
+    if alert.link is not None:
+        data["link"] = alert.link
     if alert.evidence_quote is not None and alert.kind in ("alert", "referral"):
         data["evidence_quote"] = alert.evidence_quote  # a status update repeats no evidence
     # case.alert, case.update, case.referral, case.test
