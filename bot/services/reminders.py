@@ -60,7 +60,7 @@ ORPHANED_AFTER = timedelta(minutes=2)
 # Students (by id) or reminder rows read per planning statement. The bot shares this loop,
 # and on SQLite each statement runs on the loop's thread: a page is a few milliseconds, and
 # the loop runs waiting messages between pages.
-PLAN_PAGE = 2000
+PLAN_PAGE = 500
 # Reminders claimed, sent and recorded per round of a tick. A district's Friday is tens of
 # thousands of reminders: in rounds, no statement, claim transaction or burst of sends
 # grows with the roster, and the next round plans afresh (another process may have sent).
@@ -631,8 +631,9 @@ class ReminderRunner:
 
 _TEXT = {"weekly": "weekly", "nudge": "nudge", "caring": "caring"}
 # Rows per claim INSERT or UPDATE … IN (…): a few milliseconds of the loop each, and well
-# under both databases' limits on bound parameters.
-CHUNK = 200
+# under both databases' limits on bound parameters. At a district's scale (930,000 reminder
+# rows, four indexes) 200 rows held SQLite's loop for up to 160 ms.
+CHUNK = 50
 
 
 def _has_slot(table: Any) -> Any:
