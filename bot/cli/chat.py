@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,11 +29,11 @@ from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.cli.main import run_async, utcnow
 from bot.config.settings import DatabaseSettings, EmailSettings, Settings, TelegramSettings
 from bot.errors import HeartGuardError
-from bot.services import admin, enrollment, roster_import
+from bot.services import admin, console_login, enrollment, roster_import
 from bot.services.pipeline import Outcome
 from bot.translation import _
 from escalation.duty import round_the_clock
-from storage.models import School
+from storage.models import Counselor, School
 
 DEMO_SCHOOL = "DEMO"
 DEMO_DATABASE = "var/demo.db"
@@ -98,8 +99,12 @@ class DemoCodes:
 
     full: str
     limited: str
+    # The demo counselor's console sign-in: their number and a password made for this run.
+    counselor_id: int = 0
+    console_password: str = ""
 
 
+DEMO_COUNSELOR = "陈老师（示范）"
 # 小林 (grade 8, guardian consent): check-ins, the safety plan, reminders, everything.
 FULL_PUPIL = "D001"
 # 小吴 (grade 5, under 14, no guardian consent): the limited menu such a pupil sees.
@@ -123,7 +128,7 @@ async def seed_demo(app: AppContext) -> DemoCodes:
             await roster_import.import_roster(session, DEMO_ROSTER, now=now, actor="demo")
             counselor = await admin.add_counselor(
                 session,
-                name="陈老师（示范）",
+                name=DEMO_COUNSELOR,
                 role="school_counselor",
                 school_refs=[DEMO_SCHOOL],
                 contacts=[("console", "demo")],
@@ -154,8 +159,24 @@ async def seed_demo(app: AppContext) -> DemoCodes:
             actor="demo",
             include_enrolled=True,
         )
+        # A fresh password every run, printed once: the demo's console is only on this machine,
+        # and a fixed password in the source would be a fixed password in every demo.
+        counselor_id = await session.scalar(
+            select(Counselor.id).where(Counselor.name == DEMO_COUNSELOR)
+        )
+        password = ""
+        if counselor_id is not None:
+            password = secrets.token_urlsafe(9)
+            await console_login.set_password(
+                session, app.cipher, counselor_id, password, totp=False, now=now, actor="demo"
+            )
     by_number = {item.student_number: item.code for item in issued}
-    return DemoCodes(full=by_number[FULL_PUPIL], limited=by_number[LIMITED_PUPIL])
+    return DemoCodes(
+        full=by_number[FULL_PUPIL],
+        limited=by_number[LIMITED_PUPIL],
+        counselor_id=counselor_id or 0,
+        console_password=password,
+    )
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -244,6 +265,13 @@ async def _demo(_args: argparse.Namespace, configured: Settings) -> int:
                 )
                 if page:
                     print(f"学生聊天页 / the student chat page: {page}")
+                    if codes.console_password:
+                        console = page.removesuffix("/chat") + "/console"
+                        print(
+                            f"心理老师工作台 / the counselor console: {console}  "
+                            f"(编号 / number {codes.counselor_id}, "
+                            f"密码 / password {codes.console_password})"
+                        )
                 print("试试：做一次心情小调查（/checkin），或者说说心里话。")
                 print("Try /checkin, or tell it how you feel. The detector reads every message.\n")
                 await console_for(runtime).run_interactive(
