@@ -472,24 +472,29 @@ class ReminderRunner:
         if not due:
             return 0
         created = 0
-        async with self.sessions() as session, session.begin():
-            for sid, latest_slot in due:
-                slot = "missed:" + latest_slot.removeprefix("weekly:")
-                if await self._claim_one(session, sid, "missed", slot, now):
-                    request_case(
-                        session,
-                        student_id=sid,
-                        priority="routine",
-                        reason="missed_checkins",
-                        now=now,
-                        details={"missed": needed},
-                    )
-                    created += 1
-                    log.info(
-                        "student %s missed %s check-ins after a case: counselor alerted",
-                        sid,
-                        needed,
-                    )
+        # A transaction per chunk: a district's Monday can hold hundreds of these, and on
+        # SQLite one transaction for all of them held the loop for hundreds of milliseconds.
+        # The claim keeps a chunk that another process already did from alerting twice.
+        for start in range(0, len(due), CHUNK):
+            async with self.sessions() as session, session.begin():
+                for sid, latest_slot in due[start : start + CHUNK]:
+                    slot = "missed:" + latest_slot.removeprefix("weekly:")
+                    if await self._claim_one(session, sid, "missed", slot, now):
+                        request_case(
+                            session,
+                            student_id=sid,
+                            priority="routine",
+                            reason="missed_checkins",
+                            now=now,
+                            details={"missed": needed},
+                        )
+                        created += 1
+                        log.info(
+                            "student %s missed %s check-ins after a case: counselor alerted",
+                            sid,
+                            needed,
+                        )
+            await asyncio.sleep(0)
         return created
 
     async def _claim_one(
