@@ -13,6 +13,7 @@ import jieba
 from core.vocabulary import RiskLevel
 from lexicons.lexicon import Entry, Lexicon
 from lexicons.normalize import CLAUSE_BREAKS, is_latin
+from lexicons.route import Route
 
 # Counted doses: 三十多片, 40颗, 两板, 20 pills. A number with a pill word is a quantity.
 _QUANTITY = re.compile(
@@ -56,20 +57,21 @@ class Segmenter:
 
     def __init__(self, phrases: tuple[str, ...]) -> None:
         self._phrases = phrases
-        self._tokenizer: jieba.Tokenizer | None = None
+        self._route: Route | None = None
         self._lock = threading.Lock()
 
-    def _ready(self) -> jieba.Tokenizer:
-        if self._tokenizer is None:
+    def _ready(self) -> Route:
+        if self._route is None:
             with self._lock:
-                if self._tokenizer is None:
+                if self._route is None:
                     logging.getLogger("jieba").setLevel(logging.WARNING)
                     tokenizer = jieba.Tokenizer()
                     tokenizer.initialize()
                     for phrase in self._phrases:
                         tokenizer.add_word(phrase, freq=2000)
-                    self._tokenizer = tokenizer
-        return self._tokenizer
+                    # jieba's dictionary, walked by our own route (the same tokens, cheaper).
+                    self._route = Route(tokenizer.FREQ, tokenizer.total)
+        return self._route
 
     def warm_up(self) -> None:
         """Load the dictionary now rather than on the first message."""
@@ -77,10 +79,7 @@ class Segmenter:
 
     def token_bounds(self, text: str, offset: int = 0) -> set[tuple[int, int]]:
         """(start, end) of every token. HMM off: new-word guessing would glue 难死 together."""
-        return {
-            (start + offset, end + offset)
-            for _, start, end in self._ready().tokenize(text, HMM=False)
-        }
+        return self._ready().bounds(text, offset)
 
 
 def clause_starts(text: str) -> list[int]:
