@@ -18,7 +18,7 @@ from functools import lru_cache
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analyser, Analysis
 from lexicons.conversation import ConversationRisk, Trace
-from lexicons.features import features, judgeable, language
+from lexicons.features import judgeable, known_features, language
 from lexicons.lexicon import Lexicon, load_lexicon
 from lexicons.model import Model, Score, load_model
 from lexicons.policy import Opinion, Verdict, decide
@@ -170,7 +170,7 @@ class Detector:
         joint = [c for c in combinations(state, trace, now) if c.level > own]
         window = max((c.level for c in joint), default=RiskLevel.NONE)
         score = (
-            self.model.score(features(analysis))
+            self.model.score(known_features(analysis, self.model))
             if self.model is not None and judgeable(analysis.normalized)
             else None
         )

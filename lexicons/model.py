@@ -1,4 +1,5 @@
-"""The learned second opinion at run time: a linear model over n-grams, standard library only.
+"""The learned second opinion at run time: a linear model over n-grams, with no training library
+(the standard library, and the lexicon's Aho–Corasick automaton to find its n-grams).
 
 The model file (``lexicons/data/model/risk-model.hgm``) is one ASCII header line,
 ``HGRISK <format> <sha256 of the payload>``, then the payload: zlib-compressed JSON with the
@@ -20,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import add
 from pathlib import Path
+
+import ahocorasick
 
 FORMAT = 1
 MAGIC = "HGRISK"
@@ -83,6 +86,13 @@ class Model:
         # The heads apart, and the known features as a set: a message's features meet them
         # in one C-level intersection instead of a dict lookup per n-gram.
         self._known = frozenset(weights)
+        # The character n-grams among them (not word or cue features), to find in a text.
+        self._ngrams = ahocorasick.Automaton()
+        for feature in weights:
+            if not feature.startswith(("w:", "cue:")):
+                self._ngrams.add_word(feature, feature)
+        if len(self._ngrams):
+            self._ngrams.make_automaton()
         self._moderate = {f: pair[0] for f, pair in weights.items()}
         self._high = {f: pair[1] for f, pair in weights.items()}
         self.scales = scales
@@ -108,6 +118,16 @@ class Model:
             _sigmoid(self.biases[1] + high * self.scales[1]),
             present,
         )
+
+    def ngrams_in(self, text: str) -> set[str]:
+        """The character n-gram features of the model that occur in ``text``."""
+        if not len(self._ngrams):
+            return set()
+        return {feature for _end, feature in self._ngrams.iter(text)}
+
+    def known(self, features: Iterable[str]) -> set[str]:
+        """Those of ``features`` the model has weights for."""
+        return set(self._known.intersection(features))
 
     def thresholds_for(self, language: str) -> Thresholds:
         """The thresholds calibrated for messages in ``language`` (``zh`` or ``en``)."""
