@@ -216,21 +216,32 @@ def _synthetic(
     return Hit(start, end, entry, clause)
 
 
-def _covering(hits: list[Hit]) -> dict[int, list[Hit]]:
-    by_start: dict[int, list[Hit]] = {}
-    for hit in hits:
-        by_start.setdefault(hit.start, []).append(hit)
-    return by_start
+class _Spans:
+    """The spans of some hits, sorted by start, to ask which other spans they contain.
 
+    A sweep (the furthest end reached by the spans starting at or before each point) answers
+    each question with two binary searches, where looking back over every earlier start
+    costs the length of the longest entry per hit.
+    """
 
-def _inside(hit: Hit, index: dict[int, list[Hit]], longest: int) -> list[Hit]:
-    """Hits in ``index`` whose span contains ``hit`` (spans are short, so look back a little)."""
-    out = []
-    for start in range(max(0, hit.end - longest), hit.start + 1):
-        for other in index.get(start, ()):
-            if other.end >= hit.end and other is not hit:
-                out.append(other)
-    return out
+    def __init__(self, hits: list[Hit]) -> None:
+        spans = sorted((h.start, h.end) for h in hits)
+        self._starts = [start for start, _ in spans]
+        self._reach = [-1]  # _reach[k]: the furthest end among the first k spans
+        for _, end in spans:
+            self._reach.append(max(self._reach[-1], end))
+
+    def cover(self, hit: Hit) -> bool:
+        """Whether a span contains ``hit``'s (its own span, if listed, included)."""
+        return self._reach[bisect.bisect_right(self._starts, hit.start)] >= hit.end
+
+    def cover_longer(self, hit: Hit) -> bool:
+        """Whether a longer span contains ``hit``'s (``hit`` among the listed spans)."""
+        before = self._reach[bisect.bisect_left(self._starts, hit.start)]
+        # Starting earlier and reaching its end is longer; starting with it, it must end later.
+        return (
+            before >= hit.end or self._reach[bisect.bisect_right(self._starts, hit.start)] > hit.end
+        )
 
 
 def _resolve(hits: list[Hit]) -> list[Hit]:
@@ -240,26 +251,16 @@ def _resolve(hits: list[Hit]) -> list[Hit]:
     covering = [h for h in hits if h.category in ("idiom", "collision")]
     kept = [h for h in hits if h.category not in ("idiom", "collision")]
     if covering:
-        # Each index is searched back only as far as its own longest span reaches.
-        suppressors = _covering(covering)
-        longest = max(h.length for h in covering)
-        kept = [h for h in kept if not _inside(h, suppressors, longest)]
+        suppressors = _Spans(covering)
+        kept = [h for h in kept if not suppressors.cover(h)]
     if not kept:
         return []
-    longest = max(h.length for h in kept)
-    index = _covering(kept)
-    out = []
-    for hit in kept:
-        # A cue inside a longer cue is part of it (我 in 我朋友); a cue inside a risk entry
-        # still counts (多少 in 多少片安眠药 is still a question). A risk entry inside a longer
-        # risk entry is the same signal said less fully.
-        is_cue = hit.level is None
-        covered = any(
-            other.length > hit.length and (other.level is None) == is_cue
-            for other in _inside(hit, index, longest)
-        )
-        if not covered:
-            out.append(hit)
+    # A cue inside a longer cue is part of it (我 in 我朋友); a cue inside a risk entry still
+    # counts (多少 in 多少片安眠药 is still a question). A risk entry inside a longer risk
+    # entry is the same signal said less fully.
+    cues = _Spans([h for h in kept if h.level is None])
+    risks = _Spans([h for h in kept if h.level is not None])
+    out = [h for h in kept if not (cues if h.level is None else risks).cover_longer(h)]
     out.sort(key=lambda h: (h.start, -h.length, h.category))
     return _leftmost_risks(out)
 

@@ -29,6 +29,7 @@ CLAUSE_BREAKS = frozenset("。！？!?；;，,\n…")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 # Text with only these characters needs no per-character folding (case aside).
 _PLAIN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9 ，。！？、：；,.!?:;'\"()（）\n-]*")
+_PLAIN_HAN = re.compile(r"[\u4e00-\u9fff]")
 _FULL_WIDTH_PUNCT = str.maketrans("，！？：；（）", ",!?:;()")
 # Places where a spacer could sit inside a word: 自 杀, 自.杀, w a n t.
 _SPACED = re.compile(
@@ -357,28 +358,28 @@ class Normalizer:
         """
         # Full-width punctuation NFKC maps one to one; everything else must already be stable.
         text = text.translate(_FULL_WIDTH_PUNCT)
+        if not text or not _PLAIN.fullmatch(text):
+            return None
+        folded = text.lower()
         if (
-            not text
-            or not _PLAIN.fullmatch(text)
-            or not unicodedata.is_normalized("NFKC", text)
-            or _SPACED.search(text.lower())
-            or _LEET_OR_STRETCH.search(text.lower())
+            not unicodedata.is_normalized("NFKC", text)
+            or _SPACED.search(folded)
+            or _LEET_OR_STRETCH.search(folded)
             or _REPEAT.search(text)
             or "  " in text
             or text[0].isspace()
             or text[-1].isspace()
         ):
             return None
-        folded = text.lower()
-        if any(is_cjk(ch) for ch in folded):
+        if _PLAIN_HAN.search(folded):  # the only CJK characters _PLAIN lets through
             converted = _t2s().convert(folded)
             if len(converted) != len(folded):
                 return None
             folded = converted
         if self.slang.matches(folded):
             return None
-        positions = tuple(range(len(folded)))
-        return Normalized(folded, positions, tuple(i + 1 for i in positions))
+        length = len(folded)
+        return Normalized(folded, tuple(range(length)), tuple(range(1, length + 1)))
 
     def __init__(self, slang: Mapping[str, str], vocabulary: Iterable[str]) -> None:
         self.vocabulary = frozenset(vocabulary)
