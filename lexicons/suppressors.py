@@ -18,7 +18,8 @@ _PERSONAL = frozenset({"death", "desire", "life", "vanish", "harm_act", "futilit
 def suppressor(analysis: Analysis, context: frozenset[str] = frozenset()) -> str | None:
     """Why the model may not raise this message, if anything: a frame or reported speech.
 
-    ``context`` holds the cue classes still alive in the conversation: an outing ("leisure")
+    ``context`` holds the cue classes still alive in the conversation: a story being talked
+    about ("frame") keeps reported speech a story; an outing ("leisure")
     or a move ("moving") just mentioned explains a roof or a round of thank-yous that the
     n-grams alone would read as a crisis, unless the lexicon finds the student's own risk.
 
@@ -40,7 +41,9 @@ def suppressor(analysis: Analysis, context: frozenset[str] = frozenset()) -> str
             if frame is not None:
                 return frame
     if "third" in people and not people & {"first", "none"}:
-        return "reported_speech"
+        # "did you see the news about that singer?" … "they said she took pills": someone
+        # else's words, just after a story was brought up, are the story, not a friend's danger.
+        return "news" if "frame" in context else "reported_speech"
     if any(part.msg.has("hypothetical") for part in analysis.parts):
         return "hypothetical"  # 如果有人吃了很多药该怎么办 / what to do if someone takes pills
     denied = any(part.negations for part in analysis.parts)

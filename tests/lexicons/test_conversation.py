@@ -89,6 +89,8 @@ def test_risk_that_builds_across_messages_is_caught(
         ((0, "下学期我要转学去成都了"), (2, "把我的书都送给同桌了"), (4, "谢谢大家这两年的照顾")),
         ((0, "刚才游戏里又被打死了"), (60, "晚饭吃了面条"), (61, "明天见")),
         ((0, "感冒了，吃了两片感冒药"), (5, "好困 想睡觉")),
+        # Someone else's words, just after a news story came up: still the story.
+        ((0, "did you see the news about that actor"), (2, "they said he took pills"), (3, "sad")),
     ],
 )
 def test_safe_conversations_stay_below_moderate(turns: tuple[tuple[float, str], ...]) -> None:
