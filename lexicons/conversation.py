@@ -58,6 +58,7 @@ LIFETIME: dict[str, timedelta] = {
     "hurt": 72 * _H,  # hurt by someone: bullying, abuse, sexual abuse, grooming
     "peer_risk": 24 * _H,  # a friend's wish to die, means, goodbye or belongings given away
     "peer_gone": 2 * _H,  # a friend who cannot be reached
+    "peer_goodbye": 2 * _H,  # a friend who just said bye (she just said bye)
     "consumed": 2 * _H,  # swallowed or drank something, means unnamed (喝了一口)
     "caustic": 2 * _H,  # burning mouth or throat
     "prepared": 48 * _H,  # 东西都准备好了, got everything ready

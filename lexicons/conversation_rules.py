@@ -49,6 +49,9 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (IMMINENT, "location", "at_the_edge", (MEANS, ("edge",), ("alone", "now"))),
     # A friend's danger across messages: a goodbye, pills, then no answer.
     (IMMINENT, "peer_concern", "peer_in_danger_now", (("peer_risk",), ("peer_gone",))),
+    # … or pills shown, then "bye" from them, then no answer.
+    (IMMINENT, "peer_concern", "peer_in_danger_now",
+     (("peer_goodbye",), ("peer_gone",), (*MEANS, "their_means", "quantity"))),
     # A pact: "for both of us", with the means and a time.
     (IMMINENT, "suicide_pact", "pact_with_time", (("pact_hint", "pact"), MEANS, (*WHEN, "then"))),
     # Arranged to meet at a place at a time, and the other one brings the means.

@@ -49,6 +49,8 @@ _PEER_RISK = frozenset({
 })  # fmt: skip
 _SWALLOWED = ("吃了", "喝了", "吞了", "倒了", "喝了一口", "倒了一杯", "took", "drank", "swallowed",
               "poured", "took a sip", "took something")  # fmt: skip
+# English says what it swallowed after the verb (drank some, chugged it): the verb decides.
+_SWALLOW_VERBS = frozenset({"took", "drank", "swallowed", "downed", "chugged", "poured"})
 _OWN_RISKS = {
     "hopelessness": "hopeless",
     "burden": "burden",
@@ -100,10 +102,13 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
     ]
     add("peer_risk", theirs)
     add("peer_gone", msg.cues.get("unreachable", ()))
+    # "she just said bye": a goodbye someone else said (not "my parents are out friday night").
+    add("peer_goodbye", (h for h in msg.cues.get("goodbye", ())
+                         if person(msg, h) == "third" and msg.before(h, "reported", 4) is not None
+                         and framed(msg, h) is None))  # fmt: skip
     add("their_means", (h for h in msg.risks if h.category == "means_method"
                         and person(msg, h) == "third" and framed(msg, h) is None))  # fmt: skip
-    add("consumed", (h for h in msg.cues.get("completion", ())
-                     if h.entry.pattern in _SWALLOWED and own(msg, h)))  # fmt: skip
+    add("consumed", (h for h in msg.cues.get("completion", ()) if _swallowed(h) and own(msg, h)))
     add("earnest", (h for h in msg.cues.get("sincerity", ()) if earnest(msg)))
     add("meeting", msg.cues.get("meet_request", ()))
     add("pact_hint", (h for h in msg.risks if h.category == "suicide_pact"))
@@ -131,6 +136,11 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
             add("hurt", finding.hits[:1])
         elif finding.category == "peer_concern":
             add("peer_risk", finding.hits[:1])
+
+
+def _swallowed(hit: Hit) -> bool:
+    pattern = hit.entry.pattern
+    return pattern in _SWALLOWED or pattern.split(" ", 1)[0] in _SWALLOW_VERBS
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,20 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             IMM,
         ),
+        # A friend shows pills, says bye, then cannot be reached.
+        (
+            (
+                (0, "my friend just sent me a photo of a bunch of pills"),
+                (1, "then she said bye"),
+                (9, "her phone is off"),
+            ),
+            IMM,
+        ),
+        # Something caustic swallowed, then it burns.
+        (
+            ((0, "we keep bleach in the bathroom"), (8, "i drank some"), (12, "throat is burning")),
+            IMM,
+        ),
         # Belongings given away, with despair.
         (((0, "感觉什么都不会好起来了"), (20, "我把我的吉他送给表哥了 反正以后也用不上")), H),
     ],
@@ -89,6 +103,8 @@ def test_risk_that_builds_across_messages_is_caught(
         ((0, "下学期我要转学去成都了"), (2, "把我的书都送给同桌了"), (4, "谢谢大家这两年的照顾")),
         ((0, "刚才游戏里又被打死了"), (60, "晚饭吃了面条"), (61, "明天见")),
         ((0, "感冒了，吃了两片感冒药"), (5, "好困 想睡觉")),
+        # Parents out on Friday night is not a friend's goodbye.
+        ((0, "my friend isn't answering her phone"), (2, "my parents are out friday night")),
         # Someone else's words, just after a news story came up: still the story.
         ((0, "did you see the news about that actor"), (2, "they said he took pills"), (3, "sad")),
     ],
