@@ -58,6 +58,10 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (IMMINENT, "suicide_pact", "pact_with_time",
      (("arranged",), MEANS, (*WHEN, "then"), ("their_means",))),
     (HIGH, "suicide_pact", "pact", (("pact_hint",), ("means", "timing", *INTENT))),
+    # A friend said she would kill herself, and hands her things over.
+    (HIGH, "peer_concern", "peer_farewell", (("peer_intent",), ("peer_parting",))),
+    # The mind made up, a day set, with despair: 我想好了 … 这周末 / "made up my mind".
+    (HIGH, "active_ideation", "resolve_with_time", (("resolve",), ("timing",), DESPAIR)),
     (HIGH, "plan", "ideation_with_means", (("active",), ("means", *SERIOUS))),
     (HIGH, "plan", "ideation_with_means", (INTENT, SERIOUS)),
     (HIGH, "plan", "gathering_means", (("hoard",), ("quantity", "means"))),

@@ -43,6 +43,7 @@ REASONS = {
     "preoccupied_with_means": "反复想着手段 (preoccupied with the means)",
     "ideation_with_resolve": "有意念且已下决心 (ideation with resolve)",
     "resolved_to_die": "已下决心去死 (resolved to die)",
+    "resolve_with_time": "已下决心、定了时间，且感到绝望 (resolved, a time set, with despair)",
     "farewell_preparations": "告别准备 (farewell preparations)",
     "acquired_means": "已弄到手段 (has got hold of the means)",
     "bleeding": "自伤部位在流血 (bleeding from a self-harm site)",

@@ -47,6 +47,7 @@ _PEER_RISK = frozenset({
     "active_ideation", "passive_ideation", "plan", "attempt", "farewell", "self_harm",
     "suicide_pact", "give_away",
 })  # fmt: skip
+_PEER_INTENT = frozenset({"active_ideation", "passive_ideation", "plan", "suicide_pact"})
 _SWALLOWED = ("吃了", "喝了", "吞了", "倒了", "喝了一口", "倒了一杯", "took", "drank", "swallowed",
               "poured", "took a sip", "took something")  # fmt: skip
 # English says what it swallowed after the verb (drank some, chugged it): the verb decides.
@@ -101,6 +102,10 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
         if h.category in _PEER_RISK and person(msg, h) == "third" and framed(msg, h) is None
     ]
     add("peer_risk", theirs)
+    # A friend's wish or intent, and a friend handing things over, apart: together they are a
+    # friend's farewell, whichever came first.
+    add("peer_intent", (h for h in theirs if h.category in _PEER_INTENT))
+    add("peer_parting", (h for h in theirs if h.category == "give_away"))
     add("peer_gone", msg.cues.get("unreachable", ()))
     # "she just said bye": a goodbye someone else said (not "my parents are out friday night").
     add("peer_goodbye", (h for h in msg.cues.get("goodbye", ())
@@ -136,6 +141,7 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
             add("hurt", finding.hits[:1])
         elif finding.category == "peer_concern":
             add("peer_risk", finding.hits[:1])
+            add("peer_intent", finding.hits[:1])
 
 
 def _swallowed(hit: Hit) -> bool:

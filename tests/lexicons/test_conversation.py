@@ -81,6 +81,23 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             IMM,
         ),
+        # A friend said she would kill herself, later hands her things over.
+        (
+            (
+                (0, "my friend told me she's going to kill herself"),
+                (30, "now she's giving all her stuff away"),
+            ),
+            H,
+        ),
+        # The mind made up and a day set, after despair.
+        (
+            (
+                (0, "would anyone even come to my funeral"),
+                (3, "i've made up my mind"),
+                (5, "this weekend"),
+            ),
+            H,
+        ),
         # Something caustic swallowed, then it burns.
         (
             ((0, "we keep bleach in the bathroom"), (8, "i drank some"), (12, "throat is burning")),
