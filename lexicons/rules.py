@@ -357,6 +357,13 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
         if category in ("means_method", "location") and level is LOW:
             live.append(hit)  # an object (药, rope): it only counts in combination
             continue
+        if category == "location" and any(
+            own(msg, c) for c in msg.in_clause("leisure", hit.clause)
+        ):
+            # "at the bridge taking photos of the sunset", 在桥上等朋友: being at the place
+            # is explained; it still counts with a wish or a means (the combinations).
+            live.append(hit)
+            continue
         level, category, rule = _time_and_tone(msg, hit, level, category, hedged_msg)
         findings.append(Finding(level, category, rule, (hit,)))
         if hit.category in SELF_DIRECTED:

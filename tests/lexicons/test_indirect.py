@@ -103,6 +103,9 @@ def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | Non
         "手工课要做吊桥模型，我去买了一卷绳子",  # a class project
         "mum let me use the big knife to cut the melon",  # something else is cut
         "我在写小说，主角最后从悬崖上跳下去了",  # a character in a story
+        "i'm at the bridge waiting for the bus",  # an everyday reason to be there
+        "在桥上等同学 一会儿去打球",
+        "my sister says she wants to kill me for reading her diary",  # her wish, not mine
     ],
 )
 def test_look_alikes_stay_below_moderate(text: str) -> None:
