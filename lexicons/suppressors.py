@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analysis
-from lexicons.rules import framed, person
+from lexicons.rules import Message, framed, person
 
 # Hits whose subject says whose experience a message describes.
 _PERSONAL = frozenset({"death", "desire", "life", "vanish", "harm_act", "futility"})
@@ -53,6 +53,26 @@ def suppressor(analysis: Analysis, context: frozenset[str] = frozenset()) -> str
     explained = (here | context) & {"leisure", "moving"}
     if explained and not serious:
         return sorted(explained)[0]
+    if not serious and any(_dose_for_ailment(p.msg) for p in analysis.parts):
+        return "ailment"  # 头疼吃了两片布洛芬: a usual dose for a headache, not an overdose
     if denied and not own:
         return "negated"  # 我从来没想过自杀: the lexicon read the denial; the n-grams cannot
     return None
+
+
+# Words that make a dose more than a usual one, or not yet taken ("want to take them all").
+_MORE_THAN_A_DOSE = ("全", "整", "所有", "都吃", "瓶", "盒", "板", "all", "whole", "entire",
+                     "bottle", "pack", "box", "strip")  # fmt: skip
+
+
+def _dose_for_ailment(msg: Message) -> bool:
+    """Medicine taken for an everyday ailment: no count of ten or more, no whole box, no wish."""
+    medicine = any(h.category == "means_method" for h in msg.risks)
+    return (
+        medicine
+        and msg.has("ailment")
+        and msg.has("completion")
+        and not msg.has("quantity")
+        and not msg.has("desire")
+        and not any(word in msg.text for word in _MORE_THAN_A_DOSE)
+    )

@@ -106,11 +106,21 @@ def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | Non
         "i'm at the bridge waiting for the bus",  # an everyday reason to be there
         "在桥上等同学 一会儿去打球",
         "my sister says she wants to kill me for reading her diary",  # her wish, not mine
+        "牙疼 吃了一片布洛芬",  # a usual dose for an everyday ailment
+        "took one ibuprofen for my migraine",
     ],
 )
 def test_look_alikes_stay_below_moderate(text: str) -> None:
     result = assess(text)
     assert result.level < M, (text, result.level, rules(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["头疼 想把布洛芬全吃了", "头疼 吃了一整盒布洛芬", "headache so i took the whole bottle"],
+)
+def test_an_ailment_never_explains_more_than_a_dose(text: str) -> None:
+    assert assess(text).level >= RiskLevel.HIGH, text
 
 
 def test_my_grandmas_medicine_is_about_her_not_the_student() -> None:
