@@ -179,8 +179,18 @@ def _rule(
     return Combination(level, category, rule, tuple(picked))
 
 
+# Each rule's groups as sets, to skip at once a rule whose kinds are not all in the pool (most
+# rules, most turns) before gathering any marks.
+_GROUPS = tuple(tuple(frozenset(kinds) for kinds in needs) for *_, needs in RULES)
+
+
 def _combinations(pool: Pool) -> list[Combination]:
-    found = (_rule(pool, *row) for row in RULES)
+    kinds = pool.keys()
+    found = (
+        _rule(pool, *row)
+        for row, groups in zip(RULES, _GROUPS, strict=True)
+        if all(not kinds.isdisjoint(group) for group in groups)
+    )
     out = [c for c in found if c is not None]
     if pool.get("moving"):
         # 下个月转学 … 把漫画送给同桌 … 谢谢大家: a move, not a farewell.
@@ -192,36 +202,32 @@ def _combinations(pool: Pool) -> list[Combination]:
     return out
 
 
-def _pool(traces: Iterable[Trace], current: Trace | None, now: datetime) -> Pool:
+def alive_pool(state: ConversationRisk, now: datetime) -> Pool:
+    """The marks of earlier messages still alive at ``now``, by kind, oldest first (read once
+    per turn: the window's rules, the story frame and the model's suppressor all ask it)."""
     pool: Pool = {}
-    for trace in traces:
+    for trace in state.traces:
         for mark in trace.alive(now):
             pool.setdefault(mark.kind, []).append((trace.seq, mark))
-    if current is not None:
-        for mark in current.marks:
-            pool.setdefault(mark.kind, []).append((current.seq, mark))
     return pool
 
 
-def framed_recently(state: ConversationRisk, now: datetime) -> bool:
-    """Whether a news story, a film or a lesson was being talked about just now."""
-    return any(m.kind == "frame" for t in state.traces for m in t.alive(now))
-
-
-def combinations(state: ConversationRisk, current: Trace, now: datetime) -> list[Combination]:
+def combinations(earlier: Pool, current: Trace) -> list[Combination]:
     """Combinations of the live marks that the current message adds to the conversation.
 
-    A combination counts when the current message and at least one earlier message take part
-    in it, and the earlier messages alone did not already reach it (the same rule at the same
-    level). Within one message the lexicon's own combinations, which weigh distance and
-    clauses, decide.
+    ``earlier`` is ``alive_pool`` of the conversation before this message. A combination
+    counts when the current message and at least one earlier message take part in it, and the
+    earlier messages alone did not already reach it (the same rule at the same level). Within
+    one message the lexicon's own combinations, which weigh distance and clauses, decide.
     """
-    earlier = _pool(state.traces, None, now)
     if not earlier or not current.marks:
         return []  # nothing to combine with, or nothing to add
     before = {(c.rule, c.level) for c in _combinations(earlier)}
+    pool = {kind: list(marks) for kind, marks in earlier.items()}  # the same, plus the current
+    for mark in current.marks:
+        pool.setdefault(mark.kind, []).append((current.seq, mark))
     out = []
-    for combination in _combinations(_pool(state.traces, current, now)):
+    for combination in _combinations(pool):
         messages = {seq for seq, _ in combination.marks}
         new = (combination.rule, combination.level) not in before
         if new and current.seq in messages and len(messages) > 1:
