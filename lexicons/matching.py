@@ -23,6 +23,8 @@ _QUANTITY = re.compile(
     r"(?:pills|tablets|capsules|of them)\b"
 )
 # ^ Ten or more: two cold tablets are a normal dose, thirty are not.
+# Every count above ends in one of these units: without one, the full pattern is not tried.
+_QUANTITY_UNIT = re.compile(r"[片颗粒板盒瓶包]|pills|tablets|capsules|of them")
 # After a degree-complement 死 (累死, 难死) these show it is hyperbole, not a death wish.
 _DEGREE_TAIL = ("了", "我了", "人了", "啦", "啊", "掉了", "个人", "你了", "他了", "她了")
 
@@ -130,7 +132,8 @@ class Matcher:
                 added = True
             if single and added:
                 needs_tokens.add(clause)
-        if not raw and not _QUANTITY.search(text):
+        counted = _QUANTITY_UNIT.search(text) is not None
+        if not raw and not (counted and _QUANTITY.search(text)):
             return [], []
         if needs_tokens:
             # Segment only the clauses that need it; clause punctuation ends words anyway.
@@ -143,7 +146,8 @@ class Matcher:
                 h for h in raw if h.entry.pattern not in self._single or (h.start, h.end) in bounds
             ]
         raw.extend(_degree_complements(text, raw))
-        raw.extend(_quantities(text, starts))
+        if counted:
+            raw.extend(_quantities(text, starts))
         suppressors = [h for h in raw if h.category in ("idiom", "collision")]
         return _resolve(raw), suppressors
 
