@@ -41,6 +41,10 @@ _REPEAT = re.compile(r"(.)\1\1")
 _LATIN_TOKEN = re.compile(r"[a-z0-9@$!]+")
 
 
+# The characters ``is_cjk`` accepts, to find one in a whole text at once.
+_CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df]")
+
+
 def is_cjk(ch: str) -> bool:
     """True for CJK unified ideographs (and the extension blocks students actually hit)."""
     code = ord(ch)
@@ -115,7 +119,7 @@ def _fold(text: str) -> list[Piece]:
 def _simplify(pieces: list[Piece]) -> list[Piece]:
     """Traditional → Simplified with OpenCC, kept one-to-one with the input pieces."""
     text = "".join(p[0] for p in pieces)
-    if not any(is_cjk(ch) for ch in text):
+    if not _CJK.search(text):
         return pieces
     converted = _t2s().convert(text)
     if len(converted) == len(text):
