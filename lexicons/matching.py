@@ -84,15 +84,13 @@ class Segmenter:
         return self._ready().bounds(text, offset)
 
 
+# A clause ends at CJK or latin clause punctuation, and at a full stop before a space or the end.
+_CLAUSE_END = re.compile("[" + re.escape("".join(sorted(CLAUSE_BREAKS))) + r"]|\.(?= |\Z)")
+
+
 def clause_starts(text: str) -> list[int]:
     """Start offsets of clauses: split at CJK and latin clause punctuation."""
-    starts = [0]
-    for index, ch in enumerate(text):
-        if ch in CLAUSE_BREAKS or (
-            ch == "." and (index + 1 == len(text) or text[index + 1] == " ")
-        ):
-            starts.append(index + 1)
-    return starts
+    return [0, *(m.end() for m in _CLAUSE_END.finditer(text))]
 
 
 class Matcher:

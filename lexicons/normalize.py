@@ -30,7 +30,7 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": 
 # Text with only these characters needs no per-character folding (case aside).
 _PLAIN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9 ，。！？、：；,.!?:;'\"()（）\n-]*")
 _PLAIN_HAN = re.compile(r"[\u4e00-\u9fff]")
-_FULL_WIDTH_PUNCT = str.maketrans("，！？：；（）", ",!?:;()")
+_FULL_WIDTH_PAIRS = tuple(zip("，！？：；（）", ",!?:;()", strict=True))
 # Places where a spacer could sit inside a word: 自 杀, 自.杀, w a n t.
 _SPACED = re.compile(
     r"[\u3400-\u9fff][ \t.\-_*·•~/\\|+^'\"`=#]{1,3}[\u3400-\u9fff]"
@@ -361,7 +361,9 @@ class Normalizer:
         Returns None when any other step could change the text, so the full pipeline runs.
         """
         # Full-width punctuation NFKC maps one to one; everything else must already be stable.
-        text = text.translate(_FULL_WIDTH_PUNCT)
+        for wide, narrow in _FULL_WIDTH_PAIRS:  # a few replaces beat a translate table here
+            if wide in text:
+                text = text.replace(wide, narrow)
         if not text or not _PLAIN.fullmatch(text):
             return None
         folded = text.lower()

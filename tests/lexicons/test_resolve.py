@@ -1,4 +1,5 @@
-"""Maximal munch among hits: the sweep agrees with checking every pair."""
+"""Matching internals stated directly: maximal munch by checking every pair, clause starts by
+walking the text."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from hypothesis import strategies as st
 
 from core.vocabulary import RiskLevel
 from lexicons.lexicon import Entry
-from lexicons.matching import Hit, _resolve
+from lexicons.matching import Hit, _resolve, clause_starts
+from lexicons.normalize import CLAUSE_BREAKS
 
 _ENTRIES = [
     Entry(pattern="x", category=c, level=level, notes="", lang="zh", source="test")
@@ -60,3 +62,19 @@ hit = st.builds(
 def test_resolve_keeps_exactly_the_uncovered_hits(hits: list[Hit]) -> None:
     # No threat entries here, so the leftmost-risk step keeps everything.
     assert [id(h) for h in _resolve(hits)] == [id(h) for h in brute_force(hits)]
+
+
+def clause_starts_by_hand(text: str) -> list[int]:
+    """Clause starts stated directly: after each clause break, and after a full stop that a
+    space or the end follows."""
+    starts = [0]
+    for index, ch in enumerate(text):
+        if ch in CLAUSE_BREAKS or (ch == "." and text[index + 1 : index + 2] in ("", " ")):
+            starts.append(index + 1)
+    return starts
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab. 。,，\n…!?！？;；x死")), max_size=40))
+def test_clause_starts(text: str) -> None:
+    assert clause_starts(text) == clause_starts_by_hand(text)
