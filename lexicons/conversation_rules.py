@@ -62,6 +62,8 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (HIGH, "peer_concern", "peer_farewell", (("peer_intent",), ("peer_parting",))),
     # The mind made up, a day set, with despair: 我想好了 … 这周末 / "made up my mind".
     (HIGH, "active_ideation", "resolve_with_time", (("resolve",), ("timing",), DESPAIR)),
+    # A height asked about, then how sure it would be: 几楼才能… / "to not survive".
+    (HIGH, "means_method", "method_question", (("height_question",), ("certainty",))),
     (HIGH, "plan", "ideation_with_means", (("active",), ("means", *SERIOUS))),
     (HIGH, "plan", "ideation_with_means", (INTENT, SERIOUS)),
     (HIGH, "plan", "gathering_means", (("hoard",), ("quantity", "means"))),

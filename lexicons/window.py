@@ -107,6 +107,10 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
     add("peer_intent", (h for h in theirs if h.category in _PEER_INTENT))
     add("peer_parting", (h for h in theirs if h.category == "give_away"))
     add("peer_gone", msg.cues.get("unreachable", ()))
+    # "how many floors do you need" … "to actually not survive": a method asked in two goes.
+    add("height_question", (h for h in msg.cues.get("height", ()) if framed(msg, h) is None
+                            and msg.in_clause("question", h.clause)))  # fmt: skip
+    add("certainty", (h for h in msg.cues.get("certainty", ()) if framed(msg, h) is None))
     # "she just said bye": a goodbye someone else said (not "my parents are out friday night").
     add("peer_goodbye", (h for h in msg.cues.get("goodbye", ())
                          if person(msg, h) == "third" and msg.before(h, "reported", 4) is not None

@@ -98,6 +98,8 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             H,
         ),
+        # A height asked about, then how sure it would be.
+        (((0, "how many floors is the roof of the mall"), (2, "so you would not survive")), H),
         # Something caustic swallowed, then it burns.
         (
             ((0, "we keep bleach in the bathroom"), (8, "i drank some"), (12, "throat is burning")),
@@ -120,6 +122,8 @@ def test_risk_that_builds_across_messages_is_caught(
         ((0, "下学期我要转学去成都了"), (2, "把我的书都送给同桌了"), (4, "谢谢大家这两年的照顾")),
         ((0, "刚才游戏里又被打死了"), (60, "晚饭吃了面条"), (61, "明天见")),
         ((0, "感冒了，吃了两片感冒药"), (5, "好困 想睡觉")),
+        # A height asked about, and sure of something else.
+        ((0, "how tall is the new library"), (30, "i'm sure it's huge")),
         # Parents out on Friday night is not a friend's goodbye.
         ((0, "my friend isn't answering her phone"), (2, "my parents are out friday night")),
         # Someone else's words, just after a news story came up: still the story.
