@@ -58,6 +58,7 @@ LIFETIME: dict[str, timedelta] = {
     "hurt": 72 * _H,  # hurt by someone: bullying, abuse, sexual abuse, grooming
     "peer_risk": 24 * _H,  # a friend's wish to die, means, goodbye or belongings given away
     "peer_gone": 2 * _H,  # a friend who cannot be reached
+    "family_means": 48 * _H,  # a parent's pills, within the student's reach
     "height_question": 2 * _H,  # how many floors, how high (asked)
     "certainty": 2 * _H,  # to be sure, not survive, 才能确定
     "peer_goodbye": 2 * _H,  # a friend who just said bye (she just said bye)

@@ -34,6 +34,8 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (IMMINENT, "plan", "alone_with_means", (("alone",), ("means",), ("fixation",))),
     (IMMINENT, "plan", "alone_with_means",
      (("alone",), ("means",), ("quantity",), ("goodbye", "thanks", "farewell", "timing"))),
+    # A parent's pills counted, and a time: 我妈的安眠药 … 数过了三十多片 … 等他们睡着.
+    (IMMINENT, "plan", "means_with_time", (("family_means",), ("quantity", "hoard"), WHEN)),
     # A plan, then a goodbye or a bland "see you then": 约好了周六 … 到时候见.
     (IMMINENT, "farewell", "plan_then_goodbye", (SERIOUS, FAREWELL)),
     (IMMINENT, "farewell", "plan_then_goodbye", (SERIOUS, ("then",))),

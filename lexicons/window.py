@@ -107,6 +107,10 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
     add("peer_intent", (h for h in theirs if h.category in _PEER_INTENT))
     add("peer_parting", (h for h in theirs if h.category == "give_away"))
     add("peer_gone", msg.cues.get("unreachable", ()))
+    # "my mom has sleeping pills in her drawer": a parent's means, in the student's reach.
+    if msg.has("family_agent"):
+        add("family_means", (h for h in msg.risks if h.category == "means_method"
+                             and person(msg, h) == "third" and framed(msg, h) is None))  # fmt: skip
     # "how many floors do you need" … "to actually not survive": a method asked in two goes.
     add("height_question", (h for h in msg.cues.get("height", ()) if framed(msg, h) is None
                             and msg.in_clause("question", h.clause)))  # fmt: skip

@@ -98,6 +98,15 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             H,
         ),
+        # A parent's pills, counted, and a time.
+        (
+            (
+                (0, "my dad keeps sleeping pills in the bathroom"),
+                (3, "i counted 35 pills"),
+                (20, "tonight after they go to bed"),
+            ),
+            IMM,
+        ),
         # A height asked about, then how sure it would be.
         (((0, "how many floors is the roof of the mall"), (2, "so you would not survive")), H),
         # Something caustic swallowed, then it burns.
