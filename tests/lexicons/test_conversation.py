@@ -98,6 +98,23 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             H,
         ),
+        # A friend's goodbye post (a social-media story, not a story told), then silence.
+        (
+            (
+                (0, "my friend posted a goodbye on her story"),
+                (5, "she hasn't replied to anyone since"),
+            ),
+            IMM,
+        ),
+        # Alone while everyone is out, a whole bottle, now.
+        (
+            (
+                (0, "everyone's out at a party"),
+                (30, "i have a whole bottle of painkillers here"),
+                (31, "now's my chance"),
+            ),
+            IMM,
+        ),
         # A parent's pills, counted, and a time.
         (
             (
