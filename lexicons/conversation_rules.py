@@ -34,6 +34,8 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (IMMINENT, "plan", "alone_with_means", (("alone",), ("means",), ("fixation",))),
     (IMMINENT, "plan", "alone_with_means",
      (("alone",), ("means",), ("quantity",), ("goodbye", "thanks", "farewell", "timing"))),
+    # The means packed, a place where nobody goes, a time: rope in the backpack … after dinner.
+    (IMMINENT, "plan", "alone_with_means", (("prepared",), MEANS, ("alone",), WHEN)),
     # A parent's pills counted, and a time: 我妈的安眠药 … 数过了三十多片 … 等他们睡着.
     (IMMINENT, "plan", "means_with_time", (("family_means",), ("quantity", "hoard"), WHEN)),
     # A plan, then a goodbye or a bland "see you then": 约好了周六 … 到时候见.
@@ -60,6 +62,8 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (IMMINENT, "suicide_pact", "pact_with_time",
      (("arranged",), MEANS, (*WHEN, "then"), ("their_means",))),
     (HIGH, "suicide_pact", "pact", (("pact_hint",), ("means", "timing", *INTENT))),
+    # A friend thanks the student for everything, then cannot be reached.
+    (HIGH, "peer_concern", "peer_farewell", (("peer_thanks",), ("peer_gone",))),
     # A friend said she would kill herself, and hands her things over.
     (HIGH, "peer_concern", "peer_farewell", (("peer_intent",), ("peer_parting",))),
     # The mind made up, a day set, with despair: 我想好了 … 这周末 / "made up my mind".

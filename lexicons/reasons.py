@@ -51,6 +51,8 @@ REASONS = {
     "urge_with_means": "有自伤冲动且手段就在手边 (urge to self-harm with the means at hand)",
     "ideation_in_earnest": "认真表达的轻生念头 (a wish to die said in earnest)",
     "peer_hurt": "同伴在家被伤害 (a peer hurt at home)",
+    "peer_farewell": "同伴在告别 (a friend saying goodbye)",
+    "peer_in_danger_now": "同伴此刻有危险 (a friend in danger now)",
     "window": "结合前几条消息 (together with earlier messages)",
     "model_high": "统计模型判断为高风险 (the learned model is confident of high risk)",
     "model_moderate": "统计模型判断为中风险 (the learned model is confident of moderate risk)",

@@ -18,7 +18,7 @@ from lexicons.conversation import MAX_MARKS, ConversationRisk, Mark, Trace
 from lexicons.conversation_rules import BUILDS, RULES, Needs
 from lexicons.matching import Hit
 from lexicons.means import taken
-from lexicons.rules import HIGH, MODERATE, earnest, framed, own, person
+from lexicons.rules import HIGH, MODERATE, Message, earnest, framed, own, person
 
 # Lexicon categories whose hits become a mark of the same name when they are the student's.
 _OWN_CUES = {
@@ -37,6 +37,7 @@ _OWN_CUES = {
     "relapse": "relapse",
     "caustic": "caustic",
     "preparation": "prepared",
+    "packed": "prepared",  # in my backpack: ready, once a means and a time are said too
     "meet_request": "meeting",
     "arranged": "arranged",
     "leisure": "leisure",
@@ -115,10 +116,10 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
     add("height_question", (h for h in msg.cues.get("height", ()) if framed(msg, h) is None
                             and msg.in_clause("question", h.clause)))  # fmt: skip
     add("certainty", (h for h in msg.cues.get("certainty", ()) if framed(msg, h) is None))
-    # "she just said bye": a goodbye someone else said (not "my parents are out friday night").
-    add("peer_goodbye", (h for h in msg.cues.get("goodbye", ())
-                         if person(msg, h) == "third" and msg.before(h, "reported", 4) is not None
-                         and framed(msg, h) is None))  # fmt: skip
+    # "she just said bye", 她发了句谢谢你: a goodbye or thanks someone else said or texted
+    # (not "my parents are out friday night").
+    add("peer_goodbye", (h for h in msg.cues.get("goodbye", ()) if _said_by_another(msg, h)))
+    add("peer_thanks", (h for h in msg.cues.get("thanks", ()) if _said_by_another(msg, h)))
     add("their_means", (h for h in msg.risks if h.category == "means_method"
                         and person(msg, h) == "third" and framed(msg, h) is None))  # fmt: skip
     add("consumed", (h for h in msg.cues.get("completion", ()) if _swallowed(h) and own(msg, h)))
@@ -150,6 +151,13 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
         elif finding.category == "peer_concern":
             add("peer_risk", finding.hits[:1])
             add("peer_intent", finding.hits[:1])
+
+
+def _said_by_another(msg: Message, hit: Hit) -> bool:
+    """Words someone else said or sent: a reporting verb just before, with a third person as
+    its subject (the quote's own "i" and "you" are the friend's and the student's)."""
+    said = msg.before(hit, "reported", 4)
+    return said is not None and person(msg, said) == "third" and framed(msg, hit) is None
 
 
 def _swallowed(hit: Hit) -> bool:

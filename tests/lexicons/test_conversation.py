@@ -115,6 +115,23 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             IMM,
         ),
+        # A friend texts thanks for everything, then will not pick up.
+        (
+            (
+                (0, "my friend texted me thanks for always being there"),
+                (3, "now she won't answer"),
+            ),
+            H,
+        ),
+        # The means packed, a place nobody goes to, a time.
+        (
+            (
+                (0, "the rope is in my bag"),
+                (2, "i know a barn nobody goes to"),
+                (4, "after school"),
+            ),
+            IMM,
+        ),
         # A parent's pills, counted, and a time.
         (
             (

@@ -108,6 +108,7 @@ def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | Non
         "my sister says she wants to kill me for reading her diary",  # her wish, not mine
         "牙疼 吃了一片布洛芬",  # a usual dose for an everyday ailment
         "took one ibuprofen for my migraine",
+        "my allergy pills are in my bag",  # a bag is everyday
     ],
 )
 def test_look_alikes_stay_below_moderate(text: str) -> None:
