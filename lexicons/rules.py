@@ -162,10 +162,17 @@ def _possessive(msg: Message, cue: Hit, third_starts: set[int]) -> bool:
 _TO_SOMEONE = ("跟", "和", "给", "对", "告诉", "问", "求", "谢谢", "to ", "tell ", "told ", "ask ")
 
 
+# "do you know …", 你知道…吗: the one asked, whatever the question is about.
+_ASKED = (" know", " knew", "知道", "晓得", " tell me", "告诉我")
+
+
 def _addressee(msg: Message, cue: Hit) -> bool:
-    """跟你说 / 告诉你 / to you: the person spoken to, not the one who acts."""
+    """跟你说 / 告诉你 / to you / do you know: the person spoken to, not the one who acts."""
+    if cue.category == "first_person":
+        return False
     before = msg.text[max(0, cue.start - 5) : cue.start]
-    return cue.category != "first_person" and before.endswith(_TO_SOMEONE)
+    asked = cue.category == "second_person" and msg.text.startswith(_ASKED, cue.end)
+    return before.endswith(_TO_SOMEONE) or asked
 
 
 _FOR = ("给", "帮", "替", "for ")
