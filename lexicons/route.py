@@ -17,6 +17,9 @@ from math import log
 # jieba's own block patterns (``re_han_default``, ``re_eng``): what it cuts with the dictionary,
 # and the latin letters and digits whose one-character words it glues back together.
 _HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)")
+# At most this many word scores are kept (a few MiB): a long-running process reading very
+# varied text must not grow towards the whole dictionary.
+_KEEP = 100_000
 # A bare prefix's score: a distinct object, never compared as a number.
 _PREFIX = float("nan")
 _ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -28,8 +31,8 @@ class Route:
     def __init__(self, freq: Mapping[str, int], total: int) -> None:
         self._freq = freq
         self._logtotal = log(total)
-        # Each dictionary word's score, kept once computed (bounded by the dictionary: text
-        # that is not in it is never kept); a bare prefix scores _PREFIX.
+        # Each dictionary word's score, kept once computed (at most _KEEP; text that is not
+        # in the dictionary is never kept); a bare prefix scores _PREFIX.
         self._scores: dict[str, float] = {}
 
     def bounds(self, text: str, offset: int = 0) -> set[tuple[int, int]]:
@@ -105,5 +108,6 @@ class Route:
         if count is None:
             return None
         word = log(count) - self._logtotal if count else _PREFIX
-        self._scores[frag] = word
+        if len(self._scores) < _KEEP:
+            self._scores[frag] = word
         return word
