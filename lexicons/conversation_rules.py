@@ -49,6 +49,8 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
      (MEANS, ("consumed",), ("symptom",), ("quantity", "lethal", "hoard", *INTENT, *DESPAIR))),
     (IMMINENT, "attempt", "taken_then_symptoms",
      (("taken",), ("symptom",), ("quantity", "lethal", "hoard", *INTENT, *DESPAIR))),
+    # Swallowed a counted dose, drug unnamed, then its effects: 吞了二十多颗 … 肚子好痛.
+    (IMMINENT, "attempt", "taken_then_symptoms", (("consumed",), ("quantity",), ("symptom",))),
     # At the edge: 烂尾楼 … 上面一个人都没有 … 往下看有点晕.
     (IMMINENT, "location", "at_the_edge", (MEANS, ("edge",), ("alone", "now"))),
     # A friend's danger across messages: a goodbye, pills, then no answer.

@@ -132,6 +132,12 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             IMM,
         ),
+        # A counted dose swallowed, the drug unnamed, then its effects.
+        (((0, "吞了三十多片"), (10, "头好晕 眼前模糊")), IMM),
+        # A friend's farewell post, then she answers nobody.
+        (((0, "我同桌在朋友圈发了一条告别的话"), (20, "谁都不回")), IMM),
+        # The whole family out, a whole bottle, now.
+        (((0, "全家都去奶奶家了"), (30, "柜子里有一整瓶安眠药"), (31, "就现在")), IMM),
         # A parent's pills, counted, and a time.
         (
             (
