@@ -406,6 +406,9 @@ def _time_and_tone(
         return _cap(level, MODERATE), category, "past_ideation"  # 小时候想过自杀
     if category == "self_harm" and level is MODERATE and not past and _habitual(msg, hit):
         return HIGH, category, "ongoing_self_harm"  # 我一直戒不掉自残
+    threat = category == "violence_to_others" and level is MODERATE
+    if threat and not sincere and msg.has("joke"):
+        return LOW, category, "joking_tone"  # 你再迟到我就杀了你 哈哈: banter, not a threat
     if level is HIGH and category in ("active_ideation", "self_harm") and not sincere:
         if msg.in_clause("hedge", clause):
             return MODERATE, category, "hedged"

@@ -109,6 +109,7 @@ def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | Non
         "牙疼 吃了一片布洛芬",  # a usual dose for an everyday ailment
         "took one ibuprofen for my migraine",
         "my allergy pills are in my bag",  # a bag is everyday
+        "你再迟到我就杀了你 哈哈",  # banter with a laugh
     ],
 )
 def test_look_alikes_stay_below_moderate(text: str) -> None:
