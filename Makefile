@@ -38,7 +38,7 @@ lint: $(STAMP)
 # PostgreSQL); the full district takes many minutes to build on each database, so run it by hand:
 # `.venv/bin/python bench/district.py [--db pg]`.
 bench: $(STAMP)
-	@for b in $(filter-out bench/reminders.py bench/pgtemp.py bench/district.py bench/report_district.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(filter-out bench/reminders.py bench/pgtemp.py bench/district.py bench/report_district.py bench/verdicts.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 	@echo "== bench/district.py --scale 0.1 (SQLite, then PostgreSQL)"
 	$(BIN)/python bench/district.py --scale 0.1 --budget 120
 	$(BIN)/python bench/district.py --scale 0.1 --budget 120 --db pg

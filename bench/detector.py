@@ -1,7 +1,8 @@
-"""Detector speed, model included: messages/s, p50/p99 latency, the ratio to plain jieba.lcut
-on the same messages, the lexicon-only detector beside it, a turn with a full conversation
-state, the worst 4,096-character messages we can construct, a 100,000-character one,
-start-up time and resident memory. Every baseline is measured in the same run.
+"""Detector speed, model included: messages/s, p50/p99 latency (each message's median over
+the rounds), the ratio to plain jieba.lcut on the same messages (fastest round of each), the
+lexicon-only detector beside it, a turn with a full conversation state, the worst
+4,096-character messages we can construct, a 100,000-character one, start-up time and resident
+memory. Every baseline is measured in the same run.
 
 Run with `make bench` (or `.venv/bin/python bench/detector.py [--rounds N]`).
 """
@@ -109,26 +110,29 @@ def main() -> None:
         lexicon_only.assess(text)
         jieba.lcut(text)
 
-    latencies: list[float] = []
-    start = time.perf_counter()
+    # The three passes alternate round by round, and each is judged by its fastest round: on a
+    # shared machine a sequential run charges whichever pass ran during a burst of other work.
+    latencies: list[list[float]] = [[] for _ in texts]
+    rounds: dict[str, list[float]] = {"detector": [], "lexicon": [], "jieba": []}
     for _ in range(args.rounds):
-        for text in texts:
+        start = time.perf_counter()
+        for index, text in enumerate(texts):
             t0 = time.perf_counter()
             detector.assess(text)
-            latencies.append(time.perf_counter() - t0)
-    detector_total = time.perf_counter() - start
-
-    start = time.perf_counter()
-    for _ in range(args.rounds):
+            latencies[index].append(time.perf_counter() - t0)
+        rounds["detector"].append(time.perf_counter() - start)
+        start = time.perf_counter()
         for text in texts:
             lexicon_only.assess(text)
-    lexicon_total = time.perf_counter() - start
-
-    start = time.perf_counter()
-    for _ in range(args.rounds):
+        rounds["lexicon"].append(time.perf_counter() - start)
+        start = time.perf_counter()
         for text in texts:
             jieba.lcut(text)
-    jieba_total = time.perf_counter() - start
+        rounds["jieba"].append(time.perf_counter() - start)
+    detector_total, lexicon_total, jieba_total = (min(rounds[k]) for k in rounds)
+    # Each message's median over the rounds: its own cost, not a neighbour's burst.
+    typical = [statistics.median(each) for each in latencies]
+    every = [lat for each in latencies for lat in each]
 
     # A turn with a full conversation state: the pipeline's call.
     now = datetime(2026, 3, 2, 16, tzinfo=UTC)
@@ -140,15 +144,14 @@ def main() -> None:
         for text in texts[:200]
     ]
 
-    short = [
-        lat for lat, text in zip(latencies, texts * args.rounds, strict=True) if len(text) <= 200
-    ]
-    count = len(texts) * args.rounds
-    print(f"messages: {len(texts)} distinct x {args.rounds} rounds = {count}")
+    short = [lat for lat, text in zip(typical, texts, strict=True) if len(text) <= 200]
+    count = len(texts)
+    print(f"messages: {len(texts)} distinct x {args.rounds} rounds (fastest round of each pass)")
     print(
         f"detector (lexicon + model): {count / detector_total:,.0f} msg/s, "
-        f"p50 {statistics.median(latencies) * 1e3:.3f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1e3:.3f} ms"
+        f"p50 {statistics.median(typical) * 1e3:.3f} ms, "
+        f"p99 {percentile(typical, 0.99) * 1e3:.3f} ms "
+        f"(every sample, contention included: p99 {percentile(every, 0.99) * 1e3:.3f} ms)"
     )
     print(f"detector, messages <= 200 chars: p99 {percentile(short, 0.99) * 1e3:.3f} ms (< 1 ms)")
     print(f"lexicon-only detector: {count / lexicon_total:,.0f} msg/s")

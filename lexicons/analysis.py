@@ -8,6 +8,7 @@ they were one message, so means in one part and a time in another still make a p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from core.vocabulary import RiskLevel
 from lexicons.combinations import Features, combine, features
@@ -54,9 +55,10 @@ class Analysis:
         """The most serious finding's level."""
         return max((f.level for f in self.findings), default=RiskLevel.NONE)
 
-    @property
+    @cached_property
     def normalized(self) -> str:
         """The normalised text of what was read (segments joined by a line break)."""
+        # Read three times per message (length, language, n-grams): joined once.
         return "\n".join(p.normalized.text for p in self.parts)
 
     def span(self, hit: Hit) -> tuple[int, int]:

@@ -58,6 +58,13 @@ LIFETIME: dict[str, timedelta] = {
     "hurt": 72 * _H,  # hurt by someone: bullying, abuse, sexual abuse, grooming
     "peer_risk": 24 * _H,  # a friend's wish to die, means, goodbye or belongings given away
     "peer_gone": 2 * _H,  # a friend who cannot be reached
+    "family_means": 48 * _H,  # a parent's pills, within the student's reach
+    "height_question": 2 * _H,  # how many floors, how high (asked)
+    "certainty": 2 * _H,  # to be sure, not survive, 才能确定
+    "peer_goodbye": 2 * _H,  # a friend who just said bye (she just said bye)
+    "peer_thanks": 2 * _H,  # a friend who just thanked the student for everything
+    "peer_intent": 72 * _H,  # a friend who said they want to die or will kill themself
+    "peer_parting": 24 * _H,  # a friend handing over her things (she gave me her necklace)
     "consumed": 2 * _H,  # swallowed or drank something, means unnamed (喝了一口)
     "caustic": 2 * _H,  # burning mouth or throat
     "prepared": 48 * _H,  # 东西都准备好了, got everything ready

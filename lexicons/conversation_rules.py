@@ -34,6 +34,10 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
     (IMMINENT, "plan", "alone_with_means", (("alone",), ("means",), ("fixation",))),
     (IMMINENT, "plan", "alone_with_means",
      (("alone",), ("means",), ("quantity",), ("goodbye", "thanks", "farewell", "timing"))),
+    # The means packed, a place where nobody goes, a time: rope in the backpack … after dinner.
+    (IMMINENT, "plan", "alone_with_means", (("prepared",), MEANS, ("alone",), WHEN)),
+    # A parent's pills counted, and a time: 我妈的安眠药 … 数过了三十多片 … 等他们睡着.
+    (IMMINENT, "plan", "means_with_time", (("family_means",), ("quantity", "hoard"), WHEN)),
     # A plan, then a goodbye or a bland "see you then": 约好了周六 … 到时候见.
     (IMMINENT, "farewell", "plan_then_goodbye", (SERIOUS, FAREWELL)),
     (IMMINENT, "farewell", "plan_then_goodbye", (SERIOUS, ("then",))),
@@ -45,16 +49,29 @@ RULES: tuple[tuple[RiskLevel, str, str, Needs], ...] = (
      (MEANS, ("consumed",), ("symptom",), ("quantity", "lethal", "hoard", *INTENT, *DESPAIR))),
     (IMMINENT, "attempt", "taken_then_symptoms",
      (("taken",), ("symptom",), ("quantity", "lethal", "hoard", *INTENT, *DESPAIR))),
+    # Swallowed a counted dose, drug unnamed, then its effects: 吞了二十多颗 … 肚子好痛.
+    (IMMINENT, "attempt", "taken_then_symptoms", (("consumed",), ("quantity",), ("symptom",))),
     # At the edge: 烂尾楼 … 上面一个人都没有 … 往下看有点晕.
     (IMMINENT, "location", "at_the_edge", (MEANS, ("edge",), ("alone", "now"))),
     # A friend's danger across messages: a goodbye, pills, then no answer.
     (IMMINENT, "peer_concern", "peer_in_danger_now", (("peer_risk",), ("peer_gone",))),
+    # … or pills shown, then "bye" from them, then no answer.
+    (IMMINENT, "peer_concern", "peer_in_danger_now",
+     (("peer_goodbye",), ("peer_gone",), (*MEANS, "their_means", "quantity"))),
     # A pact: "for both of us", with the means and a time.
     (IMMINENT, "suicide_pact", "pact_with_time", (("pact_hint", "pact"), MEANS, (*WHEN, "then"))),
     # Arranged to meet at a place at a time, and the other one brings the means.
     (IMMINENT, "suicide_pact", "pact_with_time",
      (("arranged",), MEANS, (*WHEN, "then"), ("their_means",))),
     (HIGH, "suicide_pact", "pact", (("pact_hint",), ("means", "timing", *INTENT))),
+    # A friend thanks the student for everything, then cannot be reached.
+    (HIGH, "peer_concern", "peer_farewell", (("peer_thanks",), ("peer_gone",))),
+    # A friend said she would kill herself, and hands her things over.
+    (HIGH, "peer_concern", "peer_farewell", (("peer_intent",), ("peer_parting",))),
+    # The mind made up, a day set, with despair: 我想好了 … 这周末 / "made up my mind".
+    (HIGH, "active_ideation", "resolve_with_time", (("resolve",), ("timing",), DESPAIR)),
+    # A height asked about, then how sure it would be: 几楼才能… / "to not survive".
+    (HIGH, "means_method", "method_question", (("height_question",), ("certainty",))),
     (HIGH, "plan", "ideation_with_means", (("active",), ("means", *SERIOUS))),
     (HIGH, "plan", "ideation_with_means", (INTENT, SERIOUS)),
     (HIGH, "plan", "gathering_means", (("hoard",), ("quantity", "means"))),

@@ -20,7 +20,7 @@ CUE_CATEGORIES = frozenset({
     # Across messages (lexicons.window) and the v2 rules.
     "reported", "alone", "then", "goodbye", "give_away", "scheduled", "thanks", "together",
     "habit", "unreachable", "certainty", "leisure", "moving", "relapse", "caustic", "arranged",
-    "role",
+    "role", "ailment", "packed",
 })  # fmt: skip
 
 # A hit inside one of these spans is ignored.

@@ -18,14 +18,14 @@ from functools import lru_cache
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analyser, Analysis
 from lexicons.conversation import ConversationRisk, Trace
-from lexicons.features import features, judgeable, language
+from lexicons.features import judgeable, known_features, language
 from lexicons.lexicon import Lexicon, load_lexicon
 from lexicons.model import Model, Score, load_model
 from lexicons.policy import Opinion, Verdict, decide
 from lexicons.reasons import LEVEL_NAMES, REASONS
 from lexicons.rules import Finding
 from lexicons.suppressors import suppressor
-from lexicons.window import Combination, combinations, framed_recently, marks
+from lexicons.window import Combination, Pool, alive_pool, combinations, marks
 
 # Findings about someone else, which a story introduced just before keeps a story.
 _ABOUT_OTHERS = frozenset({"third_person", "peer_intent", "peer_farewell", "peer_in_danger_now"})
@@ -159,7 +159,8 @@ class Detector:
         analysis = self.analyser(text)
         seq = state.seen + 1
         findings = analysis.findings
-        if state.traces and framed_recently(state, now):
+        earlier = alive_pool(state, now)
+        if "frame" in earlier:
             # "did you see the news about that actor?" … "they said he took an overdose":
             # someone else's story, a minute after it was introduced, is still the story.
             findings = [f for f in findings if f.rule not in _ABOUT_OTHERS]
@@ -167,14 +168,14 @@ class Detector:
         lexical = _categories(findings)
         needed = remember or bool(state.traces)
         trace = Trace(seq, now, own, lexical, marks(analysis) if needed else ())
-        joint = [c for c in combinations(state, trace, now) if c.level > own]
+        joint = [c for c in combinations(earlier, trace) if c.level > own]
         window = max((c.level for c in joint), default=RiskLevel.NONE)
         score = (
-            self.model.score(features(analysis))
+            self.model.score(known_features(analysis, self.model))
             if self.model is not None and judgeable(analysis.normalized)
             else None
         )
-        verdict = self._verdict(own, window, lexical, score, analysis, state, now)
+        verdict = self._verdict(own, window, lexical, score, analysis, state, now, earlier)
         level = verdict.level
         categories = {*lexical, *(c.category for c in joint if c.level == level)}
         evidence = _evidence(findings, analysis) + _window_evidence(joint, seq)
@@ -201,6 +202,7 @@ class Detector:
         analysis: Analysis,
         state: ConversationRisk,
         now: datetime,
+        alive: Pool,
     ) -> Verdict:
         model = self.model
         if model is None:
@@ -221,8 +223,7 @@ class Detector:
         opinion = Opinion(score.moderate, score.high, accumulated)
 
         def why_not() -> str | None:
-            context = frozenset(m.kind for t in state.traces for m in t.alive(now))
-            return suppressor(analysis, context)
+            return suppressor(analysis, frozenset(alive))
 
         return decide(own, window, categories, opinion, thresholds, why_not)
 

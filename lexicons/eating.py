@@ -34,12 +34,14 @@ def eating_rules(msg: Message) -> list[Finding]:
     out: list[Finding] = []
     text = msg.text
     counted = None
-    for match in _CALORIES.finditer(text):
+    # Each pattern needs its unit or its verb: without one, neither search can match.
+    calories = _CALORIES.finditer(text) if "卡" in text or "cal" in text else ()
+    for match in calories:
         window = text[max(0, match.start() - 12) : match.end() + 8]
         if _small(match.group(1)) and any(word in window for word in _DAILY):
             counted = match
             break
-    fasted = _FASTED.search(text)
+    fasted = _FASTED.search(text) if "吃" in text or "eaten" in text else None
     span = counted or fasted
     found = [h for h in msg.risks if h.category == "eating_disorder" and own(msg, h)]
     hits: tuple[Hit, ...] = tuple(found[:1])

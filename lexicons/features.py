@@ -12,6 +12,7 @@ import itertools
 import re
 
 from lexicons.analysis import Analysis
+from lexicons.model import Model
 
 NGRAMS = (1, 2, 3, 4)
 _LATIN_WORD = re.compile(r"[a-z]+")
@@ -47,18 +48,29 @@ def judgeable(text: str) -> bool:
     return units >= MIN_UNITS
 
 
+def padded(text: str) -> str:
+    """Normalised ``text`` with its latin words blanked and a space at each end: the text
+    whose character n-grams are features."""
+    return f" {_LATIN_WORD.sub(' ', text)} "
+
+
+def words(text: str) -> set[str]:
+    """Latin words and word pairs of normalised ``text``, as features."""
+    found = _LATIN_WORD.findall(text)
+    out = {f"w:{w}" for w in found}
+    out.update(f"w:{a}_{b}" for a, b in itertools.pairwise(found))
+    return out
+
+
 def ngrams(text: str) -> set[str]:
     """Distinct character n-grams of normalised ``text`` outside latin words (space-padded),
     and latin words and word pairs: in English, words generalise; inside them, n-grams of
     letters mostly learn spelling."""
-    padded = f" {_LATIN_WORD.sub(' ', text)} "
-    length = len(padded)
-    out = {padded[i : i + n] for n in NGRAMS for i in range(length - n + 1)}
+    chars = padded(text)
+    length = len(chars)
+    out = {chars[i : i + n] for n in NGRAMS for i in range(length - n + 1)}
     out -= _BLANKS  # runs of spaces carry nothing
-    words = _LATIN_WORD.findall(text)
-    out.update(f"w:{w}" for w in words)
-    out.update(f"w:{a}_{b}" for a, b in itertools.pairwise(words))
-    return out
+    return out | words(text)
 
 
 def context(analysis: Analysis) -> set[str]:
@@ -74,3 +86,13 @@ def context(analysis: Analysis) -> set[str]:
 def features(analysis: Analysis) -> set[str]:
     """Every feature of one analysed message."""
     return ngrams(analysis.normalized) | context(analysis)
+
+
+def known_features(analysis: Analysis, model: Model) -> set[str]:
+    """``features(analysis)`` that ``model`` has weights for, without listing the others.
+
+    The detector's call: the model's automaton finds its own n-grams in one pass, where
+    listing every n-gram of the message first costs most of the model's time.
+    """
+    text = analysis.normalized
+    return model.ngrams_in(padded(text)) | model.known(words(text) | context(analysis))

@@ -71,6 +71,8 @@ def ideation_rules(msg: Message) -> list[Finding]:
             if not own(msg, end):
                 continue
             desire = msg.before(end, "desire", 3)
+            if desire is not None and person(msg, desire) == "third":
+                continue  # "my brother wants to kill me": his wish about the student, not hers
             if desire is not None and negated(msg, desire) is None:
                 if msg.before(desire, "negation", 1) is not None:
                     continue

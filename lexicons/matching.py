@@ -13,6 +13,7 @@ import jieba
 from core.vocabulary import RiskLevel
 from lexicons.lexicon import Entry, Lexicon
 from lexicons.normalize import CLAUSE_BREAKS, is_latin
+from lexicons.route import Route
 
 # Counted doses: 三十多片, 40颗, 两板, 20 pills. A number with a pill word is a quantity.
 _QUANTITY = re.compile(
@@ -22,6 +23,8 @@ _QUANTITY = re.compile(
     r"(?:pills|tablets|capsules|of them)\b"
 )
 # ^ Ten or more: two cold tablets are a normal dose, thirty are not.
+# Every count above ends in one of these units: without one, the full pattern is not tried.
+_QUANTITY_UNIT = re.compile(r"[片颗粒板盒瓶包]|pills|tablets|capsules|of them")
 # After a degree-complement 死 (累死, 难死) these show it is hyperbole, not a death wish.
 _DEGREE_TAIL = ("了", "我了", "人了", "啦", "啊", "掉了", "个人", "你了", "他了", "她了")
 
@@ -56,20 +59,21 @@ class Segmenter:
 
     def __init__(self, phrases: tuple[str, ...]) -> None:
         self._phrases = phrases
-        self._tokenizer: jieba.Tokenizer | None = None
+        self._route: Route | None = None
         self._lock = threading.Lock()
 
-    def _ready(self) -> jieba.Tokenizer:
-        if self._tokenizer is None:
+    def _ready(self) -> Route:
+        if self._route is None:
             with self._lock:
-                if self._tokenizer is None:
+                if self._route is None:
                     logging.getLogger("jieba").setLevel(logging.WARNING)
                     tokenizer = jieba.Tokenizer()
                     tokenizer.initialize()
                     for phrase in self._phrases:
                         tokenizer.add_word(phrase, freq=2000)
-                    self._tokenizer = tokenizer
-        return self._tokenizer
+                    # jieba's dictionary, walked by our own route (the same tokens, cheaper).
+                    self._route = Route(tokenizer.FREQ, tokenizer.total)
+        return self._route
 
     def warm_up(self) -> None:
         """Load the dictionary now rather than on the first message."""
@@ -77,21 +81,16 @@ class Segmenter:
 
     def token_bounds(self, text: str, offset: int = 0) -> set[tuple[int, int]]:
         """(start, end) of every token. HMM off: new-word guessing would glue 难死 together."""
-        return {
-            (start + offset, end + offset)
-            for _, start, end in self._ready().tokenize(text, HMM=False)
-        }
+        return self._ready().bounds(text, offset)
+
+
+# A clause ends at CJK or latin clause punctuation, and at a full stop before a space or the end.
+_CLAUSE_END = re.compile("[" + re.escape("".join(sorted(CLAUSE_BREAKS))) + r"]|\.(?= |\Z)")
 
 
 def clause_starts(text: str) -> list[int]:
     """Start offsets of clauses: split at CJK and latin clause punctuation."""
-    starts = [0]
-    for index, ch in enumerate(text):
-        if ch in CLAUSE_BREAKS or (
-            ch == "." and (index + 1 == len(text) or text[index + 1] == " ")
-        ):
-            starts.append(index + 1)
-    return starts
+    return [0, *(m.end() for m in _CLAUSE_END.finditer(text))]
 
 
 class Matcher:
@@ -131,7 +130,8 @@ class Matcher:
                 added = True
             if single and added:
                 needs_tokens.add(clause)
-        if not raw and not _QUANTITY.search(text):
+        counted = _QUANTITY_UNIT.search(text) is not None
+        if not raw and not (counted and _QUANTITY.search(text)):
             return [], []
         if needs_tokens:
             # Segment only the clauses that need it; clause punctuation ends words anyway.
@@ -144,7 +144,8 @@ class Matcher:
                 h for h in raw if h.entry.pattern not in self._single or (h.start, h.end) in bounds
             ]
         raw.extend(_degree_complements(text, raw))
-        raw.extend(_quantities(text, starts))
+        if counted:
+            raw.extend(_quantities(text, starts))
         suppressors = [h for h in raw if h.category in ("idiom", "collision")]
         return _resolve(raw), suppressors
 
@@ -217,21 +218,32 @@ def _synthetic(
     return Hit(start, end, entry, clause)
 
 
-def _covering(hits: list[Hit]) -> dict[int, list[Hit]]:
-    by_start: dict[int, list[Hit]] = {}
-    for hit in hits:
-        by_start.setdefault(hit.start, []).append(hit)
-    return by_start
+class _Spans:
+    """The spans of some hits, sorted by start, to ask which other spans they contain.
 
+    A sweep (the furthest end reached by the spans starting at or before each point) answers
+    each question with two binary searches, where looking back over every earlier start
+    costs the length of the longest entry per hit.
+    """
 
-def _inside(hit: Hit, index: dict[int, list[Hit]], longest: int) -> list[Hit]:
-    """Hits in ``index`` whose span contains ``hit`` (spans are short, so look back a little)."""
-    out = []
-    for start in range(max(0, hit.end - longest), hit.start + 1):
-        for other in index.get(start, ()):
-            if other.end >= hit.end and other is not hit:
-                out.append(other)
-    return out
+    def __init__(self, hits: list[Hit]) -> None:
+        spans = sorted((h.start, h.end) for h in hits)
+        self._starts = [start for start, _ in spans]
+        self._reach = [-1]  # _reach[k]: the furthest end among the first k spans
+        for _, end in spans:
+            self._reach.append(max(self._reach[-1], end))
+
+    def cover(self, hit: Hit) -> bool:
+        """Whether a span contains ``hit``'s (its own span, if listed, included)."""
+        return self._reach[bisect.bisect_right(self._starts, hit.start)] >= hit.end
+
+    def cover_longer(self, hit: Hit) -> bool:
+        """Whether a longer span contains ``hit``'s (``hit`` among the listed spans)."""
+        before = self._reach[bisect.bisect_left(self._starts, hit.start)]
+        # Starting earlier and reaching its end is longer; starting with it, it must end later.
+        return (
+            before >= hit.end or self._reach[bisect.bisect_right(self._starts, hit.start)] > hit.end
+        )
 
 
 def _resolve(hits: list[Hit]) -> list[Hit]:
@@ -241,26 +253,16 @@ def _resolve(hits: list[Hit]) -> list[Hit]:
     covering = [h for h in hits if h.category in ("idiom", "collision")]
     kept = [h for h in hits if h.category not in ("idiom", "collision")]
     if covering:
-        # Each index is searched back only as far as its own longest span reaches.
-        suppressors = _covering(covering)
-        longest = max(h.length for h in covering)
-        kept = [h for h in kept if not _inside(h, suppressors, longest)]
+        suppressors = _Spans(covering)
+        kept = [h for h in kept if not suppressors.cover(h)]
     if not kept:
         return []
-    longest = max(h.length for h in kept)
-    index = _covering(kept)
-    out = []
-    for hit in kept:
-        # A cue inside a longer cue is part of it (我 in 我朋友); a cue inside a risk entry
-        # still counts (多少 in 多少片安眠药 is still a question). A risk entry inside a longer
-        # risk entry is the same signal said less fully.
-        is_cue = hit.level is None
-        covered = any(
-            other.length > hit.length and (other.level is None) == is_cue
-            for other in _inside(hit, index, longest)
-        )
-        if not covered:
-            out.append(hit)
+    # A cue inside a longer cue is part of it (我 in 我朋友); a cue inside a risk entry still
+    # counts (多少 in 多少片安眠药 is still a question). A risk entry inside a longer risk
+    # entry is the same signal said less fully.
+    cues = _Spans([h for h in kept if h.level is None])
+    risks = _Spans([h for h in kept if h.level is not None])
+    out = [h for h in kept if not (cues if h.level is None else risks).cover_longer(h)]
     out.sort(key=lambda h: (h.start, -h.length, h.category))
     return _leftmost_risks(out)
 

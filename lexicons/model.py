@@ -1,4 +1,5 @@
-"""The learned second opinion at run time: a linear model over n-grams, standard library only.
+"""The learned second opinion at run time: a linear model over n-grams, with no training library
+(the standard library, and the lexicon's Aho–Corasick automaton to find its n-grams).
 
 The model file (``lexicons/data/model/risk-model.hgm``) is one ASCII header line,
 ``HGRISK <format> <sha256 of the payload>``, then the payload: zlib-compressed JSON with the
@@ -18,7 +19,10 @@ import zlib
 from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import add
 from pathlib import Path
+
+import ahocorasick
 
 FORMAT = 1
 MAGIC = "HGRISK"
@@ -79,33 +83,51 @@ class Model:
         meta: Mapping[str, object],
     ) -> None:
         self.weights = weights
+        # The heads apart, and the known features as a set: a message's features meet them
+        # in one C-level intersection instead of a dict lookup per n-gram.
+        self._known = frozenset(weights)
+        # The character n-grams among them (not word or cue features), to find in a text.
+        self._ngrams = ahocorasick.Automaton()
+        for feature in weights:
+            if not feature.startswith(("w:", "cue:")):
+                self._ngrams.add_word(feature, feature)
+        if len(self._ngrams):
+            self._ngrams.make_automaton()
+        self._moderate = {f: pair[0] for f, pair in weights.items()}
+        self._high = {f: pair[1] for f, pair in weights.items()}
         self.scales = scales
         self.biases = biases
         self.categories = categories
-        self._rows = category_weights
-        self._table = category_table
+        k = len(categories)
+        self._vectors = {
+            f: tuple(category_table[row * k : row * k + k]) for f, row in category_weights.items()
+        }
         self._category_biases = category_biases
         self.thresholds = thresholds
         self.meta = meta
 
     def score(self, features: Iterable[str]) -> Score:
-        """The two binary heads over ``features``."""
+        """The two binary heads over distinct ``features``."""
         # Weights are the file's quantised integers, summed exactly: the result never depends
         # on the order a set of features happens to iterate in.
-        moderate = high = 0
-        present = []
-        weights = self.weights
-        for feature in features:
-            pair = weights.get(feature)
-            if pair is not None:
-                moderate += pair[0]
-                high += pair[1]
-                present.append(feature)
+        present = tuple(self._known.intersection(features))
+        moderate = sum(map(self._moderate.__getitem__, present))
+        high = sum(map(self._high.__getitem__, present))
         return Score(
             _sigmoid(self.biases[0] + moderate * self.scales[0]),
             _sigmoid(self.biases[1] + high * self.scales[1]),
-            tuple(present),
+            present,
         )
+
+    def ngrams_in(self, text: str) -> set[str]:
+        """The character n-gram features of the model that occur in ``text``."""
+        if not len(self._ngrams):
+            return set()
+        return {feature for _end, feature in self._ngrams.iter(text)}
+
+    def known(self, features: Iterable[str]) -> set[str]:
+        """Those of ``features`` the model has weights for."""
+        return set(self._known.intersection(features))
 
     def thresholds_for(self, language: str) -> Thresholds:
         """The thresholds calibrated for messages in ``language`` (``zh`` or ``en``)."""
@@ -126,11 +148,11 @@ class Model:
         """The likeliest risk category (asked only when the model raises a message)."""
         k = len(self.categories)
         totals = list(self._category_biases)
+        vectors = self._vectors
         for feature in sorted(score.present):
-            row = self._rows.get(feature)
-            if row is not None:
-                for index in range(k):
-                    totals[index] += self._table[row * k + index]
+            vector = vectors.get(feature)
+            if vector is not None:
+                totals = list(map(add, totals, vector))  # the same sums, in the same order
         best = max(range(k), key=totals.__getitem__)
         return self.categories[best]
 

@@ -29,7 +29,8 @@ CLAUSE_BREAKS = frozenset("。！？!?；;，,\n…")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 # Text with only these characters needs no per-character folding (case aside).
 _PLAIN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9 ，。！？、：；,.!?:;'\"()（）\n-]*")
-_FULL_WIDTH_PUNCT = str.maketrans("，！？：；（）", ",!?:;()")
+_PLAIN_HAN = re.compile(r"[\u4e00-\u9fff]")
+_FULL_WIDTH_PAIRS = tuple(zip("，！？：；（）", ",!?:;()", strict=True))
 # Places where a spacer could sit inside a word: 自 杀, 自.杀, w a n t.
 _SPACED = re.compile(
     r"[\u3400-\u9fff][ \t.\-_*·•~/\\|+^'\"`=#]{1,3}[\u3400-\u9fff]"
@@ -38,6 +39,10 @@ _SPACED = re.compile(
 _LEET_OR_STRETCH = re.compile(r"[a-z][0-9@$!]|[0-9@$!][a-z]|([a-z])\1\1")
 _REPEAT = re.compile(r"(.)\1\1")
 _LATIN_TOKEN = re.compile(r"[a-z0-9@$!]+")
+
+
+# The characters ``is_cjk`` accepts, to find one in a whole text at once.
+_CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df]")
 
 
 def is_cjk(ch: str) -> bool:
@@ -114,7 +119,7 @@ def _fold(text: str) -> list[Piece]:
 def _simplify(pieces: list[Piece]) -> list[Piece]:
     """Traditional → Simplified with OpenCC, kept one-to-one with the input pieces."""
     text = "".join(p[0] for p in pieces)
-    if not any(is_cjk(ch) for ch in text):
+    if not _CJK.search(text):
         return pieces
     converted = _t2s().convert(text)
     if len(converted) == len(text):
@@ -356,29 +361,31 @@ class Normalizer:
         Returns None when any other step could change the text, so the full pipeline runs.
         """
         # Full-width punctuation NFKC maps one to one; everything else must already be stable.
-        text = text.translate(_FULL_WIDTH_PUNCT)
+        for wide, narrow in _FULL_WIDTH_PAIRS:  # a few replaces beat a translate table here
+            if wide in text:
+                text = text.replace(wide, narrow)
+        if not text or not _PLAIN.fullmatch(text):
+            return None
+        folded = text.lower()
         if (
-            not text
-            or not _PLAIN.fullmatch(text)
-            or not unicodedata.is_normalized("NFKC", text)
-            or _SPACED.search(text.lower())
-            or _LEET_OR_STRETCH.search(text.lower())
+            not unicodedata.is_normalized("NFKC", text)
+            or _SPACED.search(folded)
+            or _LEET_OR_STRETCH.search(folded)
             or _REPEAT.search(text)
             or "  " in text
             or text[0].isspace()
             or text[-1].isspace()
         ):
             return None
-        folded = text.lower()
-        if any(is_cjk(ch) for ch in folded):
+        if _PLAIN_HAN.search(folded):  # the only CJK characters _PLAIN lets through
             converted = _t2s().convert(folded)
             if len(converted) != len(folded):
                 return None
             folded = converted
         if self.slang.matches(folded):
             return None
-        positions = tuple(range(len(folded)))
-        return Normalized(folded, positions, tuple(i + 1 for i in positions))
+        length = len(folded)
+        return Normalized(folded, tuple(range(length)), tuple(range(1, length + 1)))
 
     def __init__(self, slang: Mapping[str, str], vocabulary: Iterable[str]) -> None:
         self.vocabulary = frozenset(vocabulary)

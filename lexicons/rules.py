@@ -162,10 +162,17 @@ def _possessive(msg: Message, cue: Hit, third_starts: set[int]) -> bool:
 _TO_SOMEONE = ("跟", "和", "给", "对", "告诉", "问", "求", "谢谢", "to ", "tell ", "told ", "ask ")
 
 
+# "do you know …", 你知道…吗: the one asked, whatever the question is about.
+_ASKED = (" know", " knew", "知道", "晓得", " tell me", "告诉我")
+
+
 def _addressee(msg: Message, cue: Hit) -> bool:
-    """跟你说 / 告诉你 / to you: the person spoken to, not the one who acts."""
+    """跟你说 / 告诉你 / to you / do you know: the person spoken to, not the one who acts."""
+    if cue.category == "first_person":
+        return False
     before = msg.text[max(0, cue.start - 5) : cue.start]
-    return cue.category != "first_person" and before.endswith(_TO_SOMEONE)
+    asked = cue.category == "second_person" and msg.text.startswith(_ASKED, cue.end)
+    return before.endswith(_TO_SOMEONE) or asked
 
 
 _FOR = ("给", "帮", "替", "for ")
@@ -357,6 +364,13 @@ def standalone(msg: Message) -> tuple[list[Finding], list[Hit], list[Hit]]:
         if category in ("means_method", "location") and level is LOW:
             live.append(hit)  # an object (药, rope): it only counts in combination
             continue
+        if category == "location" and any(
+            own(msg, c) for c in msg.in_clause("leisure", hit.clause)
+        ):
+            # "at the bridge taking photos of the sunset", 在桥上等朋友: being at the place
+            # is explained; it still counts with a wish or a means (the combinations).
+            live.append(hit)
+            continue
         level, category, rule = _time_and_tone(msg, hit, level, category, hedged_msg)
         findings.append(Finding(level, category, rule, (hit,)))
         if hit.category in SELF_DIRECTED:
@@ -392,6 +406,9 @@ def _time_and_tone(
         return _cap(level, MODERATE), category, "past_ideation"  # 小时候想过自杀
     if category == "self_harm" and level is MODERATE and not past and _habitual(msg, hit):
         return HIGH, category, "ongoing_self_harm"  # 我一直戒不掉自残
+    threat = category == "violence_to_others" and level is MODERATE
+    if threat and not sincere and msg.has("joke"):
+        return LOW, category, "joking_tone"  # 你再迟到我就杀了你 哈哈: banter, not a threat
     if level is HIGH and category in ("active_ideation", "self_harm") and not sincere:
         if msg.in_clause("hedge", clause):
             return MODERATE, category, "hedged"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.vocabulary import RiskLevel
 from lexicons.analysis import Analysis
-from lexicons.rules import framed, person
+from lexicons.rules import Message, framed, person
 
 # Hits whose subject says whose experience a message describes.
 _PERSONAL = frozenset({"death", "desire", "life", "vanish", "harm_act", "futility"})
@@ -18,7 +18,8 @@ _PERSONAL = frozenset({"death", "desire", "life", "vanish", "harm_act", "futilit
 def suppressor(analysis: Analysis, context: frozenset[str] = frozenset()) -> str | None:
     """Why the model may not raise this message, if anything: a frame or reported speech.
 
-    ``context`` holds the cue classes still alive in the conversation: an outing ("leisure")
+    ``context`` holds the cue classes still alive in the conversation: a story being talked
+    about ("frame") keeps reported speech a story; an outing ("leisure")
     or a move ("moving") just mentioned explains a roof or a round of thank-yous that the
     n-grams alone would read as a crisis, unless the lexicon finds the student's own risk.
 
@@ -40,7 +41,9 @@ def suppressor(analysis: Analysis, context: frozenset[str] = frozenset()) -> str
             if frame is not None:
                 return frame
     if "third" in people and not people & {"first", "none"}:
-        return "reported_speech"
+        # "did you see the news about that singer?" … "they said she took pills": someone
+        # else's words, just after a story was brought up, are the story, not a friend's danger.
+        return "news" if "frame" in context else "reported_speech"
     if any(part.msg.has("hypothetical") for part in analysis.parts):
         return "hypothetical"  # 如果有人吃了很多药该怎么办 / what to do if someone takes pills
     denied = any(part.negations for part in analysis.parts)
@@ -50,6 +53,26 @@ def suppressor(analysis: Analysis, context: frozenset[str] = frozenset()) -> str
     explained = (here | context) & {"leisure", "moving"}
     if explained and not serious:
         return sorted(explained)[0]
+    if not serious and any(_dose_for_ailment(p.msg) for p in analysis.parts):
+        return "ailment"  # 头疼吃了两片布洛芬: a usual dose for a headache, not an overdose
     if denied and not own:
         return "negated"  # 我从来没想过自杀: the lexicon read the denial; the n-grams cannot
     return None
+
+
+# Words that make a dose more than a usual one, or not yet taken ("want to take them all").
+_MORE_THAN_A_DOSE = ("全", "整", "所有", "都吃", "瓶", "盒", "板", "all", "whole", "entire",
+                     "bottle", "pack", "box", "strip")  # fmt: skip
+
+
+def _dose_for_ailment(msg: Message) -> bool:
+    """Medicine taken for an everyday ailment: no count of ten or more, no whole box, no wish."""
+    medicine = any(h.category == "means_method" for h in msg.risks)
+    return (
+        medicine
+        and msg.has("ailment")
+        and msg.has("completion")
+        and not msg.has("quantity")
+        and not msg.has("desire")
+        and not any(word in msg.text for word in _MORE_THAN_A_DOSE)
+    )

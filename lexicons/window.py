@@ -18,7 +18,7 @@ from lexicons.conversation import MAX_MARKS, ConversationRisk, Mark, Trace
 from lexicons.conversation_rules import BUILDS, RULES, Needs
 from lexicons.matching import Hit
 from lexicons.means import taken
-from lexicons.rules import HIGH, MODERATE, earnest, framed, own, person
+from lexicons.rules import HIGH, MODERATE, Message, earnest, framed, own, person
 
 # Lexicon categories whose hits become a mark of the same name when they are the student's.
 _OWN_CUES = {
@@ -37,6 +37,7 @@ _OWN_CUES = {
     "relapse": "relapse",
     "caustic": "caustic",
     "preparation": "prepared",
+    "packed": "prepared",  # in my backpack: ready, once a means and a time are said too
     "meet_request": "meeting",
     "arranged": "arranged",
     "leisure": "leisure",
@@ -47,8 +48,11 @@ _PEER_RISK = frozenset({
     "active_ideation", "passive_ideation", "plan", "attempt", "farewell", "self_harm",
     "suicide_pact", "give_away",
 })  # fmt: skip
+_PEER_INTENT = frozenset({"active_ideation", "passive_ideation", "plan", "suicide_pact"})
 _SWALLOWED = ("吃了", "喝了", "吞了", "倒了", "喝了一口", "倒了一杯", "took", "drank", "swallowed",
               "poured", "took a sip", "took something")  # fmt: skip
+# English says what it swallowed after the verb (drank some, chugged it): the verb decides.
+_SWALLOW_VERBS = frozenset({"took", "drank", "swallowed", "downed", "chugged", "poured"})
 _OWN_RISKS = {
     "hopelessness": "hopeless",
     "burden": "burden",
@@ -99,11 +103,26 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
         if h.category in _PEER_RISK and person(msg, h) == "third" and framed(msg, h) is None
     ]
     add("peer_risk", theirs)
+    # A friend's wish or intent, and a friend handing things over, apart: together they are a
+    # friend's farewell, whichever came first.
+    add("peer_intent", (h for h in theirs if h.category in _PEER_INTENT))
+    add("peer_parting", (h for h in theirs if h.category == "give_away"))
     add("peer_gone", msg.cues.get("unreachable", ()))
+    # "my mom has sleeping pills in her drawer": a parent's means, in the student's reach.
+    if msg.has("family_agent"):
+        add("family_means", (h for h in msg.risks if h.category == "means_method"
+                             and person(msg, h) == "third" and framed(msg, h) is None))  # fmt: skip
+    # "how many floors do you need" … "to actually not survive": a method asked in two goes.
+    add("height_question", (h for h in msg.cues.get("height", ()) if framed(msg, h) is None
+                            and msg.in_clause("question", h.clause)))  # fmt: skip
+    add("certainty", (h for h in msg.cues.get("certainty", ()) if framed(msg, h) is None))
+    # "she just said bye", 她发了句谢谢你: a goodbye or thanks someone else said or texted
+    # (not "my parents are out friday night").
+    add("peer_goodbye", (h for h in msg.cues.get("goodbye", ()) if _said_by_another(msg, h)))
+    add("peer_thanks", (h for h in msg.cues.get("thanks", ()) if _said_by_another(msg, h)))
     add("their_means", (h for h in msg.risks if h.category == "means_method"
                         and person(msg, h) == "third" and framed(msg, h) is None))  # fmt: skip
-    add("consumed", (h for h in msg.cues.get("completion", ())
-                     if h.entry.pattern in _SWALLOWED and own(msg, h)))  # fmt: skip
+    add("consumed", (h for h in msg.cues.get("completion", ()) if _swallowed(h) and own(msg, h)))
     add("earnest", (h for h in msg.cues.get("sincerity", ()) if earnest(msg)))
     add("meeting", msg.cues.get("meet_request", ()))
     add("pact_hint", (h for h in msg.risks if h.category == "suicide_pact"))
@@ -131,6 +150,19 @@ def _part_marks(part: Part, add: Callable[[str, Iterable[Hit]], None]) -> None:
             add("hurt", finding.hits[:1])
         elif finding.category == "peer_concern":
             add("peer_risk", finding.hits[:1])
+            add("peer_intent", finding.hits[:1])
+
+
+def _said_by_another(msg: Message, hit: Hit) -> bool:
+    """Words someone else said or sent: a reporting verb just before, with a third person as
+    its subject (the quote's own "i" and "you" are the friend's and the student's)."""
+    said = msg.before(hit, "reported", 4)
+    return said is not None and person(msg, said) == "third" and framed(msg, hit) is None
+
+
+def _swallowed(hit: Hit) -> bool:
+    pattern = hit.entry.pattern
+    return pattern in _SWALLOWED or pattern.split(" ", 1)[0] in _SWALLOW_VERBS
 
 
 @dataclass(frozen=True)
@@ -163,8 +195,18 @@ def _rule(
     return Combination(level, category, rule, tuple(picked))
 
 
+# Each rule's groups as sets, to skip at once a rule whose kinds are not all in the pool (most
+# rules, most turns) before gathering any marks.
+_GROUPS = tuple(tuple(frozenset(kinds) for kinds in needs) for *_, needs in RULES)
+
+
 def _combinations(pool: Pool) -> list[Combination]:
-    found = (_rule(pool, *row) for row in RULES)
+    kinds = pool.keys()
+    found = (
+        _rule(pool, *row)
+        for row, groups in zip(RULES, _GROUPS, strict=True)
+        if all(not kinds.isdisjoint(group) for group in groups)
+    )
     out = [c for c in found if c is not None]
     if pool.get("moving"):
         # 下个月转学 … 把漫画送给同桌 … 谢谢大家: a move, not a farewell.
@@ -176,36 +218,32 @@ def _combinations(pool: Pool) -> list[Combination]:
     return out
 
 
-def _pool(traces: Iterable[Trace], current: Trace | None, now: datetime) -> Pool:
+def alive_pool(state: ConversationRisk, now: datetime) -> Pool:
+    """The marks of earlier messages still alive at ``now``, by kind, oldest first (read once
+    per turn: the window's rules, the story frame and the model's suppressor all ask it)."""
     pool: Pool = {}
-    for trace in traces:
+    for trace in state.traces:
         for mark in trace.alive(now):
             pool.setdefault(mark.kind, []).append((trace.seq, mark))
-    if current is not None:
-        for mark in current.marks:
-            pool.setdefault(mark.kind, []).append((current.seq, mark))
     return pool
 
 
-def framed_recently(state: ConversationRisk, now: datetime) -> bool:
-    """Whether a news story, a film or a lesson was being talked about just now."""
-    return any(m.kind == "frame" for t in state.traces for m in t.alive(now))
-
-
-def combinations(state: ConversationRisk, current: Trace, now: datetime) -> list[Combination]:
+def combinations(earlier: Pool, current: Trace) -> list[Combination]:
     """Combinations of the live marks that the current message adds to the conversation.
 
-    A combination counts when the current message and at least one earlier message take part
-    in it, and the earlier messages alone did not already reach it (the same rule at the same
-    level). Within one message the lexicon's own combinations, which weigh distance and
-    clauses, decide.
+    ``earlier`` is ``alive_pool`` of the conversation before this message. A combination
+    counts when the current message and at least one earlier message take part in it, and the
+    earlier messages alone did not already reach it (the same rule at the same level). Within
+    one message the lexicon's own combinations, which weigh distance and clauses, decide.
     """
-    earlier = _pool(state.traces, None, now)
     if not earlier or not current.marks:
         return []  # nothing to combine with, or nothing to add
     before = {(c.rule, c.level) for c in _combinations(earlier)}
+    pool = {kind: list(marks) for kind, marks in earlier.items()}  # the same, plus the current
+    for mark in current.marks:
+        pool.setdefault(mark.kind, []).append((current.seq, mark))
     out = []
-    for combination in _combinations(_pool(state.traces, current, now)):
+    for combination in _combinations(pool):
         messages = {seq for seq, _ in combination.marks}
         new = (combination.rule, combination.level) not in before
         if new and current.seq in messages and len(messages) > 1:

@@ -72,6 +72,88 @@ def levels(*turns: tuple[float, str]) -> list[RiskLevel]:
             ),
             IMM,
         ),
+        # A friend shows pills, says bye, then cannot be reached.
+        (
+            (
+                (0, "my friend just sent me a photo of a bunch of pills"),
+                (1, "then she said bye"),
+                (9, "her phone is off"),
+            ),
+            IMM,
+        ),
+        # A friend said she would kill herself, later hands her things over.
+        (
+            (
+                (0, "my friend told me she's going to kill herself"),
+                (30, "now she's giving all her stuff away"),
+            ),
+            H,
+        ),
+        # The mind made up and a day set, after despair.
+        (
+            (
+                (0, "would anyone even come to my funeral"),
+                (3, "i've made up my mind"),
+                (5, "this weekend"),
+            ),
+            H,
+        ),
+        # A friend's goodbye post (a social-media story, not a story told), then silence.
+        (
+            (
+                (0, "my friend posted a goodbye on her story"),
+                (5, "she hasn't replied to anyone since"),
+            ),
+            IMM,
+        ),
+        # Alone while everyone is out, a whole bottle, now.
+        (
+            (
+                (0, "everyone's out at a party"),
+                (30, "i have a whole bottle of painkillers here"),
+                (31, "now's my chance"),
+            ),
+            IMM,
+        ),
+        # A friend texts thanks for everything, then will not pick up.
+        (
+            (
+                (0, "my friend texted me thanks for always being there"),
+                (3, "now she won't answer"),
+            ),
+            H,
+        ),
+        # The means packed, a place nobody goes to, a time.
+        (
+            (
+                (0, "the rope is in my bag"),
+                (2, "i know a barn nobody goes to"),
+                (4, "after school"),
+            ),
+            IMM,
+        ),
+        # A counted dose swallowed, the drug unnamed, then its effects.
+        (((0, "吞了三十多片"), (10, "头好晕 眼前模糊")), IMM),
+        # A friend's farewell post, then she answers nobody.
+        (((0, "我同桌在朋友圈发了一条告别的话"), (20, "谁都不回")), IMM),
+        # The whole family out, a whole bottle, now.
+        (((0, "全家都去奶奶家了"), (30, "柜子里有一整瓶安眠药"), (31, "就现在")), IMM),
+        # A parent's pills, counted, and a time.
+        (
+            (
+                (0, "my dad keeps sleeping pills in the bathroom"),
+                (3, "i counted 35 pills"),
+                (20, "tonight after they go to bed"),
+            ),
+            IMM,
+        ),
+        # A height asked about, then how sure it would be.
+        (((0, "how many floors is the roof of the mall"), (2, "so you would not survive")), H),
+        # Something caustic swallowed, then it burns.
+        (
+            ((0, "we keep bleach in the bathroom"), (8, "i drank some"), (12, "throat is burning")),
+            IMM,
+        ),
         # Belongings given away, with despair.
         (((0, "感觉什么都不会好起来了"), (20, "我把我的吉他送给表哥了 反正以后也用不上")), H),
     ],
@@ -89,6 +171,12 @@ def test_risk_that_builds_across_messages_is_caught(
         ((0, "下学期我要转学去成都了"), (2, "把我的书都送给同桌了"), (4, "谢谢大家这两年的照顾")),
         ((0, "刚才游戏里又被打死了"), (60, "晚饭吃了面条"), (61, "明天见")),
         ((0, "感冒了，吃了两片感冒药"), (5, "好困 想睡觉")),
+        # A height asked about, and sure of something else.
+        ((0, "how tall is the new library"), (30, "i'm sure it's huge")),
+        # Parents out on Friday night is not a friend's goodbye.
+        ((0, "my friend isn't answering her phone"), (2, "my parents are out friday night")),
+        # Someone else's words, just after a news story came up: still the story.
+        ((0, "did you see the news about that actor"), (2, "they said he took pills"), (3, "sad")),
     ],
 )
 def test_safe_conversations_stay_below_moderate(turns: tuple[tuple[float, str], ...]) -> None:

@@ -103,11 +103,26 @@ def test_indirect_risk_is_caught(text: str, expected: RiskLevel, rule: str | Non
         "手工课要做吊桥模型，我去买了一卷绳子",  # a class project
         "mum let me use the big knife to cut the melon",  # something else is cut
         "我在写小说，主角最后从悬崖上跳下去了",  # a character in a story
+        "i'm at the bridge waiting for the bus",  # an everyday reason to be there
+        "在桥上等同学 一会儿去打球",
+        "my sister says she wants to kill me for reading her diary",  # her wish, not mine
+        "牙疼 吃了一片布洛芬",  # a usual dose for an everyday ailment
+        "took one ibuprofen for my migraine",
+        "my allergy pills are in my bag",  # a bag is everyday
+        "你再迟到我就杀了你 哈哈",  # banter with a laugh
     ],
 )
 def test_look_alikes_stay_below_moderate(text: str) -> None:
     result = assess(text)
     assert result.level < M, (text, result.level, rules(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["头疼 想把布洛芬全吃了", "头疼 吃了一整盒布洛芬", "headache so i took the whole bottle"],
+)
+def test_an_ailment_never_explains_more_than_a_dose(text: str) -> None:
+    assert assess(text).level >= RiskLevel.HIGH, text
 
 
 def test_my_grandmas_medicine_is_about_her_not_the_student() -> None:

@@ -3,6 +3,7 @@ its opinion and evidence when it loads."""
 
 from __future__ import annotations
 
+import csv
 import json
 import zlib
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from core.vocabulary import RiskLevel
 from lexicons.detector import default_detector
-from lexicons.features import features, judgeable, language, ngrams
+from lexicons.features import features, judgeable, known_features, language, ngrams
 from lexicons.model import FORMAT, MAGIC, MODEL_PATH, ModelError, dump, load_model
 
 
@@ -136,3 +137,19 @@ def test_four_words_are_enough_for_the_model() -> None:
     assert judgeable(normalize("我好累啊"))
     assert judgeable(normalize("i am so tired"))
     assert default_detector().assess("i am so tired").model is not None
+
+
+def test_the_detector_scores_exactly_the_known_features() -> None:
+    """The automaton's shortcut finds the same features as listing them all, then looking up."""
+    det = default_detector()
+    assert det.model is not None
+    corpus = Path(__file__).resolve().parents[2] / "lexicons" / "corpus"
+    with (corpus / "student_zh.tsv").open(encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")]
+    with (corpus / "student_en.tsv").open(encoding="utf-8") as handle:
+        texts += [row["text"] for row in csv.DictReader(handle, delimiter="\t")]
+    texts += ["", "  ", "a", "我", "💊💊 w:x cue:news", "i wanna die 想死 lol"]
+    for text in texts:
+        analysis = det.analyser(text)
+        expected = det.model.known(features(analysis))
+        assert known_features(analysis, det.model) == expected, text
