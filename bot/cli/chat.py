@@ -217,26 +217,32 @@ async def _chat_page(runtime: Runtime) -> AsyncIterator[str | None]:
     from bot.web.signing import Signer
 
     web = runtime.settings.web
-    # The demo's terminal is the chat: the web server's own lines stay out of it.
-    logging.getLogger("heartguard.web").setLevel(logging.WARNING)
-    logging.getLogger("bot.web").setLevel(logging.WARNING)
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    # The demo's terminal is the chat: the web server's own lines stay out of it while it
+    # runs (and come back after, for whoever called the demo in this process).
+    quieted = [logging.getLogger(n) for n in ("heartguard.web", "bot.web", "uvicorn.error")]
+    levels = [logger.level for logger in quieted]
+    for logger in quieted:
+        logger.setLevel(logging.WARNING)
     try:
-        server = WebServer(
-            web_groups(runtime, Signer(web_secret(runtime.settings))),
-            host=web.listen,
-            port=web.port,
-            grace=1.0,
-        )
-        await server.start()
-    except HeartGuardError as exc:
-        print(f"（聊天页没有启动 / the chat page is not served: {exc}）")
-        yield None
-        return
-    try:
-        yield f"{server.url}/chat"
+        try:
+            server = WebServer(
+                web_groups(runtime, Signer(web_secret(runtime.settings))),
+                host=web.listen,
+                port=web.port,
+                grace=1.0,
+            )
+            await server.start()
+        except HeartGuardError as exc:
+            print(f"（聊天页没有启动 / the chat page is not served: {exc}）")
+            yield None
+            return
+        try:
+            yield f"{server.url}/chat"
+        finally:
+            await server.stop()
     finally:
-        await server.stop()
+        for logger, level in zip(quieted, levels, strict=True):
+            logger.setLevel(level)
 
 
 async def _demo(_args: argparse.Namespace, configured: Settings) -> int:

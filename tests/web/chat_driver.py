@@ -32,8 +32,14 @@ class ChatDriver:
         return self.driver.execute_script("return window.hgSamePage === true;") is True
 
     def bubbles(self, sender: str) -> list[str]:
-        nodes = self.driver.find_elements(By.CSS_SELECTOR, f".from-{sender} .bubble")
-        return [node.text for node in nodes]
+        # Without JavaScript the last press may still be replacing the page: read it again.
+        for _ in range(WAIT_SECONDS * 10):
+            try:
+                nodes = self.driver.find_elements(By.CSS_SELECTOR, f".from-{sender} .bubble")
+                return [node.text for node in nodes]
+            except StaleElementReferenceException:
+                continue
+        raise AssertionError("the chat page kept changing while it was read")
 
     def wait(self, condition: Callable[[Chrome], object]) -> None:
         # A form post replaces the page while the condition reads it: read again.

@@ -207,6 +207,9 @@ def test_no_student_text_and_no_query_string_reach_the_logs(
     server: RunningHeartGuard, client: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # Every server logger at DEBUG, whatever an earlier test left set on them.
+    for name in ("heartguard", "heartguard.web", "heartguard.web.access", "bot", "escalation"):
+        caplog.set_level(logging.DEBUG, logger=name)
     csrf = open_page(client)
     client.post("/chat/send", data={"csrf": csrf, "text": SECRET_TEXT}, headers=JSON)
     client.get("/chat/poll", params={"after": "0", "_": SECRET_TEXT})
