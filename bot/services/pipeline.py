@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
@@ -48,6 +48,13 @@ PromptOf = Callable[[Sequence[Outbound]], str | None]
 _COMMAND_LINE = re.compile(r"\s*/?(\S*)\s*(.*)", re.DOTALL)
 # One message can chain a few outside answers (a code check); more would be a loop.
 _MAX_SYSTEM_STEPS = 3
+# The hot rows' statements, built once with their values bound at execution: building a
+# statement around its values cost more than running it (as students._OPEN_CHAT found). The
+# SET of an update is the parameters' keys besides "key".
+_INSERT_MESSAGE = insert(Message)
+_INSERT_CONVERSATION = insert(ConversationRow)
+_SET_CONVERSATION = update(ConversationRow).where(ConversationRow.student_id == bindparam("key"))
+_STEP_CONVERSATION = _SET_CONVERSATION.values(version=ConversationRow.version + 1)
 
 
 @dataclass(frozen=True)
@@ -206,21 +213,22 @@ class Pipeline:
         # of it is left for the flush at commit (issue 16: the ORM was most of a message's CPU).
         connection = await session.connection()
         stored = await connection.execute(
-            insert(Message).values(
-                student_id=student.id,
-                direction="in",
-                kind=inbound.kind,
-                channel=inbound.channel,
-                channel_chat_id=inbound.chat_id,
-                channel_message_id=inbound.message_id,
-                text_enc=self.cipher.encrypt(inbound.value) if inbound.value else None,
-                extra_enc=(
+            _INSERT_MESSAGE,
+            {
+                "student_id": student.id,
+                "direction": "in",
+                "kind": inbound.kind,
+                "channel": inbound.channel,
+                "channel_chat_id": inbound.chat_id,
+                "channel_message_id": inbound.message_id,
+                "text_enc": self.cipher.encrypt(inbound.value) if inbound.value else None,
+                "extra_enc": (
                     self.cipher.encrypt(json.dumps({"label": inbound.label}, ensure_ascii=False))
                     if inbound.label
                     else None
                 ),
-                created_at=now,
-            )
+                "created_at": now,
+            },
         )
         key = stored.inserted_primary_key
         assert key is not None  # a single-row INSERT always reports its key
@@ -290,9 +298,7 @@ class Pipeline:
             # the detector's state still moves on with every message.
             if row is not None and risk_blob is not None:
                 await connection.execute(
-                    update(ConversationRow)
-                    .where(ConversationRow.student_id == row.student_id)
-                    .values(risk_state_enc=risk_blob)
+                    _SET_CONVERSATION, {"key": row.student_id, "risk_state_enc": risk_blob}
                 )
             outcome.relay = seized.relay
             outcome.created_case_request = seized.created_case_request
@@ -390,17 +396,12 @@ class Pipeline:
             # ``row`` read in this transaction under the student's lock: it is there. Without
             # one, a relinked student may still have a row (not after linking, which deletes
             # it, but the update says so either way).
-            changed = await connection.execute(
-                update(ConversationRow)
-                .where(ConversationRow.student_id == student_id)
-                .values(version=ConversationRow.version + 1, **values)
-            )
+            changed = await connection.execute(_STEP_CONVERSATION, {**values, "key": student_id})
             if changed.rowcount:
                 return
         await connection.execute(
-            insert(ConversationRow).values(
-                {**values, "student_id": student_id, "risk_state_enc": risk, "version": 1}
-            )
+            _INSERT_CONVERSATION,
+            {**values, "student_id": student_id, "risk_state_enc": risk, "version": 1},
         )
 
 
