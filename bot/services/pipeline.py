@@ -55,6 +55,14 @@ _INSERT_MESSAGE = insert(Message)
 _INSERT_CONVERSATION = insert(ConversationRow)
 _SET_CONVERSATION = update(ConversationRow).where(ConversationRow.student_id == bindparam("key"))
 _STEP_CONVERSATION = _SET_CONVERSATION.values(version=ConversationRow.version + 1)
+_SET_PROMPT = (
+    update(ChannelIdentity)
+    .where(
+        ChannelIdentity.student_id == bindparam("key"),
+        ChannelIdentity.prompt.is_distinct_from(bindparam("new_prompt")),
+    )
+    .values(prompt=bindparam("new_prompt"))
+)
 
 
 @dataclass(frozen=True)
@@ -170,16 +178,10 @@ class Pipeline:
         press answers the question only if it is the newest, wherever it was shown.
         """
         # One statement for every chat of the student; the identity loaded in this session
-        # is not read again, so it is left as it was (no second UPDATE at flush).
-        await session.execute(
-            update(ChannelIdentity)
-            .where(
-                ChannelIdentity.student_id == student_id,
-                ChannelIdentity.prompt.is_distinct_from(prompt),
-            )
-            .values(prompt=prompt)
-            .execution_options(synchronize_session=False)
-        )
+        # is not read again, so it is left as it was (no second UPDATE at flush). Nothing in
+        # the step sets an identity's prompt through the ORM, so no flush has to precede this.
+        connection = await session.connection()
+        await connection.execute(_SET_PROMPT, {"key": student_id, "new_prompt": prompt})
 
     async def _reach(
         self,
