@@ -153,8 +153,8 @@ class Pipeline:
             )
             if chat is None:
                 return Outcome(student_id=0, stale=True)
-            student, identity = chat.student, chat.identity
-            if inbound.prompt is not None and identity.prompt != inbound.prompt:
+            student = chat.student
+            if inbound.prompt is not None and chat.prompt != inbound.prompt:
                 # Checked in the step's own transaction: no other step can slip between.
                 return Outcome(student_id=student.id, stale=True, language=student.language)
             outcome, pending, language = await self._transaction(session, chat, inbound, now)

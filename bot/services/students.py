@@ -57,7 +57,7 @@ _HAS_OWNER = exists().where(ConversationOwner.student_id == Student.id).correlat
 _OPEN_CHAT = (
     select(
         Student,
-        ChannelIdentity,
+        ChannelIdentity.prompt,
         Conversation.student_id,
         Conversation.context_enc,
         Conversation.risk_state_enc,
@@ -94,7 +94,9 @@ class Chat:
     """The student behind a chat identity, as one message's step needs them."""
 
     student: Student
-    identity: ChannelIdentity
+    # The question the chat's buttons answer now (the identity's ``prompt``); the identity
+    # itself is not loaded as an object, since the step only reads this.
+    prompt: str | None
     conversation: SavedConversation | None
     plan_token: bytes | None
     # When the student last took the ASQ screen (the grey zone asks at most so often).
@@ -122,9 +124,9 @@ async def open_chat(
         await session.execute(_OPEN_CHAT, {"channel": channel, "external_id": external_id})
     ).first()
     if found is not None:
-        student, identity, saved_id, context, risk, plan, screened, owned = found
+        student, prompt, saved_id, context, risk, plan, screened, owned = found
         saved = None if saved_id is None else SavedConversation(saved_id, context, risk)
-        return Chat(student, identity, saved, plan, screened, bool(owned))
+        return Chat(student, prompt, saved, plan, screened, bool(owned))
     if not create:
         return None
     student = Student(display_name=ANONYMOUS_NAME, status="unlinked", created_at=now)
@@ -139,7 +141,7 @@ async def open_chat(
     )
     session.add(identity)
     await session.flush()
-    return Chat(student, identity, None, None, owner_row=False)
+    return Chat(student, None, None, None, owner_row=False)
 
 
 async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id: int) -> Student:
