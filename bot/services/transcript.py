@@ -56,9 +56,9 @@ _IDENTITY = select(ChannelIdentity.id).where(
 _INSERT_LINE = insert(Message)
 
 
-def _shown_lines(student_id: Any) -> Any:
-    """The lines a chat page shows of a student (an id or a bound parameter)."""
-    return select(Message).where(
+def _shown(student_id: Any) -> tuple[Any, ...]:
+    """Which of a student's lines a chat page shows (``student_id``: a value or a column)."""
+    return (
         Message.student_id == student_id,
         Message.channel.in_(SHOWN_CHANNELS),
         # A counselor's words are stored twice: the takeover's record (kind "counselor")
@@ -67,10 +67,16 @@ def _shown_lines(student_id: Any) -> Any:
     )
 
 
-# A page's wake-up: the lines after the last one it showed.
-_LINES_AFTER = (
-    _shown_lines(bindparam("student_id"))
-    .where(Message.id > bindparam("after"))
+# A page's wake-up in one statement: who is behind the chat, with the lines after the last
+# one it showed (outer-joined, so a student with none still comes back, as one row).
+_CHAT_AFTER = (
+    select(Student.id, Student.language, Message)
+    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+    .outerjoin(Message, and_(*_shown(Student.id), Message.id > bindparam("after")))
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.external_id == bindparam("external_id"),
+    )
     .order_by(Message.id)
     .limit(PAGE_LINES)
 )
@@ -275,22 +281,18 @@ class Transcript:
         self, channel: str, external_id: str, after: int
     ) -> tuple[ChatStudent | None, list[Line]]:
         """Who is behind a chat and the lines after ``after``, read together (a page's wake-up)."""
+        chat = {"channel": channel, "external_id": external_id, "after": after}
         async with self.sessions() as session:
-            found = (
-                await session.execute(_CHAT, {"channel": channel, "external_id": external_id})
-            ).first()
-            if found is None:
-                return None, []
-            student = ChatStudent(found[0], found[1])
-            rows = (
-                await session.scalars(
-                    _LINES_AFTER, {"student_id": student.student_id, "after": after}
-                )
-            ).all()
-        return student, [self._line(row, student.language) for row in rows]
+            found = (await session.execute(_CHAT_AFTER, chat)).all()
+        if not found:
+            return None, []
+        student = ChatStudent(found[0][0], found[0][1])
+        return student, [
+            self._line(row, student.language) for _, _, row in found if row is not None
+        ]
 
     def _lines(self, student_id: int) -> Any:
-        return _shown_lines(student_id)
+        return select(Message).where(*_shown(student_id))
 
     async def banner(self, student_id: int) -> str | None:
         """The newest reminder the student has not answered yet (nothing written since)."""
