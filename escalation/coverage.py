@@ -126,6 +126,10 @@ def reach_now(
     horizon: timedelta = timedelta(days=7),
 ) -> Reach:
     """Who a case for a student of this school reaches now (LATER: within ``horizon``)."""
+    if not snap.reachable:
+        # Nobody has a usable contact, so nobody is on duty at any hour: the week's scan of
+        # half-hours below (hundreds of zone conversions) would only say so.
+        return Reach.NOBODY
     zone = snap.schools.get(school_id, ("", "", district_zone))[2] if school_id else district_zone
     if snap.on_duty("school", school_id, now, zone):
         return Reach.SCHOOL

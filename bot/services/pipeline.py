@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
@@ -28,6 +28,7 @@ from bot.services.language import script_language
 from bot.services.one_time_codes import looks_like_code
 from bot.services.relay import Relay, intercept
 from bot.services.render import Outbound, Renderer
+from bot.services.students import SavedConversation
 from escalation.coverage import Reach, ReachFinder
 from flows import NO_SIGNAL, Conversation, FlowEngine, Input, Reply, RiskSignal, StepResult
 from lexicons.conversation import ConversationRisk, ConversationStateError
@@ -47,6 +48,21 @@ PromptOf = Callable[[Sequence[Outbound]], str | None]
 _COMMAND_LINE = re.compile(r"\s*/?(\S*)\s*(.*)", re.DOTALL)
 # One message can chain a few outside answers (a code check); more would be a loop.
 _MAX_SYSTEM_STEPS = 3
+# The hot rows' statements, built once with their values bound at execution: building a
+# statement around its values cost more than running it (as students._OPEN_CHAT found). The
+# SET of an update is the parameters' keys besides "key".
+_INSERT_MESSAGE = insert(Message)
+_INSERT_CONVERSATION = insert(ConversationRow)
+_SET_CONVERSATION = update(ConversationRow).where(ConversationRow.student_id == bindparam("key"))
+_STEP_CONVERSATION = _SET_CONVERSATION.values(version=ConversationRow.version + 1)
+_SET_PROMPT = (
+    update(ChannelIdentity)
+    .where(
+        ChannelIdentity.student_id == bindparam("key"),
+        ChannelIdentity.prompt.is_distinct_from(bindparam("new_prompt")),
+    )
+    .values(prompt=bindparam("new_prompt"))
+)
 
 
 @dataclass(frozen=True)
@@ -137,8 +153,8 @@ class Pipeline:
             )
             if chat is None:
                 return Outcome(student_id=0, stale=True)
-            student, identity = chat.student, chat.identity
-            if inbound.prompt is not None and identity.prompt != inbound.prompt:
+            student = chat.student
+            if inbound.prompt is not None and chat.prompt != inbound.prompt:
                 # Checked in the step's own transaction: no other step can slip between.
                 return Outcome(student_id=student.id, stale=True, language=student.language)
             outcome, pending, language = await self._transaction(session, chat, inbound, now)
@@ -162,16 +178,10 @@ class Pipeline:
         press answers the question only if it is the newest, wherever it was shown.
         """
         # One statement for every chat of the student; the identity loaded in this session
-        # is not read again, so it is left as it was (no second UPDATE at flush).
-        await session.execute(
-            update(ChannelIdentity)
-            .where(
-                ChannelIdentity.student_id == student_id,
-                ChannelIdentity.prompt.is_distinct_from(prompt),
-            )
-            .values(prompt=prompt)
-            .execution_options(synchronize_session=False)
-        )
+        # is not read again, so it is left as it was (no second UPDATE at flush). Nothing in
+        # the step sets an identity's prompt through the ORM, so no flush has to precede this.
+        connection = await session.connection()
+        await connection.execute(_SET_PROMPT, {"key": student_id, "new_prompt": prompt})
 
     async def _reach(
         self,
@@ -201,22 +211,30 @@ class Pipeline:
         if students.mark_reachable(session, student, now):
             # They wrote, so they unblocked us: reminders and replies may reach them again.
             log.info("student %s wrote again; reachable", student.id)
-        message = Message(
-            student_id=student.id,
-            direction="in",
-            kind=inbound.kind,
-            channel=inbound.channel,
-            channel_chat_id=inbound.chat_id,
-            channel_message_id=inbound.message_id,
-            text_enc=self.cipher.encrypt(inbound.value) if inbound.value else None,
-            extra_enc=(
-                self.cipher.encrypt(json.dumps({"label": inbound.label}, ensure_ascii=False))
-                if inbound.label
-                else None
-            ),
-            created_at=now,
+        # Core, not the unit of work: the row is written now, its id comes back, and nothing
+        # of it is left for the flush at commit (issue 16: the ORM was most of a message's CPU).
+        connection = await session.connection()
+        stored = await connection.execute(
+            _INSERT_MESSAGE,
+            {
+                "student_id": student.id,
+                "direction": "in",
+                "kind": inbound.kind,
+                "channel": inbound.channel,
+                "channel_chat_id": inbound.chat_id,
+                "channel_message_id": inbound.message_id,
+                "text_enc": self.cipher.encrypt(inbound.value) if inbound.value else None,
+                "extra_enc": (
+                    self.cipher.encrypt(json.dumps({"label": inbound.label}, ensure_ascii=False))
+                    if inbound.label
+                    else None
+                ),
+                "created_at": now,
+            },
         )
-        session.add(message)
+        key = stored.inserted_primary_key
+        assert key is not None  # a single-row INSERT always reports its key
+        message_id: int = key[0]
         outcome = Outcome(student_id=student.id)
         signal = NO_SIGNAL
         record: RiskAssessmentRecord | None = None
@@ -235,7 +253,7 @@ class Pipeline:
             assessment = turn.assessment
             risk_blob = self.cipher.encrypt(turn.state.to_json())
             record = RiskAssessmentRecord(
-                message=message,
+                message_id=message_id,
                 student_id=student.id,
                 level=assessment.level.label,
                 categories=list(assessment.categories),
@@ -268,19 +286,22 @@ class Pipeline:
         seized = await intercept(
             session,
             student=student,
-            message=message,
+            message_id=message_id,
             assessment=record,
             signal=signal,
             text=_shown(inbound),
             command=_command(inbound),
             now=now,
             quiet_after=self.settings.takeover.quiet_after,
+            owner_row=chat.owner_row,
         )
         if seized.relay is not None:
             # A counselor holds the chat: the bot is silent; the flow stays where it was, and
             # the detector's state still moves on with every message.
             if row is not None and risk_blob is not None:
-                row.risk_state_enc = risk_blob
+                await connection.execute(
+                    _SET_CONVERSATION, {"key": row.student_id, "risk_state_enc": risk_blob}
+                )
             outcome.relay = seized.relay
             outcome.created_case_request = seized.created_case_request
             return outcome, [], student.language
@@ -318,9 +339,8 @@ class Pipeline:
             if system_answer is None:
                 break
             step_input, signal = Input.system(system_answer), NO_SIGNAL
-        if context.student is not student and row is not None:
-            session.expunge(row)  # linking removed the old row; store afresh below
-            row = None
+        if context.student is not student:
+            row = None  # linking removed the old row; store afresh below
         student = context.student
         outcome.student_id = student.id
         if not outcome.erased and conversation is not None:
@@ -331,7 +351,7 @@ class Pipeline:
             )
         return outcome, pending, language
 
-    def _risk_state(self, row: ConversationRow | None) -> ConversationRisk | None:
+    def _risk_state(self, row: SavedConversation | None) -> ConversationRisk | None:
         """The detector's stored state of this conversation; None when absent or unreadable."""
         if row is None or row.risk_state_enc is None:
             return None
@@ -342,7 +362,7 @@ class Pipeline:
             log.warning("unreadable risk state for student %s; starting afresh", row.student_id)
             return None
 
-    def _load(self, row: ConversationRow | None) -> Conversation | None:
+    def _load(self, row: SavedConversation | None) -> Conversation | None:
         if row is None or row.context_enc is None:
             return None
         try:
@@ -357,36 +377,34 @@ class Pipeline:
         self,
         session: AsyncSession,
         student_id: int,
-        row: ConversationRow | None,
+        row: SavedConversation | None,
         conversation: Conversation,
         now: datetime,
         *,
         fresh: bool = False,
         risk: bytes | None = None,
     ) -> None:
-        blob = self.cipher.encrypt(conversation.to_json())
-        if row is None or row.student_id != student_id:
-            existing = None if fresh else await session.get(ConversationRow, student_id)
-            if existing is None:
-                session.add(
-                    ConversationRow(
-                        student_id=student_id,
-                        flow=conversation.flow,
-                        state=conversation.state,
-                        context_enc=blob,
-                        risk_state_enc=risk,
-                        version=1,
-                        updated_at=now,
-                    )
-                )
-                await session.flush()
-                return
-            row = existing
-        row.flow, row.state, row.context_enc = conversation.flow, conversation.state, blob
+        """Write the conversation's new state: one UPDATE, or one INSERT when there is no row."""
+        values: dict[str, Any] = {
+            "flow": conversation.flow,
+            "state": conversation.state,
+            "context_enc": self.cipher.encrypt(conversation.to_json()),
+            "updated_at": now,
+        }
         if risk is not None:
-            row.risk_state_enc = risk
-        row.version += 1
-        row.updated_at = now
+            values["risk_state_enc"] = risk
+        connection = await session.connection()
+        if not fresh or row is not None:
+            # ``row`` read in this transaction under the student's lock: it is there. Without
+            # one, a relinked student may still have a row (not after linking, which deletes
+            # it, but the update says so either way).
+            changed = await connection.execute(_STEP_CONVERSATION, {**values, "key": student_id})
+            if changed.rowcount:
+                return
+        await connection.execute(
+            _INSERT_CONVERSATION,
+            {**values, "student_id": student_id, "risk_state_enc": risk, "version": 1},
+        )
 
 
 def split_command(value: str) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from escalation.requests import request_case
 from escalation.takeover import Move, TakeoverRefused, Trigger
 from flows import RiskSignal
 from flows.triage import decide
-from storage.models import Message, RiskAssessmentRecord, Student
+from storage.models import RiskAssessmentRecord, Student
 
 # Commands the bot still answers while a counselor holds the chat: the crisis lines.
 ALWAYS_ANSWERED = frozenset({"help"})
@@ -55,15 +55,22 @@ async def intercept(
     session: AsyncSession,
     *,
     student: Student,
-    message: Message,
+    message_id: int,
     assessment: RiskAssessmentRecord | None,
     signal: RiskSignal,
     text: str,
     command: str | None,
     now: datetime,
     quiet_after: timedelta,
+    owner_row: bool = True,
 ) -> Intercepted:
-    """Decide whether a counselor holds this message (see the module docstring)."""
+    """Decide whether a counselor holds this message (see the module docstring).
+
+    ``owner_row`` False: the transaction already saw no ownership row, so the bot holds the
+    chat and there is no row to lock; the read is skipped.
+    """
+    if not owner_row:
+        return Intercepted()
     row = await ownership.load(session, student.id)
     held = ownership.ownership_of(row)
     if row is None or not held.human:
@@ -101,7 +108,6 @@ async def intercept(
         )
         created = True
     ownership.student_waits(row, now, quiet_after)
-    await session.flush()  # the message's id, for the timeline
     level = assessment.level if assessment is not None and assessment.level != "none" else None
     record(
         session,
@@ -109,7 +115,7 @@ async def intercept(
         actor=f"student:{student.id}",
         action="student_message",
         now=now,
-        message_id=message.id,
+        message_id=message_id,
         **present(level=level),
     )
     assert held.counselor_id is not None  # a human state always names its holder
@@ -119,7 +125,7 @@ async def intercept(
             case_id=case.id,
             case_number=case_number(case),
             student=student.display_name,
-            message_id=message.id,
+            message_id=message_id,
             text=text,
             level=level,
             at=now,

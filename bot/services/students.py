@@ -22,6 +22,7 @@ from storage.models import (
     CheckinResult,
     CheckinStart,
     Conversation,
+    ConversationOwner,
     Message,
     RiskAssessmentRecord,
     SafetyPlan,
@@ -50,8 +51,20 @@ _LAST_SCREEN = (
     .correlate(Student)
     .scalar_subquery()
 )
+# Whether the student's conversation has an ownership row at all: most never had a counselor,
+# and for them the pipeline skips the locked ownership read (no row, nothing to lock).
+_HAS_OWNER = exists().where(ConversationOwner.student_id == Student.id).correlate(Student)
 _OPEN_CHAT = (
-    select(Student, ChannelIdentity, Conversation, SafetyPlan.plan_enc, _LAST_SCREEN)
+    select(
+        Student,
+        ChannelIdentity.prompt,
+        Conversation.student_id,
+        Conversation.context_enc,
+        Conversation.risk_state_enc,
+        SafetyPlan.plan_enc,
+        _LAST_SCREEN,
+        _HAS_OWNER,
+    )
     .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
     .outerjoin(Conversation, Conversation.student_id == Student.id)
     .outerjoin(SafetyPlan, SafetyPlan.student_id == Student.id)
@@ -63,16 +76,33 @@ _OPEN_CHAT = (
 )
 
 
+@dataclass(frozen=True)
+class SavedConversation:
+    """A conversation row as read with the chat: plain values, written back with Core.
+
+    Not an ORM object: the pipeline updates the row in one statement, so nothing of it waits
+    in the session's unit of work.
+    """
+
+    student_id: int
+    context_enc: bytes | None
+    risk_state_enc: bytes | None
+
+
 @dataclass
 class Chat:
     """The student behind a chat identity, as one message's step needs them."""
 
     student: Student
-    identity: ChannelIdentity
-    conversation: Conversation | None
+    # The question the chat's buttons answer now (the identity's ``prompt``); the identity
+    # itself is not loaded as an object, since the step only reads this.
+    prompt: str | None
+    conversation: SavedConversation | None
     plan_token: bytes | None
     # When the student last took the ASQ screen (the grey zone asks at most so often).
     last_screened_at: datetime | None = None
+    # Whether an ownership row existed when the chat was opened (see ``_HAS_OWNER``).
+    owner_row: bool = True
 
 
 async def open_chat(
@@ -94,7 +124,9 @@ async def open_chat(
         await session.execute(_OPEN_CHAT, {"channel": channel, "external_id": external_id})
     ).first()
     if found is not None:
-        return Chat(found[0], found[1], found[2], found[3], found[4])
+        student, prompt, saved_id, context, risk, plan, screened, owned = found
+        saved = None if saved_id is None else SavedConversation(saved_id, context, risk)
+        return Chat(student, prompt, saved, plan, screened, bool(owned))
     if not create:
         return None
     student = Student(display_name=ANONYMOUS_NAME, status="unlinked", created_at=now)
@@ -109,7 +141,7 @@ async def open_chat(
     )
     session.add(identity)
     await session.flush()
-    return Chat(student, identity, None, None)
+    return Chat(student, None, None, None, owner_row=False)
 
 
 async def link_to_roster(session: AsyncSession, chat_student: Student, roster_id: int) -> Student:

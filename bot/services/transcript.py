@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.render import Outbound
@@ -37,6 +37,49 @@ Sender = Literal["student", "bot", "counselor"]
 SHOWN_CHANNELS = ("web", "wechat")
 # The newest lines a page shows when it opens.
 PAGE_LINES = 200
+
+# Statements every chat message runs, built once with their values bound at execution:
+# building a statement cost more than running it (issue 16).
+_CHAT = (
+    select(Student.id, Student.language)
+    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.external_id == bindparam("external_id"),
+    )
+)
+_CHAT_LOCKED = _CHAT.with_for_update(of=Student)
+_IDENTITY = select(ChannelIdentity.id).where(
+    ChannelIdentity.channel == bindparam("channel"),
+    ChannelIdentity.external_id == bindparam("external_id"),
+)
+_INSERT_LINE = insert(Message)
+
+
+def _shown(student_id: Any) -> tuple[Any, ...]:
+    """Which of a student's lines a chat page shows (``student_id``: a value or a column)."""
+    return (
+        Message.student_id == student_id,
+        Message.channel.in_(SHOWN_CHANNELS),
+        # A counselor's words are stored twice: the takeover's record (kind "counselor")
+        # and the line the student's port stored as shown; the page shows the latter once.
+        Message.kind.not_in(("reminder", "counselor")),
+    )
+
+
+# A page's wake-up in one statement: who is behind the chat, with the lines after the last
+# one it showed (outer-joined, so a student with none still comes back, as one row).
+_CHAT_AFTER = (
+    select(Student.id, Student.language, Message)
+    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
+    .outerjoin(Message, and_(*_shown(Student.id), Message.id > bindparam("after")))
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.external_id == bindparam("external_id"),
+    )
+    .order_by(Message.id)
+    .limit(PAGE_LINES)
+)
 _RELINK_TRIES = 3
 
 
@@ -99,14 +142,7 @@ class Transcript:
         """The student behind a chat identity (None before its first message)."""
         async with self.sessions() as session:
             row = (
-                await session.execute(
-                    select(Student.id, Student.language)
-                    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
-                    .where(
-                        ChannelIdentity.channel == channel,
-                        ChannelIdentity.external_id == external_id,
-                    )
-                )
+                await session.execute(_CHAT, {"channel": channel, "external_id": external_id})
             ).first()
         return ChatStudent(row[0], row[1]) if row is not None else None
 
@@ -124,33 +160,17 @@ class Transcript:
         """Store lines for the student behind a chat; who that is, or None for an unknown chat."""
         for _ in range(_RELINK_TRIES):
             async with self.sessions.begin() as session:
-                found = (
-                    await session.execute(
-                        select(Student.id, Student.language)
-                        .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
-                        .where(
-                            ChannelIdentity.channel == channel,
-                            ChannelIdentity.external_id == external_id,
-                        )
-                        .with_for_update(of=Student)
-                    )
-                ).first()
+                chat = {"channel": channel, "external_id": external_id}
+                found = (await session.execute(_CHAT_LOCKED, chat)).first()
                 if found is None:
                     # Unknown, or moved to its roster student while we waited for the lock.
-                    known = await session.scalar(
-                        select(ChannelIdentity.id).where(
-                            ChannelIdentity.channel == channel,
-                            ChannelIdentity.external_id == external_id,
-                        )
-                    )
-                    if known is None:
+                    if await session.scalar(_IDENTITY, chat) is None:
                         return None
                     continue
-                rows = self._add(
+                ids = await self._add(
                     session, found[0], channel, external_id, replies, attachments, sender
                 )
-                await session.flush()
-                return ChatStudent(found[0], found[1], max((row.id for row in rows), default=0))
+                return ChatStudent(found[0], found[1], max(ids, default=0))
         return None
 
     async def append_for(
@@ -168,10 +188,10 @@ class Transcript:
             )
             if found is None:
                 return False
-            self._add(session, student_id, channel, None, replies, (), sender)
+            await self._add(session, student_id, channel, None, replies, (), sender)
         return True
 
-    def _add(
+    async def _add(
         self,
         session: AsyncSession,
         student_id: int,
@@ -180,45 +200,52 @@ class Transcript:
         replies: Sequence[Outbound],
         attachments: Sequence[tuple[str, bytes]],
         sender: Sender,
-    ) -> list[Message]:
+    ) -> list[int]:
+        """Insert the lines with Core (no unit of work for rows nothing reads back); their ids."""
         now = self.clock()
-        rows: list[Message] = []
+        rows: list[dict[str, Any]] = []
         for reply in replies:
             extra: dict[str, Any] = {}
             if reply.buttons:
                 extra["buttons"] = [list(button) for button in reply.buttons]
                 extra["prompt"] = prompt_token(reply.text, [key for key, _ in reply.buttons])
             rows.append(
-                Message(
-                    student_id=student_id,
-                    direction="out",
-                    kind="reminder" if reply.purpose == "reminder" else "text",
-                    channel=channel,
-                    channel_chat_id=chat_id,
-                    text_enc=self.cipher.encrypt(reply.text),
-                    sender="counselor" if reply.purpose == "counselor" else sender,
-                    extra_enc=self._seal(extra) if extra else None,
-                    created_at=now,
-                )
+                {
+                    "student_id": student_id,
+                    "direction": "out",
+                    "kind": "reminder" if reply.purpose == "reminder" else "text",
+                    "channel": channel,
+                    "channel_chat_id": chat_id,
+                    "text_enc": self.cipher.encrypt(reply.text),
+                    "sender": "counselor" if reply.purpose == "counselor" else sender,
+                    "extra_enc": self._seal(extra) if extra else None,
+                    "created_at": now,
+                }
             )
         for name, data in attachments:
             rows.append(
-                Message(
-                    student_id=student_id,
-                    direction="out",
-                    kind="file",
-                    channel=channel,
-                    channel_chat_id=chat_id,
-                    text_enc=self.cipher.encrypt(name),
-                    sender=sender,
-                    extra_enc=self._seal(
+                {
+                    "student_id": student_id,
+                    "direction": "out",
+                    "kind": "file",
+                    "channel": channel,
+                    "channel_chat_id": chat_id,
+                    "text_enc": self.cipher.encrypt(name),
+                    "sender": sender,
+                    "extra_enc": self._seal(
                         {"file": name, "data": base64.b64encode(data).decode("ascii")}
                     ),
-                    created_at=now,
-                )
+                    "created_at": now,
+                }
             )
-        session.add_all(rows)
-        return rows
+        connection = await session.connection()
+        ids: list[int] = []
+        for row in rows:
+            # One INSERT per line, in order: ids ascend as the page shows them.
+            key = (await connection.execute(_INSERT_LINE, row)).inserted_primary_key
+            assert key is not None  # a single-row INSERT always reports its key
+            ids.append(key[0])
+        return ids
 
     def _seal(self, extra: dict[str, Any]) -> bytes:
         return self.cipher.encrypt(json.dumps(extra, ensure_ascii=False))
@@ -254,38 +281,18 @@ class Transcript:
         self, channel: str, external_id: str, after: int
     ) -> tuple[ChatStudent | None, list[Line]]:
         """Who is behind a chat and the lines after ``after``, read together (a page's wake-up)."""
+        chat = {"channel": channel, "external_id": external_id, "after": after}
         async with self.sessions() as session:
-            found = (
-                await session.execute(
-                    select(Student.id, Student.language)
-                    .join(ChannelIdentity, ChannelIdentity.student_id == Student.id)
-                    .where(
-                        ChannelIdentity.channel == channel,
-                        ChannelIdentity.external_id == external_id,
-                    )
-                )
-            ).first()
-            if found is None:
-                return None, []
-            student = ChatStudent(found[0], found[1])
-            rows = (
-                await session.scalars(
-                    self._lines(student.student_id)
-                    .where(Message.id > after)
-                    .order_by(Message.id)
-                    .limit(PAGE_LINES)
-                )
-            ).all()
-        return student, [self._line(row, student.language) for row in rows]
+            found = (await session.execute(_CHAT_AFTER, chat)).all()
+        if not found:
+            return None, []
+        student = ChatStudent(found[0][0], found[0][1])
+        return student, [
+            self._line(row, student.language) for _, _, row in found if row is not None
+        ]
 
     def _lines(self, student_id: int) -> Any:
-        return select(Message).where(
-            Message.student_id == student_id,
-            Message.channel.in_(SHOWN_CHANNELS),
-            # A counselor's words are stored twice: the takeover's record (kind "counselor")
-            # and the line the student's port stored as shown; the page shows the latter once.
-            Message.kind.not_in(("reminder", "counselor")),
-        )
+        return select(Message).where(*_shown(student_id))
 
     async def banner(self, student_id: int) -> str | None:
         """The newest reminder the student has not answered yet (nothing written since)."""
