@@ -91,13 +91,15 @@ class InboxHub:
         for inbox in self.inboxes:
             try:
                 shown += bool(await inbox.deliver(item))
-            except Exception:
-                # One surface down must not hide the student from the others.
-                log.exception(
-                    "inbox %s failed for counselor %s, case %s",
+            except Exception as exc:
+                # One surface down must not hide the student from the others. The item holds
+                # the student's words, and an exception's text may quote them: the type only.
+                log.error(
+                    "inbox %s failed for counselor %s, case %s: %s",
                     inbox.name,
                     item.counselor_id,
                     item.case_id,
+                    type(exc).__name__,
                 )
         if not shown:
             log.warning(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.channels.inbox import InboxItem, InboxKind
+from bot.channels.inbox import InboxHub, InboxItem, InboxKind
 from bot.console.stream import ConsoleInbox, counselor_key
 from bot.services.case_commands import BadCommand, Command, parse
 from bot.web.live import LiveHub
@@ -69,3 +70,33 @@ def test_the_inbox_says_whether_a_page_is_open() -> None:
             return alone, seen, woken.is_set()
 
     assert asyncio.run(scenario()) == (False, True, True)
+
+
+class Breaks:
+    """An inbox whose failure quotes the student's words, as a careless library might."""
+
+    name = "breaks"
+
+    async def deliver(self, item: InboxItem) -> bool:
+        raise ValueError(f"cannot show {item.text!r}")
+
+
+def test_one_inbox_failing_neither_hides_the_student_nor_logs_their_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hub = LiveHub()
+    console = ConsoleInbox(hub)
+    inboxes = InboxHub([Breaks(), console])
+    words = "我今晚不想活了"
+    item = InboxItem(4, (), 1, "2026-00001", "甲", InboxKind.STUDENT, datetime.now(UTC), words)
+
+    async def scenario() -> int:
+        with hub.listen(counselor_key(4)):
+            return await inboxes.deliver(item)
+
+    caplog.set_level(logging.DEBUG)
+    assert asyncio.run(scenario()) == 1
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "inbox breaks failed for counselor 4, case 1: ValueError" in logged
+    assert words not in logged
+    assert not any(r.exc_info for r in caplog.records)
